@@ -1,0 +1,111 @@
+// npm run bench [-- --quick] [--n 1,10,100,500] [--reps 3] [--only cold,warm,faults,calls]
+// Every scenario runs side by side with its raw worker_threads baseline in this same process and
+// run; the table and bench/results/<date>.json report ratios, never absolute claims alone.
+import { parseArgs } from 'node:util';
+import { machine, printTable, writeResults } from './report.js';
+import { calls } from './scenarios/calls.js';
+import { activations } from './scenarios/cold-activations.js';
+import { faults } from './scenarios/faults.js';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    n: { type: 'string' },
+    reps: { type: 'string' },
+    only: { type: 'string', default: 'cold,warm,faults,calls' },
+    'watchdog-ms': { type: 'string', default: '500' },
+  },
+});
+const quick = values.quick;
+const ns = (values.n ?? (quick ? '1,10,100' : '1,10,100,500')).split(',').map(Number);
+const warmNs = ns.filter((n) => n <= (quick ? 100 : 500));
+const reps = Number(values.reps ?? (quick ? 1 : 3));
+const only = new Set(values.only.split(','));
+const watchdogMs = Number(values['watchdog-ms']);
+const hungCounts = [0, 1, 10, 50];
+
+if (!(globalThis as { gc?: unknown }).gc) console.error('note: run with --expose-gc (npm run bench does) for steadier RSS figures');
+console.error(`plugd bench (${quick ? 'quick' : 'full'}): N=${ns.join(',')}, reps=${reps}, watchdogMs=${watchdogMs}`);
+
+const started = Date.now();
+const cold = only.has('cold') ? await activations(ns, reps) : [];
+const warm = only.has('warm') ? await activations(warmNs, reps, true, cold) : [];
+const faultRows = only.has('faults') ? await faults(hungCounts, quick ? 1_500 : 3_000, watchdogMs) : [];
+const callResult = only.has('calls') ? await calls(quick ? 2_000 : 10_000) : null;
+
+// ── tables ─────────────────────────────────────────────────────────────────────────────────
+if (cold.length) {
+  printTable('cold activations (N enabled at once; latency = enable() to running)', cold.map((r) => ({
+    N: r.n, 'raw ms': r.raw.totalMs, 'plugd ms': r.plugd.totalMs, 'plugd/raw': r.timeRatio,
+    'raw act/s': r.raw.perSec, 'plugd act/s': r.plugd.perSec,
+    'raw p50/p99 ms': `${r.raw.p50} / ${r.raw.p99}`, 'plugd p50/p99 ms': `${r.plugd.p50} / ${r.plugd.p99}`,
+    'RSS/plugin MB raw': r.raw.rssPerPluginMb, 'plugd': r.plugd.rssPerPluginMb, 'RSS plugd/raw': r.rssRatio,
+  })));
+}
+const warmVsCold = warm.map((w) => {
+  const coldRaw = cold.find((c) => c.n === w.n)?.raw ?? w.raw;
+  return { n: w.n, warmP50: w.plugd.p50, rawColdP50: coldRaw.p50, ratio: Number((w.plugd.p50 / coldRaw.p50).toFixed(3)), warmTotalMs: w.plugd.totalMs, rawColdTotalMs: coldRaw.totalMs };
+});
+if (warm.length) {
+  printTable('warm activations (pool of N standby threads, filled before timing)', warmVsCold.map((r) => ({
+    N: r.n, 'warm p50 ms': r.warmP50, 'raw cold p50 ms': r.rawColdP50, 'warm/raw cold p50': r.ratio,
+    'warm total ms': r.warmTotalMs, 'raw cold total ms': r.rawColdTotalMs,
+  })));
+}
+if (faultRows.length) {
+  printTable(`responsiveness: 100 running plugins, K busy-looping, 1 flooding (watchdogMs ${watchdogMs})`, faultRows.map((r) => ({
+    K: r.hung,
+    'loop delay p50/p99/max ms': `${r.loopDelayMs.p50} / ${r.loopDelayMs.p99} / ${r.loopDelayMs.max}`,
+    'p99 vs K=0': r.loopDelayP99VsNone,
+    'inspect p50/p99 µs': `${r.inspectUs.p50} / ${r.inspectUs.p99}`,
+    'list p50/p99 µs': `${r.listUs.p50} / ${r.listUs.p99}`,
+    'healthy call p50/p99 ms': `${r.healthyCallMs.p50} / ${r.healthyCallMs.p99}`,
+    'hang→detected p50/max ms': r.detectMs ? `${r.detectMs.p50} / ${r.detectMs.max}` : '-',
+    'hang→running p50/max ms': r.restartedMs ? `${r.restartedMs.p50} / ${r.restartedMs.max}` : '-',
+    'healthy killed': r.healthyKilled,
+  })));
+}
+if (callResult) {
+  printTable(`calls (${callResult.count} sequential for latency, then ${callResult.concurrency} in flight for throughput)`, [
+    { side: 'raw postMessage (worker port, objects)', 'calls/s': callResult.raw.perSec, 'p50 µs': callResult.raw.p50Us, 'p99 µs': callResult.raw.p99Us, 'plugd/this': callResult.throughputRatio },
+    { side: 'raw MessageChannel (arrays): stricter floor', 'calls/s': callResult.rawChannel.perSec, 'p50 µs': callResult.rawChannel.p50Us, 'p99 µs': callResult.rawChannel.p99Us, 'plugd/this': callResult.throughputRatioVsChannel },
+    { side: 'plugd client.call', 'calls/s': callResult.plugd.perSec, 'p50 µs': callResult.plugd.p50Us, 'p99 µs': callResult.plugd.p99Us, 'plugd/this': 1 },
+  ]);
+}
+
+// ── targets (issue 3), each as a ratio measured in this run ────────────────────────────────
+const targets: { target: string; measured: string; met: boolean }[] = [];
+for (const r of cold.filter((c) => c.n >= 100)) {
+  targets.push({ target: `cold N=${r.n}: plugd ≤ 1.15× raw time`, measured: `${r.timeRatio}×`, met: r.timeRatio <= 1.15 });
+}
+for (const r of cold.filter((c) => c.n >= 100)) {
+  targets.push({ target: `RSS per running plugin ≤ 1.1× raw (N=${r.n})`, measured: `${r.rssRatio}×`, met: r.rssRatio <= 1.1 });
+}
+for (const r of warmVsCold) {
+  targets.push({ target: `warm N=${r.n}: p50 ≤ 0.2× raw cold p50`, measured: `${r.ratio}×`, met: r.ratio <= 0.2 });
+}
+const fifty = faultRows.find((r) => r.hung === 50);
+if (fifty) {
+  targets.push({ target: '50 hung: loop delay p99 ≤ 2× none hung', measured: `${fifty.loopDelayP99VsNone}× (${fifty.loopDelayMs.p99} ms)`, met: fifty.loopDelayP99VsNone <= 2 });
+}
+for (const r of faultRows.filter((f) => f.hung > 0)) {
+  targets.push({ target: `${r.hung} hung: each detected within 2 × watchdogMs`, measured: `max ${r.detectMs?.max} ms`, met: r.allDetectedWithin2xWatchdog === true });
+}
+if (faultRows.length) {
+  const killed = faultRows.reduce((n, r) => n + r.healthyKilled, 0);
+  targets.push({ target: 'no healthy plugin killed as hung (not a target of the issue: a guard)', measured: `${killed}`, met: killed === 0 });
+}
+if (callResult) {
+  targets.push({ target: 'calls/s ≥ 0.5× raw postMessage', measured: `${callResult.throughputRatio}× (${callResult.throughputRatioVsChannel}× of the MessageChannel floor)`, met: callResult.throughputRatio >= 0.5 });
+}
+printTable('targets', targets);
+
+const file = await writeResults({
+  date: new Date().toISOString(),
+  mode: quick ? 'quick' : 'full',
+  machine: machine(),
+  options: { ns, reps, watchdogMs, hungCounts },
+  durationS: Math.round((Date.now() - started) / 1000),
+  cold, warm: warmVsCold.map((w, i) => ({ ...w, detail: warm[i] })), faults: faultRows, calls: callResult, targets,
+}, quick);
+console.log(`\nwritten ${file} (${Math.round((Date.now() - started) / 1000)} s)`);

@@ -1,0 +1,131 @@
+// The restart policy of one plugin: told of each instance exit, it answers RESTART after a
+// backoff or GIVE_UP. Docker's four policies and restartmanager backoff, plus OTP's intensity.
+import { assign, sendParent, setup } from 'xstate';
+import {
+  DEFAULT_BACKOFF, DEFAULT_INTENSITY,
+  type BackoffConfig, type ExitReason, type IntensityConfig, type PolicyAnswer, type RestartPolicyInput,
+} from './types.js';
+import type { RestartPolicyName } from '../src/manifest.js';
+
+export interface RestartPolicyContext {
+  policy: RestartPolicyName;
+  maxRetries: number | null;
+  backoff: BackoffConfig;
+  intensity: IntensityConfig;
+  /** Consecutive failures since the last long-enough run: drives the backoff. */
+  failures: number;
+  /** Restarts answered since the last RESET (on-failure's retry count). */
+  retries: number;
+  /**
+   * Times of past restarts on a timeline built from uptimes and delays, so the intensity
+   * window needs no wall clock (and runs the same under a simulated one).
+   */
+  timeline: number;
+  restartTimes: number[];
+  nextDelayMs: number;
+}
+
+export type RestartPolicyEvent =
+  | { type: 'EXITED'; reason: ExitReason; code: number | null; uptimeMs: number }
+  | { type: 'RESET' };
+
+type Exited = Extract<RestartPolicyEvent, { type: 'EXITED' }>;
+
+function isFailure(e: Exited): boolean {
+  return !(e.reason === 'exit' && e.code === 0);
+}
+
+function initialContext(input: RestartPolicyInput): RestartPolicyContext {
+  return {
+    policy: input.policy,
+    maxRetries: input.maxRetries ?? null,
+    backoff: { ...DEFAULT_BACKOFF, ...input.backoff },
+    intensity: { ...DEFAULT_INTENSITY, ...input.intensity },
+    failures: 0,
+    retries: 0,
+    timeline: 0,
+    restartTimes: [],
+    nextDelayMs: 0,
+  };
+}
+
+/** Restarts already made inside the intensity window that ends at `now`. */
+function restartsInWindow(ctx: RestartPolicyContext, now: number): number {
+  return ctx.restartTimes.filter((t) => t > now - ctx.intensity.periodMs).length;
+}
+
+export const restartPolicyMachine = setup({
+  types: {
+    context: {} as RestartPolicyContext,
+    events: {} as RestartPolicyEvent,
+    input: {} as RestartPolicyInput,
+  },
+  guards: {
+    isUserStop: ({ event }) => event.type === 'EXITED' && event.reason === 'stopped',
+    policyForbidsRestart: ({ context, event }) => {
+      const exited = event as Exited;
+      if (context.policy === 'no') return true;
+      return context.policy === 'on-failure' && !isFailure(exited);
+    },
+    retriesExhausted: ({ context }) =>
+      context.policy === 'on-failure' && context.maxRetries !== null && context.retries >= context.maxRetries,
+    intensityExceeded: ({ context, event }) => {
+      const now = context.timeline + (event as Exited).uptimeMs;
+      return restartsInWindow(context, now) >= context.intensity.maxRestarts;
+    },
+  },
+  actions: {
+    recordRestart: assign(({ context, event }) => {
+      const exited = event as Exited;
+      const failures = exited.uptimeMs >= context.backoff.resetAfterMs ? 1 : context.failures + 1;
+      const { initialMs, factor, maxMs } = context.backoff;
+      const nextDelayMs = Math.min(maxMs, Math.round(initialMs * factor ** (failures - 1)));
+      const restartAt = context.timeline + exited.uptimeMs;
+      return {
+        failures,
+        retries: context.retries + 1,
+        nextDelayMs,
+        timeline: restartAt + nextDelayMs,
+        restartTimes: [...context.restartTimes.filter((t) => t > restartAt - context.intensity.periodMs), restartAt],
+      };
+    }),
+    answerRestart: sendParent(({ context }): PolicyAnswer => ({ type: 'RESTART', delayMs: context.nextDelayMs })),
+    giveUpByPolicy: sendParent(({ context, event }): PolicyAnswer => ({
+      type: 'GIVE_UP',
+      why: context.policy === 'no'
+        ? `restart policy "no" does not restart (instance ended: ${(event as Exited).reason})`
+        : 'restart policy "on-failure" does not restart a clean exit (code 0)',
+    })),
+    giveUpOnRetries: sendParent(({ context }): PolicyAnswer => ({
+      type: 'GIVE_UP',
+      why: `restart policy "on-failure:${context.maxRetries}" used all ${context.maxRetries} retries`,
+    })),
+    giveUpOnIntensity: sendParent(({ context }): PolicyAnswer => ({
+      type: 'GIVE_UP',
+      why: `more than ${context.intensity.maxRestarts} restarts within ${context.intensity.periodMs} ms (restart intensity)`,
+    })),
+    resetCounters: assign(({ context }) => ({ failures: 0, retries: 0, restartTimes: [], nextDelayMs: 0, timeline: context.timeline })),
+  },
+}).createMachine({
+  id: 'restartPolicy',
+  context: ({ input }) => initialContext(input),
+  initial: 'watching',
+  states: {
+    watching: {
+      on: {
+        EXITED: [
+          // A stop the user asked for is never answered with a restart.
+          { guard: 'isUserStop' },
+          { guard: 'policyForbidsRestart', target: 'gaveUp', actions: 'giveUpByPolicy' },
+          { guard: 'retriesExhausted', target: 'gaveUp', actions: 'giveUpOnRetries' },
+          { guard: 'intensityExceeded', target: 'gaveUp', actions: 'giveUpOnIntensity' },
+          { actions: ['recordRestart', 'answerRestart'] },
+        ],
+      },
+    },
+    gaveUp: {},
+  },
+  on: {
+    RESET: { target: '.watching', actions: 'resetCounters' },
+  },
+});

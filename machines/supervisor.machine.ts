@@ -1,0 +1,190 @@
+// The root actor: one plugin actor per installed plugin, started in `requires` order.
+// It stops dependents before their dependency and starts them again after it (OTP's
+// rest_for_one), and on CLOSE stops everything leaves-first, in reverse dependency order.
+import { assign, emit, enqueueActions, setup, type ActorRefFrom } from 'xstate';
+import { pluginMachine, type PluginMachineInput, type PluginStateReport } from './plugin.machine.js';
+import type { PluginStateName } from './types.js';
+
+export interface SupervisedPlugin {
+  ref: ActorRefFrom<typeof pluginMachine>;
+  requires: string[];
+  /** null until the plugin actor reports its first state. */
+  state: PluginStateName | null;
+}
+
+export interface SupervisorContext {
+  plugins: Record<string, SupervisedPlugin>;
+  /** name -> names whose `requires` include it (kept so a change looks only at its neighbours). */
+  dependents: Record<string, string[]>;
+  /** Plugins asked to DISABLE that wait for their dependents to stop first. */
+  pendingDisable: string[];
+}
+
+export type SupervisorEvent =
+  | { type: 'ADD'; plugin: PluginMachineInput; requires: string[] }
+  | { type: 'ENABLE'; name: string }
+  | { type: 'DISABLE'; name: string }
+  | { type: 'REMOVE'; name: string }
+  | { type: 'CLOSE' }
+  | PluginStateReport;
+
+/** Emitted on every plugin state change; the facade's `on('state')` is built on it. */
+export interface StateChange {
+  type: 'state';
+  name: string;
+  from: PluginStateName | null;
+  to: PluginStateName;
+}
+
+const LIVE: readonly PluginStateName[] = ['activating', 'running', 'stopping'];
+const AT_REST: readonly PluginStateName[] = ['installed', 'disabled', 'removed'];
+
+const isLive = (p: SupervisedPlugin | undefined) => p?.state != null && LIVE.includes(p.state);
+const isAtRest = (p: SupervisedPlugin) => p.state === null || AT_REST.includes(p.state);
+
+function hasLiveDependents(ctx: SupervisorContext, name: string): boolean {
+  return (ctx.dependents[name] ?? []).some((d) => isLive(ctx.plugins[d]));
+}
+
+/**
+ * The plugins a change of `name` can concern: itself, everything that requires it (directly or
+ * not), and what it requires (which may wait for it to stop). Usually just itself, so a state
+ * change costs O(neighbours), not O(plugins).
+ */
+function neighbourhood(ctx: SupervisorContext, name: string): Set<string> {
+  const seen = new Set<string>([name, ...(ctx.plugins[name]?.requires ?? [])]);
+  const queue = [name];
+  for (let next = queue.pop(); next !== undefined; next = queue.pop()) {
+    for (const d of ctx.dependents[next] ?? []) {
+      if (!seen.has(d)) { seen.add(d); queue.push(d); }
+    }
+  }
+  return seen;
+}
+
+/** Whether a dependency of `p`, direct or transitive, is not running or is being disabled. */
+function hasLostDependency(ctx: SupervisorContext, p: SupervisedPlugin, seen = new Set<SupervisedPlugin>()): boolean {
+  if (seen.has(p)) return false;
+  seen.add(p);
+  return p.requires.some((dep) => {
+    const d = ctx.plugins[dep];
+    return d?.state !== 'running' || ctx.pendingDisable.includes(dep) || hasLostDependency(ctx, d, seen);
+  });
+}
+
+/** A live plugin whose dependency is gone (or going) must stop, once its own dependents have. */
+function mustSuspend(ctx: SupervisorContext, name: string, p: SupervisedPlugin): boolean {
+  if (p.state !== 'activating' && p.state !== 'running') return false;
+  return hasLostDependency(ctx, p) && !hasLiveDependents(ctx, name);
+}
+
+export const supervisorMachine = setup({
+  types: {
+    context: {} as SupervisorContext,
+    events: {} as SupervisorEvent,
+    emitted: {} as StateChange,
+  },
+  actors: {
+    plugin: pluginMachine,
+  },
+  guards: {
+    allAtRest: ({ context }) => Object.values(context.plugins).every(isAtRest),
+    hasLiveDependents: ({ context, event }) => event.type === 'DISABLE' && hasLiveDependents(context, event.name),
+    changesState: ({ context, event }) =>
+      event.type === 'PLUGIN.STATE' && context.plugins[event.name]?.state !== event.state,
+  },
+  actions: {
+    addPlugin: assign(({ context, event, spawn }) => {
+      if (event.type !== 'ADD') return {};
+      const { name } = event.plugin;
+      const ref = spawn('plugin', { id: `plugin:${name}`, input: event.plugin });
+      const dependents = { ...context.dependents };
+      for (const dep of event.requires) dependents[dep] = [...(dependents[dep] ?? []), name];
+      return { plugins: { ...context.plugins, [name]: { ref, requires: event.requires, state: null } }, dependents };
+    }),
+    forwardToPlugin: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'ENABLE' && event.type !== 'DISABLE' && event.type !== 'REMOVE') return;
+      const plugin = context.plugins[event.name];
+      if (plugin) enqueue.sendTo(plugin.ref, { type: event.type });
+    }),
+    deferDisable: assign({
+      pendingDisable: ({ context, event }) =>
+        event.type === 'DISABLE' && !context.pendingDisable.includes(event.name)
+          ? [...context.pendingDisable, event.name]
+          : context.pendingDisable,
+    }),
+    announce: emit(({ context, event }): StateChange => {
+      const report = event as PluginStateReport;
+      return { type: 'state', name: report.name, from: context.plugins[report.name]?.state ?? null, to: report.state };
+    }),
+    // In place: copying the record of every plugin on each state change made a burst of N
+    // activations O(N²) (measured: ~0.2 ms per event at 300 plugins). The entries belong to
+    // this actor's context alone.
+    recordState: assign(({ context, event }) => {
+      const report = event as PluginStateReport;
+      const plugin = context.plugins[report.name];
+      if (!plugin) return {};
+      if (report.state !== 'removed') {
+        plugin.state = report.state;
+        return {};
+      }
+      delete context.plugins[report.name];
+      for (const dep of plugin.requires) {
+        const list = context.dependents[dep];
+        if (list) context.dependents[dep] = list.filter((d) => d !== report.name);
+      }
+      return {};
+    }),
+    reconcile: enqueueActions(({ context, event, enqueue }) => {
+      const changed = 'name' in event ? event.name : undefined;
+      const stillPending: string[] = [];
+      for (const name of context.pendingDisable) {
+        const p = context.plugins[name];
+        if (p && hasLiveDependents(context, name)) stillPending.push(name);
+        else if (p) enqueue.sendTo(p.ref, { type: 'DISABLE' });
+      }
+      if (stillPending.length !== context.pendingDisable.length) enqueue.assign({ pendingDisable: stillPending });
+      const concerned = changed === undefined ? Object.keys(context.plugins) : neighbourhood(context, changed);
+      for (const name of concerned) {
+        const p = context.plugins[name];
+        if (!p) continue;
+        if (p.state === 'enabled' && !hasLostDependency(context, p)) enqueue.sendTo(p.ref, { type: 'START' });
+        else if (mustSuspend(context, name, p)) enqueue.sendTo(p.ref, { type: 'SUSPEND' });
+      }
+    }),
+    stopLeaves: enqueueActions(({ context, enqueue }) => {
+      for (const [name, p] of Object.entries(context.plugins)) {
+        if (!isAtRest(p) && p.state !== 'stopping' && !hasLiveDependents(context, name)) {
+          enqueue.sendTo(p.ref, { type: 'DISABLE' });
+        }
+      }
+    }),
+  },
+}).createMachine({
+  id: 'supervisor',
+  context: { plugins: {}, dependents: {}, pendingDisable: [] },
+  initial: 'open',
+  states: {
+    open: {
+      on: {
+        ADD: { actions: 'addPlugin' },
+        ENABLE: { actions: 'forwardToPlugin' },
+        DISABLE: [
+          { guard: 'hasLiveDependents', actions: ['deferDisable', 'reconcile'] },
+          { actions: 'forwardToPlugin' },
+        ],
+        REMOVE: { actions: 'forwardToPlugin' },
+        'PLUGIN.STATE': { guard: 'changesState', actions: ['announce', 'recordState', 'reconcile'] },
+        CLOSE: 'closing',
+      },
+    },
+    closing: {
+      entry: 'stopLeaves',
+      always: { guard: 'allAtRest', target: 'closed' },
+      on: {
+        'PLUGIN.STATE': { guard: 'changesState', actions: ['announce', 'recordState', 'stopLeaves'] },
+      },
+    },
+    closed: { type: 'final' },
+  },
+});

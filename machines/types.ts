@@ -1,0 +1,47 @@
+// Events and facts the machines share with the runtime that provides their actors.
+import type { ErrorInfo } from '../src/errors.js';
+import type { RestartPolicyName } from '../src/manifest.js';
+
+/** Why an instance ended. `stopped` is the only one a user asked for. */
+export type ExitReason = 'exit' | 'crash' | 'hung' | 'oom' | 'activation-failed' | 'activation-timeout' | 'stopped';
+
+export interface InstanceExit {
+  reason: ExitReason;
+  /** The worker's exit code, when it exited by itself. */
+  code: number | null;
+  error: ErrorInfo | null;
+  uptimeMs: number;
+}
+
+export interface BackoffConfig {
+  /** First restart delay (Docker: 100 ms). */
+  initialMs: number;
+  /** Upper bound of the delay (Docker: 60 s). */
+  maxMs: number;
+  factor: number;
+  /** An instance that ran this long resets the backoff (Docker: 10 s). */
+  resetAfterMs: number;
+}
+
+export interface IntensityConfig {
+  /** More than this many restarts within periodMs gives up (OTP's intensity). */
+  maxRestarts: number;
+  periodMs: number;
+}
+
+export interface RestartPolicyInput {
+  policy: RestartPolicyName;
+  maxRetries?: number;
+  backoff?: Partial<BackoffConfig>;
+  intensity?: Partial<IntensityConfig>;
+}
+
+export const DEFAULT_BACKOFF: BackoffConfig = { initialMs: 100, maxMs: 60_000, factor: 2, resetAfterMs: 10_000 };
+export const DEFAULT_INTENSITY: IntensityConfig = { maxRestarts: 10, periodMs: 60_000 };
+
+/** The states of a plugin as DESIGN.md names them: the public contract. */
+export type PluginStateName =
+  | 'installed' | 'enabled' | 'activating' | 'running' | 'restarting' | 'stopping' | 'disabled' | 'removed';
+
+/** The answers a restart-policy actor sends its parent. */
+export type PolicyAnswer = { type: 'RESTART'; delayMs: number } | { type: 'GIVE_UP'; why: string };

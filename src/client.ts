@@ -1,0 +1,56 @@
+// What the host holds to call a plugin capability. A client outlives restarts: each call goes to
+// the instance running at that moment, or rejects with PLUGD_E_NOT_RUNNING.
+import { PlugdError } from './errors.js';
+import type { PluginInstance } from './isolation/plugin-instance.js';
+
+export interface CallOptions {
+  /** Overrides the supervisor's callTimeoutMs for this call. */
+  timeoutMs?: number;
+}
+
+/** The supervisor's side of a client: where the current instance is and how references count. */
+export interface ClientBackend {
+  instanceOf(name: string): PluginInstance | undefined;
+  callTimeoutMs: number;
+  release(name: string): void;
+}
+
+/**
+ * A client for one capability of one plugin.
+ *
+ * @example
+ * const greeter = await sup.get('hello', 'Greeter');
+ * const { greeting } = await greeter.call('Greeter.Hello', { name: 'Ada' });
+ */
+export class PluginClient {
+  readonly name: string;
+  readonly capability: string;
+  readonly #backend: ClientBackend;
+  #acquired: boolean;
+
+  constructor(backend: ClientBackend, name: string, capability: string, acquired: boolean) {
+    this.#backend = backend;
+    this.name = name;
+    this.capability = capability;
+    this.#acquired = acquired;
+  }
+
+  /** Calls a method of the plugin (Docker style `Capability.Method`) with a structured-cloneable body. */
+  call<T = unknown>(method: string, args?: unknown, options: CallOptions = {}): Promise<T> {
+    if (typeof method !== 'string' || method === '') {
+      return Promise.reject(new PlugdError('PLUGD_E_OPTION', 'call() needs a method name such as "Greeter.Hello"', { details: { option: 'method' } }));
+    }
+    const instance = this.#backend.instanceOf(this.name);
+    if (!instance?.running) {
+      return Promise.reject(new PlugdError('PLUGD_E_NOT_RUNNING', `plugin "${this.name}" is not running; enable it, or wait for its restart`));
+    }
+    return instance.call(method, args, options.timeoutMs ?? this.#backend.callTimeoutMs) as Promise<T>;
+  }
+
+  /** Gives back a reference taken with `get(..., { acquire: true })`. Idempotent. */
+  release(): void {
+    if (!this.#acquired) return;
+    this.#acquired = false;
+    this.#backend.release(this.name);
+  }
+}

@@ -1,0 +1,100 @@
+// Finds plugins run by someone else, as Docker's legacy discovery does: `<name>.sock` in the
+// sockets folder, `<name>.spec` (a URL) and `<name>.json` ({ Name, Addr, TLSConfig }) in the
+// spec folders (TLSConfig honoured), each also allowed one folder down (`<name>/<name>.sock`). The first definition
+// of a name wins, sockets first.
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { parseAddress, type Address, type TlsOptions } from './docker/docker-protocol.mjs';
+import { PlugdError } from './errors.js';
+import { NAME_PATTERN } from './manifest.js';
+
+export interface DiscoveredPlugin {
+  name: string;
+  address: Address;
+  /** The file that defined it. */
+  file: string;
+}
+
+export interface DiscoveryProblem {
+  file: string;
+  error: PlugdError;
+}
+
+/** `<dir>/<name>.<ext>` and `<dir>/<name>/<name>.<ext>` for the extensions asked. */
+async function candidates(dir: string, extensions: string[]): Promise<{ name: string; ext: string; file: string }[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const found: { name: string; ext: string; file: string }[] = [];
+  for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+    const ext = path.extname(entry.name);
+    if (!entry.isDirectory() && extensions.includes(ext)) {
+      found.push({ name: entry.name.slice(0, -ext.length), ext, file: path.join(dir, entry.name) });
+    } else if (entry.isDirectory()) {
+      for (const e of extensions) {
+        const file = path.join(dir, entry.name, `${entry.name}${e}`);
+        if (await stat(file).then(() => true, () => false)) found.push({ name: entry.name, ext: e, file });
+      }
+    }
+  }
+  return found;
+}
+
+async function addressOf(ext: string, file: string): Promise<{ name?: string; address: Address }> {
+  if (ext === '.sock') return { address: { socketPath: file } };
+  const text = (await readFile(file, 'utf8')).trim();
+  if (ext === '.spec') return { address: parseAddress(text) };
+  let spec: { Name?: unknown; Addr?: unknown; TLSConfig?: unknown };
+  try {
+    spec = JSON.parse(text);
+  } catch (e) {
+    throw new PlugdError('PLUGD_E_MANIFEST', `${file} is not valid JSON`, { cause: e });
+  }
+  if (typeof spec.Addr !== 'string') throw new PlugdError('PLUGD_E_MANIFEST', `${file}: "Addr" must be a URL such as unix:///run/p.sock or tcp://host:port`);
+  const address = parseAddress(spec.Addr);
+  const name = typeof spec.Name === 'string' ? spec.Name : undefined;
+  if (spec.TLSConfig === undefined || spec.TLSConfig === null) return { name, address };
+  if ('socketPath' in address) throw new PlugdError('PLUGD_E_MANIFEST', `${file}: "TLSConfig" applies to tcp:// or https:// addresses, not to a UNIX socket`);
+  return { name, address: { ...address, tls: await tlsOptions(spec.TLSConfig, file) } };
+}
+
+/** Docker's TLSConfig: the files are read now, their contents go with the address. */
+async function tlsOptions(config: unknown, file: string): Promise<TlsOptions> {
+  if (typeof config !== 'object' || config === null) throw new PlugdError('PLUGD_E_MANIFEST', `${file}: "TLSConfig" must be an object`);
+  const c = config as Record<string, unknown>;
+  const read = async (field: string): Promise<string | undefined> => {
+    const value = c[field];
+    if (value === undefined || value === '') return undefined;
+    if (typeof value !== 'string') throw new PlugdError('PLUGD_E_MANIFEST', `${file}: "TLSConfig.${field}" must be a file path`);
+    try {
+      return await readFile(path.resolve(path.dirname(file), value), 'utf8');
+    } catch (e) {
+      throw new PlugdError('PLUGD_E_MANIFEST', `${file}: cannot read TLSConfig.${field} ${value}: ${(e as Error).message}`, { cause: e });
+    }
+  };
+  const tls: TlsOptions = { rejectUnauthorized: c.InsecureSkipVerify !== true };
+  const [ca, cert, key] = await Promise.all([read('CAFile'), read('CertFile'), read('KeyFile')]);
+  if (ca !== undefined) tls.ca = ca;
+  if (cert !== undefined) tls.cert = cert;
+  if (key !== undefined) tls.key = key;
+  return tls;
+}
+
+export async function discoverPlugins(options: { socketsDir?: string; specsDirs?: string[] }): Promise<{ plugins: DiscoveredPlugin[]; problems: DiscoveryProblem[] }> {
+  const plugins: DiscoveredPlugin[] = [];
+  const problems: DiscoveryProblem[] = [];
+  const found = [
+    ...(options.socketsDir ? await candidates(options.socketsDir, ['.sock']) : []),
+    ...(await Promise.all((options.specsDirs ?? []).map((dir) => candidates(dir, ['.spec', '.json'])))).flat(),
+  ];
+  for (const { name: fileName, ext, file } of found) {
+    try {
+      const { name = fileName, address } = await addressOf(ext, file);
+      if (!NAME_PATTERN.test(name)) throw new PlugdError('PLUGD_E_MANIFEST', `${file}: "${name}" is not a plugin name`);
+      if (plugins.some((p) => p.name === name)) continue; // the first definition wins
+      plugins.push({ name, address, file });
+    } catch (e) {
+      const error = e instanceof PlugdError ? e : new PlugdError('PLUGD_E_MANIFEST', `${file}: ${(e as Error).message}`, { cause: e });
+      problems.push({ file, error });
+    }
+  }
+  return { plugins, problems };
+}

@@ -1,0 +1,118 @@
+// Docker's legacy plugin protocol: HTTP POST with JSON bodies on a UNIX socket (or TCP),
+// `POST /Plugin.Activate` as the handshake, errors as a non-200 status with { "Err": "..." }.
+// Plain JS so that both the main thread and the piscina handshake task can use it.
+import http from 'node:http';
+import https from 'node:https';
+
+/** What Docker's engine sends as Accept (moby's transport.VersionMimetype). */
+export const ACCEPT = 'application/vnd.docker.plugins.v1.2+json';
+/** What a plugin answers with. */
+export const PLUGIN_CONTENT_TYPE = 'application/vnd.docker.plugins.v1+json';
+export const ACTIVATE = 'Plugin.Activate';
+
+/**
+ * @typedef {{ ca?: string, cert?: string, key?: string, rejectUnauthorized: boolean }} TlsOptions
+ *   PEM contents, as Docker's TLSConfig names them by file (CAFile, CertFile, KeyFile).
+ * @typedef {{ socketPath: string } | { host: string, port: number, tls?: TlsOptions }} Address
+ */
+
+/**
+ * An error a plugin answered with, or a failure to reach it. `code` is PLUGD_E_PLUGIN_ERROR for
+ * an { Err } answer; `transport` tells a connection problem (the socket is not there yet...).
+ */
+export class DockerCallError extends Error {
+  /** @param {string} message @param {{ code: string, status?: number, transport?: boolean, cause?: unknown }} info */
+  constructor(message, info) {
+    super(message, info.cause === undefined ? undefined : { cause: info.cause });
+    this.name = 'DockerCallError';
+    this.code = info.code;
+    this.status = info.status;
+    this.transport = info.transport === true;
+  }
+}
+
+/**
+ * Parses `unix:///path`, `tcp://host:port`, `http://host:port` or `https://host:port` (Docker's
+ * .spec and .json files); `https` asks for TLS with the system's CAs.
+ * @param {string} url @returns {Address}
+ */
+export function parseAddress(url) {
+  const text = url.trim();
+  if (text.startsWith('unix://')) return { socketPath: text.slice('unix://'.length) };
+  const match = /^(tcp|http|https):\/\/([^:/]+):(\d+)\/?$/.exec(text);
+  if (match) {
+    const address = { host: /** @type {string} */ (match[2]), port: Number(match[3]) };
+    return match[1] === 'https' ? { ...address, tls: { rejectUnauthorized: true } } : address;
+  }
+  throw new DockerCallError(`"${text}" is not a plugin address (unix:///path.sock or tcp://host:port)`, { code: 'PLUGD_E_MANIFEST' });
+}
+
+/**
+ * One call in Docker's protocol: POST /<method> with a JSON body. Resolves with the parsed answer;
+ * rejects with DockerCallError for an { Err } answer, a bad answer, a timeout or no connection.
+ * @param {Address} address @param {string} method @param {unknown} body
+ * @param {{ timeoutMs: number, agent?: http.Agent | https.Agent, signal?: AbortSignal }} options
+ * @returns {Promise<unknown>}
+ */
+export function dockerCall(address, method, body, options) {
+  const payload = JSON.stringify(body ?? {});
+  const { tls, ...where } = /** @type {{ tls?: TlsOptions }} */ (address);
+  const transport = tls ? https : http;
+  return new Promise((resolve, reject) => {
+    const request = transport.request({
+      ...where,
+      ...(tls ?? {}),
+      agent: options.agent,
+      method: 'POST',
+      path: `/${method}`,
+      headers: { Accept: ACCEPT, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) },
+      timeout: options.timeoutMs,
+      signal: options.signal,
+    }, (response) => {
+      const chunks = /** @type {Buffer[]} */ ([]);
+      response.on('data', (chunk) => chunks.push(chunk));
+      response.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let answer;
+        try {
+          answer = text === '' ? {} : JSON.parse(text);
+        } catch {
+          return reject(new DockerCallError(`"${method}" answered ${response.statusCode} with a body that is not JSON: ${text.slice(0, 200)}`, { code: 'PLUGD_E_PLUGIN_ERROR', status: response.statusCode }));
+        }
+        const err = answer && typeof answer === 'object' ? answer.Err : undefined;
+        if (response.statusCode !== 200 || (typeof err === 'string' && err !== '')) {
+          const message = typeof err === 'string' && err !== '' ? err : `HTTP ${response.statusCode}`;
+          return reject(new DockerCallError(message, { code: 'PLUGD_E_PLUGIN_ERROR', status: response.statusCode }));
+        }
+        resolve(answer);
+      });
+      response.on('error', (e) => reject(new DockerCallError(`"${method}": ${e.message}`, { code: 'PLUGD_E_PLUGIN_ERROR', transport: true, cause: e })));
+    });
+    request.on('timeout', () => request.destroy(new DockerCallError(`"${method}" did not answer within ${options.timeoutMs} ms`, { code: 'PLUGD_E_CALL_TIMEOUT' })));
+    request.on('error', (e) => {
+      if (e instanceof DockerCallError) return reject(e);
+      reject(new DockerCallError(`cannot reach the plugin for "${method}": ${e.message}`, { code: 'PLUGD_E_NOT_RUNNING', transport: true, cause: e }));
+    });
+    request.end(payload);
+  });
+}
+
+/** A keep-alive agent for calls to `address` (HTTPS when it asks for TLS). @param {Address} address */
+export function agentFor(address) {
+  const options = { keepAlive: true, maxSockets: 64 };
+  return 'tls' in address && address.tls ? new https.Agent(options) : new http.Agent(options);
+}
+
+/**
+ * A health probe: a handshake that must answer within `timeoutMs`. False only when the plugin
+ * cannot be reached or does not answer in time (an { Err } answer still shows it is alive).
+ * @param {Address} address @param {number} timeoutMs @param {http.Agent | https.Agent} agent
+ */
+export async function probeHandshake(address, timeoutMs, agent) {
+  try {
+    await dockerCall(address, ACTIVATE, {}, { timeoutMs, agent });
+    return true;
+  } catch (e) {
+    return !(e instanceof DockerCallError && (e.code === 'PLUGD_E_CALL_TIMEOUT' || e.transport));
+  }
+}

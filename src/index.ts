@@ -1,0 +1,17 @@
+// plugd's public surface: re-exports only.
+export { createSupervisor, Supervisor } from './supervisor.js';
+export type { StateEvent, ActivationHandler, Capability } from './supervisor.js';
+export type { SupervisorOptions } from './options.js';
+export { PluginClient } from './client.js';
+export type { CallOptions } from './client.js';
+export type { PluginInfo } from './plugin-info.js';
+export type { LogLine } from './logs/pump-protocol.js';
+export { PlugdError, ErrorCodes, isPlugdError } from './errors.js';
+export type { ErrorCode, ErrorInfo } from './errors.js';
+export { parseManifest } from './manifest.js';
+export type { Manifest, EnvVar, RestartSpec, RestartPolicyName } from './manifest.js';
+export type { StoreProblem } from './store.js';
+export type { DiscoveryProblem } from './discovery.js';
+export { definePlugin } from './sdk/define-plugin.js';
+export type { PluginDefinition, PluginContext, ActivateAnswer } from './sdk/define-plugin.js';
+export type { PluginStateName, ExitReason } from '../machines/types.js';

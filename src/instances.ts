@@ -1,0 +1,188 @@
+// Where plugin instances come from and what is known of them: for worker plugins a warm standby
+// thread or a new one through the start gate, for process plugins a wrapped child process; the
+// watchdog (or the health probes) once activated; and each plugin's log counters.
+// It is the `InstanceHost` the instance actor of every plugin machine uses.
+import { mkdir } from 'node:fs/promises';
+import type { Worker } from 'node:worker_threads';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { InstanceActorInput } from '../machines/plugin.machine.js';
+import { PlugdError } from './errors.js';
+import type { InstanceHost } from './isolation/instance-actor.js';
+import { Semaphore } from './semaphore.js';
+import { WarmPool } from './isolation/warm-pool.js';
+import { Watchdog } from './isolation/watchdog.js';
+import { ExternalInstance } from './isolation/external-instance.js';
+import { HealthProbes } from './isolation/health-probes.js';
+import type { PluginInstance, ProbedInstance } from './isolation/plugin-instance.js';
+import { ProcessInstance } from './isolation/process-instance.js';
+import { SLOT_COUNT } from './isolation/wire-constants.mjs';
+import { WorkerInstance } from './isolation/worker-instance.js';
+import type { LogPump } from './logs/log-pump.js';
+import type { ResolvedOptions } from './options.js';
+import { pluginEnv } from './plugin-env.js';
+import { addCounters, type LogCounters } from './plugin-info.js';
+import type { PluginRecord, Store } from './store.js';
+import type { TaskPool } from './tasks/task-pool.js';
+import type { ProcessManifest, WorkerManifest } from './manifest.js';
+
+/** Linux's limit on a UNIX socket path (sun_path is 108 bytes with its NUL). */
+const MAX_SOCKET_PATH = 107;
+/** plugd's SDK, offered to the process plugins it runs as $PLUGD_SDK (a bundle copied into the store cannot resolve 'plugd/sdk'). */
+const SDK_URL = new URL('./sdk/serve-plugin.mjs', import.meta.url).href;
+
+export class Instances implements InstanceHost {
+  readonly stopTimeoutMs: number;
+  readonly #options: ResolvedOptions;
+  readonly #store: Store;
+  readonly #pump: LogPump;
+  readonly #log: Logger;
+  readonly #watchdog: Watchdog;
+  readonly #probes: HealthProbes;
+  readonly #tasks: TaskPool;
+  readonly #starts: Semaphore;
+  readonly #warm: WarmPool | null;
+  readonly #current = new Map<string, PluginInstance>();
+  /** Log counters of each plugin's finished instances. */
+  readonly #logTotals = new Map<string, LogCounters>();
+  /** Instances started and neither activated nor ended: the warm pool refills when there are none. */
+  readonly #activating = new Set<PluginInstance>();
+
+  constructor(options: ResolvedOptions, store: Store, pump: LogPump, tasks: TaskPool, log: Logger) {
+    this.#tasks = tasks;
+    this.#probes = new HealthProbes(options.watchdogMs);
+    this.#options = options;
+    this.#store = store;
+    this.#pump = pump;
+    this.#log = log;
+    this.stopTimeoutMs = options.stopTimeoutMs;
+    this.#watchdog = new Watchdog(options.watchdogMs);
+    this.#starts = new Semaphore(options.maxConcurrentStarts);
+    const thread = { memoryLimitMb: options.memoryLimitMb, nice: options.pluginNice, execArgv: options.pluginExecArgv };
+    this.#warm = options.warmWorkers > 0 ? new WarmPool(options.warmWorkers, thread, this.#starts, () => this.#activating.size > 0) : null;
+  }
+
+  /** Starts the next instance of a plugin; waits for a start slot unless a warm thread is ready. */
+  async start(input: InstanceActorInput): Promise<PluginInstance> {
+    const record = this.#store.get(input.id);
+    if (!record) throw new PlugdError('PLUGD_E_NOT_FOUND', `no record ${input.id} in the store`);
+    const { manifest } = record;
+    if (manifest.kind === 'external') {
+      // Nothing to start: a connection to a plugin someone else runs.
+      return this.#track(input.name, new ExternalInstance(input.name, input.instance, manifest.address, {
+        tasks: this.#tasks, activationTimeoutMs: this.#options.activationTimeoutMs, watchdogMs: this.#options.watchdogMs,
+      }));
+    }
+    const standby = manifest.kind === 'worker' ? this.#warm?.take() : undefined;
+    const release = standby ? null : await this.#starts.acquire();
+    let instance: PluginInstance;
+    try {
+      instance = manifest.kind === 'worker'
+        ? this.#startWorker(record, manifest, input, standby)
+        : await this.#startProcess(record, manifest, input);
+    } catch (e) {
+      release?.();
+      throw e;
+    }
+    if (release) void instance.booted.then(release);
+    return this.#track(input.name, instance);
+  }
+
+  #track(name: string, instance: PluginInstance): PluginInstance {
+    this.#current.set(name, instance);
+    this.#activating.add(instance);
+    void instance.exited.then(() => {
+      this.#activating.delete(instance);
+      this.#logTotals.set(name, addCounters(this.logTotals(name), instance.slots));
+      if (this.#current.get(name) === instance) this.#current.delete(name);
+    });
+    return instance;
+  }
+
+  #startWorker(record: PluginRecord, manifest: WorkerManifest, input: InstanceActorInput, standby: Worker | undefined): WorkerInstance {
+    return new WorkerInstance({
+      name: input.name,
+      id: input.id,
+      instance: input.instance,
+      entry: path.join(record.bundleDir, manifest.entrypoint),
+      args: manifest.args,
+      env: pluginEnv(record),
+      memoryLimitMb: this.#options.memoryLimitMb,
+      nice: this.#options.pluginNice,
+      execArgv: this.#options.pluginExecArgv,
+      watchdogMs: this.#options.watchdogMs,
+      logPort: this.#pump.attach(input.id),
+      log: { level: this.#options.logs.level, ratePerSec: this.#options.logs.ratePerSec, burst: this.#options.logs.burst },
+    }, standby);
+  }
+
+  /** A process plugin: its socket in <root>/run/<id prefix>/ (mode 0700), its output to the pump. */
+  async #startProcess(record: PluginRecord, manifest: ProcessManifest, input: InstanceActorInput): Promise<ProcessInstance> {
+    const runDir = path.join(this.#store.runDir, record.id.slice(0, 12));
+    const socketPath = path.join(runDir, manifest.interface.socket);
+    if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
+      throw new PlugdError('PLUGD_E_ACTIVATION', `the socket path ${socketPath} is longer than the ${MAX_SOCKET_PATH} bytes a UNIX socket allows; use a shorter store root`);
+    }
+    await mkdir(runDir, { recursive: true, mode: 0o700 });
+    const [command, ...execArgs] = manifest.exec as [string, ...string[]];
+    const slots = new SharedArrayBuffer(SLOT_COUNT * Int32Array.BYTES_PER_ELEMENT);
+    this.#pump.expect(input.id, input.instance, slots);
+    return new ProcessInstance({
+      name: input.name,
+      id: input.id,
+      instance: input.instance,
+      // A path inside the bundle, "node" as the host's own Node, or a command on PATH.
+      command: command.includes('/') ? path.join(record.bundleDir, command) : command === 'node' ? process.execPath : command,
+      args: [...execArgs, ...manifest.args].map((a) => a.replaceAll('{socket}', socketPath)),
+      cwd: path.join(record.bundleDir, manifest.workdir),
+      env: { ...pluginEnv(record), PLUGD_SDK: SDK_URL },
+      socketPath,
+      logSocket: await this.#pump.processSocket(),
+      slots,
+      graceMs: this.#options.stopTimeoutMs,
+      nice: this.#options.pluginNice,
+      activationTimeoutMs: this.#options.activationTimeoutMs,
+      watchdogMs: this.#options.watchdogMs,
+      tasks: this.#tasks,
+    });
+  }
+
+  /** Puts an activated instance under the watchdog (workers) or the health probes (processes). */
+  activated(instance: PluginInstance): void {
+    this.#activating.delete(instance);
+    const onHung = () => {
+      const what = instance.kind === 'worker' ? 'blocked its event loop' : 'did not answer a health check';
+      this.#log.warn({ plugin: instance.name, instance: instance.instance }, `watchdog: ${instance.name} ${what} for ${this.#options.watchdogMs} ms; terminating it`);
+      instance.kill('hung');
+    };
+    const unwatch = instance.kind === 'worker' ? this.#watchdog.watch(instance.slots, onHung) : this.#probes.watch(instance as ProbedInstance, onHung);
+    void instance.exited.then(unwatch);
+  }
+
+  /** The plugin's instance, if it has one now. */
+  current(name: string): PluginInstance | undefined {
+    return this.#current.get(name);
+  }
+
+  logTotals(name: string): LogCounters {
+    return this.#logTotals.get(name) ?? { lines: 0, dropped: 0 };
+  }
+
+  forget(name: string): void {
+    this.#logTotals.delete(name);
+  }
+
+  /** Resolves once the warm pool (if any) holds all its standby threads. */
+  warmed(): Promise<void> {
+    return this.#warm?.whenFull() ?? Promise.resolve();
+  }
+
+  /** Kills what is still running (never waiting on a terminate) and ends the pools. */
+  async close(): Promise<void> {
+    for (const instance of this.#current.values()) instance.kill('stopped');
+    this.#watchdog.close();
+    this.#probes.close();
+    await Promise.all([...this.#current.values()].map((i) => i.exited));
+    await this.#warm?.close();
+  }
+}

@@ -1,0 +1,48 @@
+// The watchdog of process (and discovered) plugins: one timer probes every running one with a
+// handshake; one that does not answer within watchdogMs counts as hung. (A worker's heartbeat
+// lives in shared memory; a process can only be asked.)
+import type { ProbedInstance } from './plugin-instance.js';
+
+export class HealthProbes {
+  readonly #intervalMs: number;
+  readonly #watched = new Map<ProbedInstance, { probing: boolean; onHung: () => void }>();
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(intervalMs: number) {
+    this.#intervalMs = intervalMs;
+  }
+
+  watch(instance: ProbedInstance, onHung: () => void): () => void {
+    this.#watched.set(instance, { probing: false, onHung });
+    if (!this.#timer) {
+      this.#timer = setInterval(() => this.#probeAll(), this.#intervalMs);
+      this.#timer.unref();
+    }
+    return () => this.#unwatch(instance);
+  }
+
+  #unwatch(instance: ProbedInstance): void {
+    this.#watched.delete(instance);
+    if (this.#watched.size === 0 && this.#timer) {
+      clearInterval(this.#timer);
+      this.#timer = null;
+    }
+  }
+
+  #probeAll(): void {
+    for (const [instance, entry] of this.#watched) {
+      if (entry.probing) continue;
+      entry.probing = true;
+      void instance.probe().then((healthy) => {
+        entry.probing = false;
+        if (healthy || !this.#watched.has(instance)) return;
+        this.#unwatch(instance);
+        entry.onHung();
+      });
+    }
+  }
+
+  close(): void {
+    for (const instance of [...this.#watched.keys()]) this.#unwatch(instance);
+  }
+}

@@ -1,0 +1,211 @@
+// One running incarnation of a worker plugin, seen from the main thread: the Worker, its
+// comlink proxy (control plane: activate, deactivate), its call channel (data plane), its
+// heartbeat slots, and the promise of its end. Nothing waits past that end: a comlink call never
+// settles when its worker dies (comlink #601), so each is raced against it, and every pending
+// method call is rejected by it.
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
+import { transfer, wrap, type Remote } from 'comlink/dist/esm/comlink.mjs';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { PlugdError } from '../errors.js';
+import type { ExitReason } from '../../machines/types.js';
+import { fromPlain, registerErrorTransfer } from './error-transfer.mjs';
+import { InstanceEnd } from './instance-end.js';
+import type { PluginInstance } from './plugin-instance.js';
+import { startPluginThread } from './plugin-thread.js';
+import type { ActivationResult, CallReply, CallRequest, PluginInit, PluginWorkerApi } from './protocol.js';
+import { SLOT_COUNT } from './wire-constants.mjs';
+
+/** The plugin's part of PluginInit, plus what the thread is started with. */
+export interface WorkerInstanceOptions extends Pick<PluginInit, 'name' | 'id' | 'instance' | 'entry' | 'args' | 'env' | 'logPort' | 'log'> {
+  memoryLimitMb: number;
+  /** Nice value of the plugin's thread (Linux); 0 leaves it at the host's priority. */
+  nice: number;
+  execArgv: string[];
+  watchdogMs: number;
+}
+
+export class WorkerInstance implements PluginInstance {
+  readonly kind = 'worker' as const;
+  readonly name: string;
+  readonly instance: number;
+  /** Counters the worker bumps (wire-constants.mjs); read with Atomics. */
+  readonly slots: Int32Array;
+  /** Settles once, when the instance has ended for whatever reason. */
+  /** Settles once the thread has booted (its 'online' event), or has ended before. */
+  readonly booted: Promise<void>;
+
+  readonly #options: WorkerInstanceOptions;
+  readonly #worker: Worker;
+  readonly #api: Remote<PluginWorkerApi>;
+  /** Set for a standby thread from the warm pool: it receives its plugin with activate(). */
+  readonly #standbyInit: PluginInit | null;
+  /** Comlink calls in flight (activate, deactivate), each rejected by the instance's end. */
+  /** Method calls in flight on the call channel, by id. */
+  readonly #calls = new Map<number, PendingCall>();
+  readonly #callPort: MessagePort;
+  #callSeq = 0;
+  /** One timer per instance for all call deadlines, armed for the earliest one. */
+  #sweep: NodeJS.Timeout | null = null;
+  #sweepAt = Infinity;
+  readonly #end: InstanceEnd;
+  #workerError: Error | null = null;
+  #stopping = false;
+
+  /** Starts a thread for the instance, or takes on `standby`, a ready thread of the warm pool. */
+  constructor(options: WorkerInstanceOptions, standby?: Worker) {
+    registerErrorTransfer();
+    this.#options = options;
+    this.name = options.name;
+    this.instance = options.instance;
+    this.#end = new InstanceEnd(options.name, { watchdogMs: options.watchdogMs, memoryLimitMb: options.memoryLimitMb });
+    const heartbeat = new SharedArrayBuffer(SLOT_COUNT * Int32Array.BYTES_PER_ELEMENT);
+    this.slots = new Int32Array(heartbeat);
+    const calls = new MessageChannel();
+    this.#callPort = calls.port1;
+    this.#callPort.on('message', (reply: CallReply) => this.#onReply(reply));
+    const init: PluginInit = {
+      name: options.name,
+      id: options.id,
+      instance: options.instance,
+      entry: options.entry,
+      args: options.args,
+      env: options.env,
+      heartbeat,
+      heartbeatMs: Math.max(5, Math.floor(options.watchdogMs / 4)),
+      logPort: options.logPort,
+      callPort: calls.port2,
+      log: options.log,
+    };
+    this.#standbyInit = standby ? init : null;
+    this.#worker = standby ?? startPluginThread(init, options, `${options.name}#${options.instance}`);
+    this.booted = standby
+      ? Promise.resolve()
+      : new Promise((resolve) => {
+        this.#worker.once('online', () => resolve());
+        void this.exited.then(() => resolve());
+      });
+    this.#worker.on('error', (err) => { this.#workerError = err; });
+    this.#worker.on('exit', (code) => this.#onWorkerExit(code));
+    this.#api = wrap<PluginWorkerApi>(nodeEndpoint(this.#worker));
+  }
+
+  get exited() { return this.#end.exited; }
+  get running(): boolean { return this.#end.running; }
+  get uptimeMs(): number { return this.#end.uptimeMs; }
+
+  /** The handshake. Rejects with PLUGD_E_ACTIVATION and ends the instance if activate() fails. */
+  async activate(): Promise<ActivationResult> {
+    try {
+      const init = this.#standbyInit;
+      const handshake = init ? this.#api.activate(transfer(init, [init.logPort, init.callPort])) : this.#api.activate();
+      return await this.#end.race(handshake);
+    } catch (e) {
+      if (this.running) this.kill('activation-failed', e);
+      throw this.running ? e : this.#end.error;
+    }
+  }
+
+  /** Calls a plugin method; rejects rather than hangs when the instance ends or times out. */
+  call(method: string, args: unknown, timeoutMs: number): Promise<unknown> {
+    if (!this.running) return Promise.reject(this.#end.error);
+    return new Promise((resolve, reject) => {
+      const id = ++this.#callSeq;
+      const request: CallRequest = [id, method, args];
+      try {
+        this.#callPort.postMessage(request);
+      } catch (e) {
+        reject(new PlugdError('PLUGD_E_OPTION', `the arguments of "${method}" cannot be sent to a worker (they must be structured-cloneable): ${(e as Error).message}`, { cause: e, details: { option: 'args' } }));
+        return;
+      }
+      const deadline = performance.now() + timeoutMs;
+      this.#calls.set(id, { method, resolve, reject, deadline, timeoutMs });
+      if (deadline < this.#sweepAt) this.#armSweep(deadline);
+    });
+  }
+
+  #armSweep(at: number): void {
+    if (this.#sweep) clearTimeout(this.#sweep);
+    this.#sweepAt = at;
+    this.#sweep = setTimeout(() => this.#expireCalls(), Math.max(0, at - performance.now()));
+  }
+
+  /** Rejects the calls past their deadline and re-arms for the next one. */
+  #expireCalls(): void {
+    this.#sweep = null;
+    this.#sweepAt = Infinity;
+    const now = performance.now();
+    let next = Infinity;
+    for (const [id, call] of this.#calls) {
+      if (call.deadline <= now) {
+        this.#calls.delete(id);
+        call.reject(new PlugdError('PLUGD_E_CALL_TIMEOUT', `plugin "${this.name}" did not answer "${call.method}" within ${call.timeoutMs} ms`));
+      } else if (call.deadline < next) {
+        next = call.deadline;
+      }
+    }
+    if (next !== Infinity) this.#armSweep(next);
+  }
+
+  #onReply([id, failed, payload]: CallReply): void {
+    const call = this.#calls.get(id);
+    if (!call) return; // timed out already
+    this.#calls.delete(id);
+    if (failed) call.reject(toCallError(this.name, call.method, fromPlain(payload as Parameters<typeof fromPlain>[0])));
+    else call.resolve(payload);
+  }
+
+  /** Graceful stop: deactivate() within graceMs, then terminate. Never waits longer than graceMs. */
+  async stop(graceMs: number): Promise<void> {
+    if (!this.running || this.#stopping) return;
+    this.#stopping = true;
+    await this.#end.race(this.#api.deactivate(), graceMs).catch(() => { /* a failing deactivate still ends in a stop */ });
+    this.kill('stopped');
+  }
+
+  /**
+   * Ends the instance now. terminate() is not awaited: it returns only once a blocking native
+   * call returns, and nothing in the supervisor may wait on that.
+   */
+  kill(reason: ExitReason, cause?: unknown): void {
+    if (!this.running) return;
+    this.#finish(reason, null, cause);
+    this.#worker.terminate().catch(() => { /* already gone */ });
+    this.#worker.unref();
+  }
+
+  #onWorkerExit(code: number): void {
+    if (!this.running) return;
+    const err = this.#workerError as (Error & { code?: string }) | null;
+    if (err?.code === 'ERR_WORKER_OUT_OF_MEMORY') this.#finish('oom', code, err);
+    else if (err) this.#finish('crash', code, err);
+    else this.#finish(this.#stopping ? 'stopped' : 'exit', code, undefined);
+  }
+
+  #finish(reason: ExitReason, code: number | null, cause: unknown): void {
+    this.#end.finish(reason, code, cause, (error) => {
+      for (const call of this.#calls.values()) call.reject(error);
+      this.#calls.clear();
+      if (this.#sweep) clearTimeout(this.#sweep);
+      this.#callPort.close();
+    });
+  }
+}
+
+interface PendingCall {
+  method: string;
+  resolve: (value: unknown) => void;
+  reject: (error: PlugdError) => void;
+  deadline: number;
+  timeoutMs: number;
+}
+
+/** Keeps plugd's own codes from the worker (PLUGD_E_METHOD...) and wraps a plugin's error. */
+function toCallError(name: string, method: string, e: unknown): PlugdError {
+  if (e instanceof PlugdError) return e;
+  const code = (e as { code?: unknown })?.code;
+  const message = e instanceof Error ? e.message : String(e);
+  if (typeof code === 'string' && code.startsWith('PLUGD_E_') && code !== 'PLUGD_E_PLUGIN_ERROR') {
+    return new PlugdError(code as PlugdError['code'], message.replace(`${code}: `, ''), { cause: e });
+  }
+  return new PlugdError('PLUGD_E_PLUGIN_ERROR', `plugin "${name}" method "${method}" failed: ${message}`, { cause: e });
+}

@@ -1,0 +1,196 @@
+// The log pump thread: reads every plugin's log port, and the raw output of process plugins on a
+// UNIX socket; keeps the last lines per plugin in a ring and appends them to <root>/logs/<id>.log,
+// rotated by size. Plugin output never touches the main thread; it only asks for a tail.
+import { chmodSync, closeSync, openSync, readSync, renameSync, fstatSync, writeSync, existsSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { parentPort, workerData } from 'node:worker_threads';
+import { pino } from 'pino';
+import { DROPPED_LINES, LOGGED_LINES, SLOT_COUNT } from '../../isolation/wire-constants.mjs';
+import { createRateLimiter } from '../rate-limiter.mjs';
+
+if (!parentPort) throw new Error('pump-worker.mjs must run in a worker thread');
+const port = parentPort;
+const options = /** @type {import('../pump-protocol.ts').PumpOptions} */ (workerData);
+const TAIL_READ_BYTES = 256 * 1024;
+
+/** @typedef {{ ring: string[], fd: number | null, bytes: number }} PluginLog */
+/** @type {Map<string, PluginLog>} */
+const logs = new Map();
+
+/** @param {string} id */
+function fileOf(id) {
+  return path.join(options.logsDir, `${id}.log`);
+}
+
+/** @param {string} id @returns {PluginLog} */
+function logOf(id) {
+  let log = logs.get(id);
+  if (!log) {
+    log = { ring: [], fd: null, bytes: 0 };
+    logs.set(id, log);
+  }
+  return log;
+}
+
+/** @param {string} id @param {PluginLog} log */
+function openFile(id, log) {
+  log.fd = openSync(fileOf(id), 'a', 0o600);
+  log.bytes = fstatSync(log.fd).size;
+}
+
+/** @param {string} id @param {string[]} lines */
+function append(id, lines) {
+  const log = logOf(id);
+  log.ring.push(...lines);
+  // Trim in chunks so the ring costs O(1) per line.
+  if (log.ring.length > options.keepLines * 2) log.ring.splice(0, log.ring.length - options.keepLines);
+  try {
+    if (log.fd === null) openFile(id, log);
+    const chunk = lines.join('');
+    writeSync(/** @type {number} */ (log.fd), chunk);
+    log.bytes += Buffer.byteLength(chunk);
+    if (log.bytes > options.maxFileBytes) {
+      closeSync(/** @type {number} */ (log.fd));
+      renameSync(fileOf(id), `${fileOf(id)}.1`);
+      openFile(id, log);
+    }
+  } catch {
+    // A full or removed disk must not stop the pump: the ring still holds the lines.
+    log.fd = null;
+  }
+}
+
+/** @param {string} line @returns {import('../pump-protocol.ts').LogLine} */
+function parse(line) {
+  try {
+    return JSON.parse(line);
+  } catch {
+    return { level: 30, time: 0, plugin: '', instance: 0, msg: line.trimEnd() };
+  }
+}
+
+/** The last lines of a plugin's file, for plugins with nothing in memory (e.g. after a restart of the host). */
+/** @param {string} id @param {number} count */
+function tailOfFile(id, count) {
+  if (!existsSync(fileOf(id))) return [];
+  const fd = openSync(fileOf(id), 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const length = Math.min(size, TAIL_READ_BYTES);
+    const buffer = Buffer.alloc(length);
+    readSync(fd, buffer, 0, length, size - length);
+    const lines = buffer.toString('utf8').split('\n').filter(Boolean);
+    if (length < size) lines.shift(); // the first line may be cut
+    return lines.slice(-count);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Counters shared with the main thread, per process instance ("id#instance"). */
+/** @type {Map<string, Int32Array>} */
+const processSlots = new Map();
+/** One rate limit per process instance, shared by its stdout and stderr. */
+/** @type {Map<string, () => boolean>} */
+const processLimits = new Map();
+
+/** @param {string} key */
+function limiterOf(key) {
+  let admit = processLimits.get(key);
+  if (!admit) processLimits.set(key, (admit = createRateLimiter(options.ratePerSec, options.burst)));
+  return admit;
+}
+
+/**
+ * One process instance's stream (stdout or stderr): framed by line, rate-limited, logged with a
+ * pino logger tagged { plugin, instance, stream } into the plugin's ring and file.
+ * @param {net.Socket} socket
+ */
+function readProcessOutput(socket) {
+  let buffered = '';
+  /** @type {{ log: import('pino').Logger, level: 'info' | 'warn', key: string, admit: () => boolean } | null} */
+  let stream = null;
+  socket.setEncoding('utf8');
+  socket.on('data', (/** @type {string} */ text) => {
+    buffered += text;
+    let nl;
+    while ((nl = buffered.indexOf('\n')) !== -1) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      if (!stream) {
+        try {
+          const header = JSON.parse(line);
+          const log = pino({ base: { plugin: header.name, instance: header.instance, stream: header.stream } }, { write: (/** @type {string} */ l) => append(header.id, [l]) });
+          const key = `${header.id}#${header.instance}`;
+          stream = { log, level: header.stream === 'stderr' ? 'warn' : 'info', key, admit: limiterOf(key) };
+        } catch {
+          socket.destroy();
+          return;
+        }
+        continue;
+      }
+      const slots = processSlots.get(stream.key);
+      if (!stream.admit()) {
+        if (slots) Atomics.add(slots, DROPPED_LINES, 1);
+        continue;
+      }
+      if (slots) Atomics.add(slots, LOGGED_LINES, 1);
+      stream.log[stream.level](line);
+    }
+    if (buffered.length > 64 * 1024) buffered = ''; // a line that long is dropped, not buffered
+  });
+  socket.on('error', () => socket.destroy());
+}
+
+/** Serves the process socket from the first process plugin on; hosts without any have none. */
+/** @type {net.Server | null} */
+let processServer = null;
+/** @param {number} seq */
+function listenForProcesses(seq) {
+  const reply = () => port.postMessage({ type: 'listening', seq });
+  if (processServer?.listening) return reply();
+  if (!processServer) {
+    processServer = net.createServer(readProcessOutput);
+    processServer.unref();
+    rmSync(options.processSocket, { force: true });
+    processServer.listen(options.processSocket, () => chmodSync(options.processSocket, 0o600));
+  }
+  processServer.once('listening', reply);
+}
+
+port.on('message', (/** @type {import('../pump-protocol.ts').PumpRequest} */ msg) => {
+  switch (msg.type) {
+    case 'listen':
+      listenForProcesses(msg.seq);
+      break;
+    case 'expect':
+      processSlots.set(`${msg.id}#${msg.instance}`, new Int32Array(msg.slots, 0, SLOT_COUNT));
+      break;
+    case 'attach':
+      logOf(msg.id);
+      msg.port.on('message', (/** @type {string[]} */ lines) => append(msg.id, lines));
+      break;
+    case 'tail': {
+      const ring = logs.get(msg.id)?.ring ?? [];
+      const lines = ring.length > 0 ? ring.slice(-msg.lines) : tailOfFile(msg.id, msg.lines);
+      port.postMessage({ type: 'tail', seq: msg.seq, lines: lines.map(parse) });
+      break;
+    }
+    case 'forget': {
+      for (const key of processSlots.keys()) if (key.startsWith(`${msg.id}#`)) processSlots.delete(key);
+      for (const key of processLimits.keys()) if (key.startsWith(`${msg.id}#`)) processLimits.delete(key);
+      const log = logs.get(msg.id);
+      if (log?.fd != null) closeSync(log.fd);
+      logs.delete(msg.id);
+      break;
+    }
+    case 'close':
+      processServer?.close();
+      for (const log of logs.values()) if (log.fd !== null) closeSync(log.fd);
+      logs.clear();
+      port.postMessage({ type: 'closed', seq: msg.seq });
+      port.close();
+      break;
+  }
+});

@@ -1,0 +1,81 @@
+// The main thread's handle on the log pump thread: it hands each new instance a log port and
+// asks for tails. It never reads a plugin's lines itself.
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { PlugdError } from '../errors.js';
+import type { LogLine, PumpOptions, PumpReply, PumpRequest } from './pump-protocol.js';
+
+const ENTRY = new URL('./entry/pump-worker.mjs', import.meta.url);
+
+export class LogPump {
+  readonly #worker: Worker;
+  readonly #options: PumpOptions;
+  readonly #waiting = new Map<number, (reply: PumpReply) => void>();
+  #seq = 0;
+  #closed = false;
+
+  constructor(options: PumpOptions) {
+    this.#options = options;
+    this.#worker = new Worker(ENTRY, { name: 'plugd:log-pump', workerData: options });
+    this.#worker.unref();
+    this.#worker.on('message', (reply: PumpReply) => {
+      this.#waiting.get(reply.seq)?.(reply);
+      this.#waiting.delete(reply.seq);
+    });
+    this.#worker.on('error', () => { this.#closed = true; });
+    this.#worker.on('exit', () => {
+      this.#closed = true;
+      for (const answer of this.#waiting.values()) answer({ type: 'tail', seq: -1, lines: [] });
+      this.#waiting.clear();
+    });
+  }
+
+  /** A port for a new plugin instance to log into; the pump holds the other end. */
+  attach(id: string): MessagePort {
+    const { port1, port2 } = new MessageChannel();
+    if (!this.#closed) this.#post({ type: 'attach', id, port: port2 }, [port2]);
+    return port1;
+  }
+
+  /** The last `lines` lines of a plugin's log, oldest first. */
+  async tail(id: string, lines: number): Promise<LogLine[]> {
+    const reply = await this.#ask({ type: 'tail', seq: ++this.#seq, id, lines });
+    return reply.type === 'tail' ? reply.lines : [];
+  }
+
+  #listening: Promise<PumpReply> | null = null;
+
+  /** Where process plugins' output goes; the pump thread starts serving it on the first call. */
+  async processSocket(): Promise<string> {
+    this.#listening ??= this.#ask({ type: 'listen', seq: ++this.#seq });
+    await this.#listening;
+    return this.#options.processSocket;
+  }
+
+  /** Shares a process instance's log counters with the pump thread. */
+  expect(id: string, instance: number, slots: SharedArrayBuffer): void {
+    if (!this.#closed) this.#post({ type: 'expect', id, instance, slots });
+  }
+
+  forget(id: string): void {
+    if (!this.#closed) this.#post({ type: 'forget', id });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.#ask({ type: 'close', seq: ++this.#seq });
+    this.#closed = true;
+    await this.#worker.terminate();
+  }
+
+  #ask(request: Extract<PumpRequest, { seq: number }>): Promise<PumpReply> {
+    if (this.#closed) return Promise.reject(new PlugdError('PLUGD_E_CLOSED', 'the log pump is closed'));
+    return new Promise((resolve) => {
+      this.#waiting.set(request.seq, resolve);
+      this.#post(request);
+    });
+  }
+
+  #post(request: PumpRequest, transfer: MessagePort[] = []): void {
+    this.#worker.postMessage(request, transfer);
+  }
+}

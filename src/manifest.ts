@@ -1,0 +1,256 @@
+// plugin.json: its types, its validation (pure) and reading it from a bundle on disk.
+import { createHash } from 'node:crypto';
+import { readFile, realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
+import stableStringify from 'fast-json-stable-stringify';
+import type { Address } from './docker/docker-protocol.mjs';
+import { PlugdError } from './errors.js';
+
+export type RestartPolicyName = 'no' | 'always' | 'on-failure' | 'unless-stopped';
+
+export interface EnvVar {
+  name: string;
+  value: string;
+  settable: boolean;
+  description?: string;
+}
+
+export interface RestartSpec {
+  policy: RestartPolicyName;
+  /** on-failure only: restarts allowed before giving up (Docker's `on-failure:N`). */
+  maxRetries?: number;
+}
+
+interface ManifestBase {
+  name: string;
+  version: string;
+  description?: string;
+  interface: { types: string[] };
+  env: EnvVar[];
+  args: string[];
+  permissions: { env: string[] };
+  restart: RestartSpec;
+  requires: string[];
+}
+
+/** A JS module run in a worker thread of the host. */
+export interface WorkerManifest extends ManifestBase {
+  kind: 'worker';
+  entrypoint: string;
+}
+
+/** Any executable serving Docker's plugin protocol on a UNIX socket that plugd names. */
+export interface ProcessManifest extends ManifestBase {
+  kind: 'process';
+  /** The command: a path inside the bundle (`./bin/plugin`) or a command on PATH, then its arguments. */
+  exec: string[];
+  /** The working folder, inside the bundle. Default: the bundle's root. */
+  workdir: string;
+  interface: { types: string[]; socket: string };
+}
+
+/** A plugin found by discovery and run by someone else; never written in a plugin.json. */
+export interface ExternalManifest extends ManifestBase {
+  kind: 'external';
+  address: Address;
+}
+
+/** A validated plugin.json (or, for discovered plugins, what discovery learnt). */
+export type Manifest = WorkerManifest | ProcessManifest | ExternalManifest;
+
+export const NAME_PATTERN = /^(?:[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const CAPABILITY = /^[A-Za-z][A-Za-z0-9._-]*$/;
+const SOCKET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+const POLICIES: readonly RestartPolicyName[] = ['no', 'always', 'on-failure', 'unless-stopped'];
+
+function fail(field: string, message: string, source?: string): never {
+  const where = source ? ` in ${source}` : '';
+  throw new PlugdError('PLUGD_E_MANIFEST', `"${field}"${where}: ${message}`, { details: { field } });
+}
+
+/** Refuses keys outside `allowed` and keys that could pollute a prototype. */
+function checkKeys(obj: Record<string, unknown>, allowed: readonly string[], at: string, source?: string): void {
+  for (const key of Object.keys(obj)) {
+    if (FORBIDDEN_KEYS.has(key)) fail(at ? `${at}.${key}` : key, 'forbidden key (prototype pollution)', source);
+    if (!allowed.includes(key)) fail(at ? `${at}.${key}` : key, `unknown key; allowed: ${allowed.join(', ')}`, source);
+  }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function stringList(v: unknown, field: string, pattern: RegExp | undefined, source?: string): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) fail(field, 'must be an array of strings', source);
+  return v.map((item, i) => {
+    if (typeof item !== 'string') fail(`${field}[${i}]`, 'must be a string', source);
+    if (pattern && !pattern.test(item)) fail(`${field}[${i}]`, `"${item}" does not match ${pattern}`, source);
+    return item;
+  });
+}
+
+function parseRestart(v: unknown, source?: string): RestartSpec {
+  if (v === undefined) return { policy: 'no' };
+  if (typeof v === 'string') v = { policy: v };
+  if (!isRecord(v)) fail('restart', 'must be an object like { "policy": "on-failure", "maxRetries": 5 }', source);
+  checkKeys(v, ['policy', 'maxRetries'], 'restart', source);
+  let policy = v.policy;
+  let maxRetries = v.maxRetries;
+  // Docker's spelling "on-failure:5" is accepted as well.
+  if (typeof policy === 'string' && policy.startsWith('on-failure:')) {
+    if (maxRetries !== undefined) fail('restart.maxRetries', 'given twice (also in "on-failure:N")', source);
+    maxRetries = Number(policy.slice('on-failure:'.length));
+    policy = 'on-failure';
+  }
+  if (typeof policy !== 'string' || !POLICIES.includes(policy as RestartPolicyName)) {
+    fail('restart.policy', `must be one of ${POLICIES.join(', ')} (or "on-failure:N")`, source);
+  }
+  if (maxRetries !== undefined) {
+    if (policy !== 'on-failure') fail('restart.maxRetries', 'only applies to the "on-failure" policy', source);
+    if (typeof maxRetries !== 'number' || !Number.isInteger(maxRetries) || maxRetries < 0) {
+      fail('restart.maxRetries', 'must be a whole number ≥ 0', source);
+    }
+  }
+  return maxRetries === undefined ? { policy: policy as RestartPolicyName } : { policy: policy as RestartPolicyName, maxRetries };
+}
+
+function parseEnv(v: unknown, source?: string): EnvVar[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) fail('env', 'must be an array of { name, value, settable }', source);
+  const seen = new Set<string>();
+  return v.map((item, i) => {
+    const at = `env[${i}]`;
+    if (!isRecord(item)) fail(at, 'must be an object { name, value, settable }', source);
+    checkKeys(item, ['name', 'value', 'settable', 'description'], at, source);
+    if (typeof item.name !== 'string' || !ENV_NAME.test(item.name)) fail(`${at}.name`, 'must be an env variable name', source);
+    if (seen.has(item.name)) fail(`${at}.name`, `"${item.name}" is declared twice`, source);
+    seen.add(item.name);
+    if (item.value !== undefined && typeof item.value !== 'string') fail(`${at}.value`, 'must be a string', source);
+    if (item.settable !== undefined && typeof item.settable !== 'boolean') fail(`${at}.settable`, 'must be true or false', source);
+    if (item.description !== undefined && typeof item.description !== 'string') fail(`${at}.description`, 'must be a string', source);
+    const env: EnvVar = { name: item.name, value: item.value ?? '', settable: item.settable ?? false };
+    if (item.description !== undefined) env.description = item.description;
+    return env;
+  });
+}
+
+/** Checks that a relative path stays inside its bundle (symlinks are checked on disk, in readBundleManifest). */
+export function isInsideBundle(relative: string): boolean {
+  if (relative === '' || path.isAbsolute(relative) || relative.includes('\0')) return false;
+  const normal = path.posix.normalize(relative.replaceAll('\\', '/'));
+  return normal !== '..' && !normal.startsWith('../') && !normal.startsWith('/');
+}
+
+/**
+ * Validates a parsed plugin.json and returns it with defaults filled in.
+ * Throws PLUGD_E_MANIFEST naming the field.
+ */
+export function parseManifest(raw: unknown, source?: string): Manifest {
+  if (!isRecord(raw)) fail('(root)', 'plugin.json must hold a JSON object', source);
+  checkKeys(raw, ['name', 'version', 'description', 'kind', 'entrypoint', 'exec', 'workdir', 'interface', 'env', 'args', 'permissions', 'restart', 'requires'], '', source);
+  const { name, version, description, kind } = raw;
+  if (typeof name !== 'string' || name.length > 128 || !NAME_PATTERN.test(name)) {
+    fail('name', 'must match [a-z0-9][a-z0-9._-]* (optionally scope/name), at most 128 characters', source);
+  }
+  if (typeof version !== 'string' || !/^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?$/.test(version)) {
+    fail('version', 'must be a semver version like "1.0.0"', source);
+  }
+  if (description !== undefined && typeof description !== 'string') fail('description', 'must be a string', source);
+  if (kind !== 'worker' && kind !== 'process') fail('kind', 'must be "worker" or "process"', source);
+  const iface = raw.interface;
+  if (!isRecord(iface)) fail('interface', 'must be an object { "types": ["Capability"] }', source);
+  checkKeys(iface, kind === 'process' ? ['types', 'socket'] : ['types'], 'interface', source);
+  const types = stringList(iface.types, 'interface.types', CAPABILITY, source);
+  if (types.length === 0) fail('interface.types', 'must name at least one capability', source);
+  const permissions = raw.permissions ?? {};
+  if (!isRecord(permissions)) fail('permissions', 'must be an object { "env": [...] }', source);
+  checkKeys(permissions, ['env'], 'permissions', source);
+  const requires = stringList(raw.requires, 'requires', NAME_PATTERN, source);
+  if (requires.includes(name)) fail('requires', `"${name}" cannot require itself`, source);
+
+  const base: ManifestBase = {
+    name, version,
+    interface: { types },
+    env: parseEnv(raw.env, source),
+    args: stringList(raw.args, 'args', undefined, source),
+    permissions: { env: stringList(permissions.env, 'permissions.env', ENV_NAME, source) },
+    restart: parseRestart(raw.restart, source),
+    requires,
+  };
+  if (description !== undefined) base.description = description;
+  if (kind === 'worker') {
+    if (raw.exec !== undefined || raw.workdir !== undefined) fail(raw.exec !== undefined ? 'exec' : 'workdir', 'only applies to "process" plugins', source);
+    const { entrypoint } = raw;
+    if (typeof entrypoint !== 'string' || !isInsideBundle(entrypoint)) {
+      fail('entrypoint', 'must be a relative path inside the bundle (no "..", not absolute)', source);
+    }
+    return { ...base, kind, entrypoint };
+  }
+  if (raw.entrypoint !== undefined) fail('entrypoint', 'only applies to "worker" plugins; a process plugin has "exec"', source);
+  const exec = stringList(raw.exec, 'exec', undefined, source);
+  const command = exec[0];
+  if (command === undefined || command === '') fail('exec', 'must name the command to run, e.g. ["./bin/plugin", "--flag"]', source);
+  if (command.includes('/') && !isInsideBundle(command)) fail('exec[0]', 'must be a path inside the bundle (no "..", not absolute) or a command name on PATH', source);
+  const workdir = raw.workdir ?? '.';
+  if (typeof workdir !== 'string' || (workdir !== '.' && !isInsideBundle(workdir))) fail('workdir', 'must be a relative folder inside the bundle', source);
+  const socket = iface.socket ?? 'plugin.sock';
+  if (typeof socket !== 'string' || !SOCKET_NAME.test(socket)) fail('interface.socket', 'must be a file name such as "plugin.sock" (no folders)', source);
+  return { ...base, kind, exec, workdir, interface: { types, socket } };
+}
+
+/** Parses plugin.json text; a JSON syntax error is a PLUGD_E_MANIFEST too. */
+export function parseManifestText(text: string, source?: string): Manifest {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new PlugdError('PLUGD_E_MANIFEST', `${source ?? 'plugin.json'} is not valid JSON: ${(e as Error).message}`, { cause: e, details: { field: '(root)' } });
+  }
+  return parseManifest(raw, source);
+}
+
+/**
+ * Reads and validates `<bundleDir>/plugin.json`, and checks on disk that the entrypoint
+ * exists and does not leave the bundle through a symlink.
+ */
+export async function readBundleManifest(bundleDir: string): Promise<Manifest> {
+  const source = path.join(bundleDir, 'plugin.json');
+  let text: string;
+  try {
+    text = await readFile(source, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const what = code === 'ENOENT' ? 'has no plugin.json at its root' : `cannot be read (${code})`;
+    throw new PlugdError('PLUGD_E_MANIFEST', `bundle ${bundleDir} ${what}`, { cause: e, details: { field: '(file)' } });
+  }
+  const manifest = parseManifestText(text, source);
+  if (manifest.kind === 'worker') {
+    await checkBundleFile(bundleDir, manifest.entrypoint, 'entrypoint', source);
+  } else if (manifest.kind === 'process' && manifest.exec[0]!.includes('/')) {
+    await checkBundleFile(bundleDir, manifest.exec[0]!, 'exec[0]', source);
+  }
+  return manifest;
+}
+
+/** A file named by the manifest must exist in the bundle and not leave it through a symlink. */
+async function checkBundleFile(bundleDir: string, relative: string, field: string, source: string): Promise<void> {
+  const realBundle = await realpath(bundleDir);
+  let real: string;
+  try {
+    real = await realpath(path.join(bundleDir, relative));
+    if (!(await stat(real)).isFile()) throw new Error('not a file');
+  } catch {
+    fail(field, `"${relative}" is not a file in the bundle`, source);
+  }
+  if (!real.startsWith(realBundle + path.sep)) {
+    fail(field, `"${relative}" leaves the bundle through a symlink`, source);
+  }
+}
+
+/** The plugin ID: sha256 of the stable JSON of the manifest and the bundle's content digest. */
+export function pluginId(manifest: Manifest, bundleDigest: string): string {
+  return createHash('sha256').update(stableStringify({ manifest, bundle: bundleDigest })).digest('hex');
+}

@@ -1,0 +1,55 @@
+// The supervisor's pool of short, stateless tasks (bundle digests, process plugin handshakes),
+// run on piscina threads.
+// Piscina fits here and not for hosting plugins: it may end idle threads at any time.
+import { Piscina } from 'piscina';
+import { PlugdError } from '../errors.js';
+import type { Address } from '../docker/docker-protocol.mjs';
+import type { BundleDigest } from './task-types.js';
+
+const DIGEST_TASK = new URL('./bundle-digest.mjs', import.meta.url).href;
+const HANDSHAKE_TASK = new URL('./process-handshake.mjs', import.meta.url).href;
+
+export class TaskPool {
+  readonly #pool: Piscina;
+
+  constructor(options: { maxThreads?: number } = {}) {
+    // Small and lazy: installs are rare; threads end after a short idle time.
+    this.#pool = new Piscina({
+      filename: DIGEST_TASK,
+      minThreads: 0,
+      maxThreads: options.maxThreads ?? 2,
+      idleTimeout: 500,
+    });
+  }
+
+  /** The content digest of a bundle folder; PLUGD_E_BUNDLE if it cannot be read or leaves itself. */
+  async digestBundle(dir: string, timeoutMs = 60_000): Promise<BundleDigest> {
+    try {
+      return (await this.#pool.run({ dir }, { signal: AbortSignal.timeout(timeoutMs) })) as BundleDigest;
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      throw new PlugdError('PLUGD_E_BUNDLE', message.replace(/^PLUGD_E_BUNDLE: /, ''), { cause: e });
+    }
+  }
+
+  /**
+   * Docker's handshake with a process plugin, retried until `timeoutMs`; resolves with its
+   * Implements. The error keeps the task's code (PLUGD_E_ACTIVATION_TIMEOUT, PLUGD_E_PLUGIN_ERROR...).
+   */
+  async handshake(address: Address, timeoutMs: number): Promise<string[]> {
+    type Outcome = { ok: true; implements: string[] } | { ok: false; code: string; message: string };
+    let outcome: Outcome;
+    try {
+      outcome = (await this.#pool.run({ address, deadline: Date.now() + timeoutMs }, { filename: HANDSHAKE_TASK, signal: AbortSignal.timeout(timeoutMs + 1_000) })) as Outcome;
+    } catch (e) {
+      throw new PlugdError('PLUGD_E_ACTIVATION_TIMEOUT', `the handshake task did not finish: ${(e as Error).message}`, { cause: e });
+    }
+    if (outcome.ok) return outcome.implements;
+    if (outcome.code === 'PLUGD_E_ACTIVATION_TIMEOUT') throw new PlugdError('PLUGD_E_ACTIVATION_TIMEOUT', outcome.message);
+    throw new PlugdError('PLUGD_E_ACTIVATION', `the handshake failed: ${outcome.message}`);
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.destroy();
+  }
+}

@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import { createActor, SimulatedClock } from 'xstate';
+import { findCycle, withDependencies } from '../../machines/dependency-graph.js';
+import { pluginMachine } from '../../machines/plugin.machine.js';
+import { supervisorMachine, type StateChange } from '../../machines/supervisor.machine.js';
+import { fakeInstances, type FakeInstance } from './fake-instance.js';
+
+function startSupervisor(plugins: Record<string, string[]>) {
+  const fakes = fakeInstances();
+  const clock = new SimulatedClock();
+  const machine = supervisorMachine.provide({
+    actors: { plugin: pluginMachine.provide({ actors: { instance: fakes.actor } }) },
+  });
+  const actor = createActor(machine, { clock }).start();
+  const changes: StateChange[] = [];
+  actor.on('state', (e) => changes.push(e));
+  for (const [name, requires] of Object.entries(plugins)) {
+    actor.send({
+      type: 'ADD', requires,
+      plugin: { name, id: name, interfaceTypes: ['T'], restart: { policy: 'always' }, activationTimeoutMs: 1000, stopTimeoutMs: 1000 },
+    });
+  }
+  const instanceOf = (name: string): FakeInstance => {
+    const inst = fakes.started.filter((f) => f.input.name === name).at(-1);
+    if (!inst) throw new Error(`${name} has no instance`);
+    return inst;
+  };
+  const stateOf = (name: string) => actor.getSnapshot().context.plugins[name]?.state;
+  const transitions = (to: string) => changes.filter((c) => c.to === to).map((c) => c.name);
+  return { actor, clock, fakes, changes, instanceOf, stateOf, transitions };
+}
+
+describe('activation order', () => {
+  it('starts a plugin only after every plugin it requires is running', () => {
+    const { actor, instanceOf, stateOf, fakes } = startSupervisor({ app: ['db', 'cache'], db: [], cache: ['db'] });
+    for (const name of ['app', 'db', 'cache']) actor.send({ type: 'ENABLE', name });
+    expect(fakes.started.map((f) => f.input.name)).toEqual(['db']);
+    expect(stateOf('app')).toBe('enabled');
+    instanceOf('db').handshake(['T']);
+    expect(fakes.started.map((f) => f.input.name)).toEqual(['db', 'cache']);
+    instanceOf('cache').handshake(['T']);
+    instanceOf('app').handshake(['T']);
+    expect(['app', 'db', 'cache'].map(stateOf)).toEqual(['running', 'running', 'running']);
+  });
+
+  it('emits every state change with its from and to', () => {
+    const { actor, changes } = startSupervisor({ a: [] });
+    actor.send({ type: 'ENABLE', name: 'a' });
+    expect(changes).toEqual([
+      { type: 'state', name: 'a', from: null, to: 'installed' },
+      { type: 'state', name: 'a', from: 'installed', to: 'enabled' },
+      { type: 'state', name: 'a', from: 'enabled', to: 'activating' },
+    ]);
+  });
+});
+
+describe('rest_for_one', () => {
+  function runningChain() {
+    const s = startSupervisor({ a: [], b: ['a'], c: ['b'] });
+    for (const name of ['a', 'b', 'c']) s.actor.send({ type: 'ENABLE', name });
+    s.instanceOf('a').handshake(['T']);
+    s.instanceOf('b').handshake(['T']);
+    s.instanceOf('c').handshake(['T']);
+    s.changes.length = 0;
+    return s;
+  }
+
+  it('stops dependents leaves-first when a dependency crashes, and starts them again after it', () => {
+    const { instanceOf, stateOf, clock, transitions } = runningChain();
+    instanceOf('a').exit({ reason: 'crash' });
+    expect(transitions('stopping')).toEqual(['c', 'b']);
+    expect(['a', 'b', 'c'].map(stateOf)).toEqual(['restarting', 'enabled', 'enabled']);
+    clock.increment(100);
+    instanceOf('a').handshake(['T']);
+    instanceOf('b').handshake(['T']);
+    instanceOf('c').handshake(['T']);
+    expect(['a', 'b', 'c'].map(stateOf)).toEqual(['running', 'running', 'running']);
+  });
+
+  it('a DISABLE of a dependency waits for its dependents to stop first', () => {
+    const { actor, stateOf, transitions } = runningChain();
+    actor.send({ type: 'DISABLE', name: 'a' });
+    expect(transitions('stopping')).toEqual(['c', 'b', 'a']);
+    expect(['a', 'b', 'c'].map(stateOf)).toEqual(['disabled', 'enabled', 'enabled']);
+  });
+
+  it('CLOSE stops everything in reverse dependency order and ends the supervisor', () => {
+    const { actor, transitions, stateOf } = runningChain();
+    actor.send({ type: 'CLOSE' });
+    expect(transitions('disabled')).toEqual(['c', 'b', 'a']);
+    expect(['a', 'b', 'c'].map(stateOf)).toEqual(['disabled', 'disabled', 'disabled']);
+    expect(actor.getSnapshot().status).toBe('done');
+  });
+});
+
+describe('removal', () => {
+  it('drops a removed plugin from the supervisor', () => {
+    const { actor } = startSupervisor({ a: [] });
+    actor.send({ type: 'REMOVE', name: 'a' });
+    expect(actor.getSnapshot().context.plugins).toEqual({});
+  });
+});
+
+describe('dependency graph', () => {
+  it('names a cycle as a path', () => {
+    expect(findCycle(new Map([['a', ['b']], ['b', ['c']], ['c', ['a']]]))).toEqual(['a', 'b', 'c', 'a']);
+    expect(findCycle(new Map([['a', ['b']], ['b', []]]))).toBeNull();
+  });
+
+  it('lists a plugin after everything it requires', () => {
+    expect(withDependencies(new Map([['app', ['db', 'cache']], ['cache', ['db']], ['db', []]]), 'app')).toEqual(['db', 'cache', 'app']);
+  });
+});

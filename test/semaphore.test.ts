@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { Semaphore } from '../src/semaphore.js';
+import { bundle, supervisor } from './helpers.js';
+
+describe('Semaphore', () => {
+  it('lets `limit` starts through at once and the rest in arrival order as slots free', async () => {
+    const gate = new Semaphore(2);
+    const order: number[] = [];
+    const releases = await Promise.all([gate.acquire(), gate.acquire()]);
+    const queued = [3, 4, 5].map((n) => gate.acquire().then((release) => { order.push(n); return release; }));
+    await Promise.resolve();
+    expect(order).toEqual([]);
+    expect(gate.waiting).toBe(3);
+    releases[0]!();
+    releases[0]!(); // a second release of the same slot frees nothing more
+    await queued[0];
+    expect(order).toEqual([3]);
+    releases[1]!();
+    (await queued[0]!)();
+    await Promise.all(queued);
+    expect(order).toEqual([3, 4, 5]);
+  });
+});
+
+describe('Semaphore priorities', () => {
+  it('serves urgent requests before background ones', async () => {
+    const gate = new Semaphore(1);
+    const first = await gate.acquire();
+    const order: string[] = [];
+    const background = gate.acquire('background').then((release) => { order.push('background'); release(); });
+    const urgent = gate.acquire('urgent').then((release) => { order.push('urgent'); release(); });
+    first();
+    await Promise.all([background, urgent]);
+    expect(order).toEqual(['urgent', 'background']);
+  });
+});
+
+describe('rationed thread starts', () => {
+  it('brings every plugin up with one thread booting at a time', async () => {
+    const sup = await supervisor({ maxConcurrentStarts: 1 });
+    const names = ['a', 'b', 'c', 'd', 'e', 'f'];
+    for (const name of names) await sup.install(await bundle('greeter', { name }));
+    await Promise.all(names.map((name) => sup.enable(name)));
+    expect(sup.list().map((p) => p.state)).toEqual(names.map(() => 'running'));
+  });
+});
