@@ -34,6 +34,10 @@ async function handshake({ address, deadline }) {
       }
       return answer.Implements;
     } catch (e) {
+      // The call's own timeout is the deadline: an accepted connection that never answers.
+      if (e instanceof DockerCallError && e.code === 'PLUGD_E_CALL_TIMEOUT') {
+        throw new DockerCallError(`no answer to ${ACTIVATE} before the deadline: ${e.message}`, { code: 'PLUGD_E_ACTIVATION_TIMEOUT', cause: e });
+      }
       if (!(e instanceof DockerCallError) || !e.transport) throw e;
       last = e; // not listening yet: try again
       await new Promise((resolve) => setTimeout(resolve, Math.min(delay, Math.max(0, deadline - Date.now()))));
