@@ -37,7 +37,23 @@ describe('plugin logs', () => {
     expect(logs.lines + logs.dropped).toBe(100_000);
     expect(logs.lines).toBeLessThan(1_000);
     expect(logs.dropped).toBeGreaterThan(99_000);
-    await expect.poll(async () => (await sup.logs('flood', { tail: 5 })).some((l) => typeof l.dropped === 'number')).toBe(true);
+    await expect.poll(async () => (await sup.logs('flood', { tail: 5 })).some((l) => typeof l.dropped === 'number'), { timeout: 10_000 }).toBe(true);
+  });
+
+  it('reports drops made just after a notice once the interval ends, though the plugin falls silent', async () => {
+    const sup = await supervisor({ logs: { ratePerSec: 100, burst: 200 } });
+    await sup.install(await bundle('flood'));
+    await sup.enable('flood');
+    const flood = await sup.get('flood', 'Flood');
+    const notices = async () => (await sup.logs('flood', { tail: 1_000 })).filter((l) => typeof l.dropped === 'number');
+    await flood.call('Flood.Burst', { lines: 1_000 });
+    await expect.poll(async () => (await notices()).length, { timeout: 10_000 }).toBe(1);
+    // A second flood right after the first notice: its drops wait for the interval to end.
+    await flood.call('Flood.Burst', { lines: 1_000 });
+    const dropped = sup.inspect('flood').logs.dropped;
+    expect(dropped).toBeGreaterThan(1_500);
+    await expect.poll(async () => (await notices()).reduce((sum, l) => sum + (l.dropped as number), 0), { timeout: 10_000 }).toBe(dropped);
+    expect((await notices()).length).toBe(2);
   });
 
   it('writes each plugin log to <root>/logs/<id>.log, rotated past maxFileBytes', async () => {

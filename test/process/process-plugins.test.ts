@@ -46,6 +46,22 @@ describe('a process plugin speaking Docker\'s protocol', () => {
 });
 
 describe('process plugins that misbehave', () => {
+  it('drops and counts a flood on stdout and stderr beyond one rate limit per instance, with a notice', async () => {
+    const sup = await supervisor({ logs: { ratePerSec: 100, burst: 200 } });
+    await sup.install(await bundle('proc-flood'));
+    await sup.enable('proc-flood');
+    await (await sup.get('proc-flood', 'Flood')).call('Flood.Burst', { lines: 20_000 });
+    // The pump counts lines as they arrive, after the call has returned.
+    await expect.poll(() => { const { logs } = sup.inspect('proc-flood'); return logs.lines + logs.dropped; }, { timeout: 10_000 }).toBe(20_000);
+    const { logs } = sup.inspect('proc-flood');
+    expect(logs.lines).toBeLessThan(1_000); // one bucket for both streams, not one each
+    const tail = async () => sup.logs('proc-flood', { tail: 1_000 });
+    await expect.poll(async () => (await tail()).reduce((sum, l) => sum + (typeof l.dropped === 'number' ? l.dropped : 0), 0), { timeout: 10_000 }).toBe(logs.dropped);
+    const lines = await tail();
+    expect(new Set(lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('flood line')).map((l) => l.stream))).toEqual(new Set(['stdout', 'stderr']));
+    expect(lines.find((l) => typeof l.dropped === 'number')).toMatchObject({ plugin: 'proc-flood', instance: 1, level: 40 });
+  });
+
   it('cuts off a plugin that never creates its socket at activationTimeoutMs', async () => {
     const sup = await supervisor({ activationTimeoutMs: 600 });
     await sup.install(await bundle('proc-nosocket'));

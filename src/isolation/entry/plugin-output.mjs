@@ -3,6 +3,7 @@
 // which the log pump thread reads. The main thread never sees a line.
 import { createRequire } from 'node:module';
 import { format } from 'node:util';
+import { createDropNotice, dropNoticeMessage } from '../../logs/drop-notice.mjs';
 import { createRateLimiter } from '../../logs/rate-limiter.mjs';
 import { DROPPED_LINES, LOGGED_LINES } from '../wire-constants.mjs';
 
@@ -12,7 +13,6 @@ const require = createRequire(import.meta.url);
 
 const MAX_BATCH = 256;
 const MAX_PARTIAL_LINE = 64 * 1024;
-const DROP_NOTICE_INTERVAL_MS = 1_000;
 
 /**
  * @param {import('../protocol.ts').PluginInit} data
@@ -24,8 +24,11 @@ export function createPluginOutput(data, slots) {
   /** @type {string[]} */
   let batch = [];
   let scheduled = false;
-  let droppedSinceNotice = 0;
-  let noticeAt = 0;
+  // The notice itself bypasses the limiter: one per interval at most.
+  const notice = createDropNotice((dropped, now) => {
+    batch.push(`${JSON.stringify({ level: 40, time: now, plugin: data.name, instance: data.instance, dropped, msg: dropNoticeMessage(dropped, ratePerSec) })}\n`);
+    schedule();
+  });
 
   function schedule() {
     if (scheduled) return;
@@ -37,7 +40,7 @@ export function createPluginOutput(data, slots) {
   function accept(line) {
     if (!admit()) {
       Atomics.add(slots, DROPPED_LINES, 1);
-      droppedSinceNotice += 1;
+      notice.drop();
       schedule();
       return;
     }
@@ -49,13 +52,7 @@ export function createPluginOutput(data, slots) {
 
   function flush() {
     scheduled = false;
-    const now = Date.now();
-    if (droppedSinceNotice > 0 && now - noticeAt >= DROP_NOTICE_INTERVAL_MS) {
-      // The notice itself bypasses the limiter: one per interval at most.
-      batch.push(`${JSON.stringify({ level: 40, time: now, plugin: data.name, instance: data.instance, dropped: droppedSinceNotice, msg: `log flood: dropped ${droppedSinceNotice} lines over the limit of ${ratePerSec}/s` })}\n`);
-      droppedSinceNotice = 0;
-      noticeAt = now;
-    }
+    notice.report();
     if (batch.length === 0) return;
     data.logPort.postMessage(batch);
     batch = [];

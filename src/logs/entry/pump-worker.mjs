@@ -7,6 +7,7 @@ import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import { DROPPED_LINES, LOGGED_LINES, SLOT_COUNT } from '../../isolation/wire-constants.mjs';
+import { createDropNotice, dropNoticeMessage } from '../drop-notice.mjs';
 import { createRateLimiter } from '../rate-limiter.mjs';
 
 if (!parentPort) throw new Error('pump-worker.mjs must run in a worker thread');
@@ -91,15 +92,25 @@ function tailOfFile(id, count) {
 /** Counters shared with the main thread, per process instance ("id#instance"). */
 /** @type {Map<string, Int32Array>} */
 const processSlots = new Map();
-/** One rate limit per process instance, shared by its stdout and stderr. */
-/** @type {Map<string, () => boolean>} */
-const processLimits = new Map();
+/**
+ * One logger, rate limit and drop notice per process instance ("id#instance"), shared by its
+ * stdout and stderr; forgotten when both have closed (a pending notice still gets written).
+ * @typedef {{ log: import('pino').Logger, admit: () => boolean, notice: ReturnType<typeof createDropNotice>, streams: number }} ProcessOutput
+ * @type {Map<string, ProcessOutput>}
+ */
+const processOutputs = new Map();
 
-/** @param {string} key */
-function limiterOf(key) {
-  let admit = processLimits.get(key);
-  if (!admit) processLimits.set(key, (admit = createRateLimiter(options.ratePerSec, options.burst)));
-  return admit;
+/** @param {{ id: string, name: string, instance: number }} header */
+function processOutputOf(header) {
+  const key = `${header.id}#${header.instance}`;
+  let output = processOutputs.get(key);
+  if (!output) {
+    const log = pino({ base: { plugin: header.name, instance: header.instance } }, { write: (/** @type {string} */ l) => append(header.id, [l]) });
+    const notice = createDropNotice((dropped) => log.warn({ dropped }, dropNoticeMessage(dropped, options.ratePerSec)));
+    output = { log, admit: createRateLimiter(options.ratePerSec, options.burst), notice, streams: 0 };
+    processOutputs.set(key, output);
+  }
+  return output;
 }
 
 /**
@@ -109,7 +120,7 @@ function limiterOf(key) {
  */
 function readProcessOutput(socket) {
   let buffered = '';
-  /** @type {{ log: import('pino').Logger, level: 'info' | 'warn', key: string, admit: () => boolean } | null} */
+  /** @type {{ log: import('pino').Logger, level: 'info' | 'warn', key: string, output: ProcessOutput } | null} */
   let stream = null;
   socket.setEncoding('utf8');
   socket.on('data', (/** @type {string} */ text) => {
@@ -121,9 +132,10 @@ function readProcessOutput(socket) {
       if (!stream) {
         try {
           const header = JSON.parse(line);
-          const log = pino({ base: { plugin: header.name, instance: header.instance, stream: header.stream } }, { write: (/** @type {string} */ l) => append(header.id, [l]) });
-          const key = `${header.id}#${header.instance}`;
-          stream = { log, level: header.stream === 'stderr' ? 'warn' : 'info', key, admit: limiterOf(key) };
+          const output = processOutputOf(header);
+          output.streams += 1;
+          const level = header.stream === 'stderr' ? 'warn' : 'info';
+          stream = { log: output.log.child({ stream: header.stream }), level, key: `${header.id}#${header.instance}`, output };
         } catch {
           socket.destroy();
           return;
@@ -131,16 +143,24 @@ function readProcessOutput(socket) {
         continue;
       }
       const slots = processSlots.get(stream.key);
-      if (!stream.admit()) {
+      if (!stream.output.admit()) {
         if (slots) Atomics.add(slots, DROPPED_LINES, 1);
+        stream.output.notice.drop();
         continue;
       }
       if (slots) Atomics.add(slots, LOGGED_LINES, 1);
       stream.log[stream.level](line);
     }
+    stream?.output.notice.report();
     if (buffered.length > 64 * 1024) buffered = ''; // a line that long is dropped, not buffered
   });
   socket.on('error', () => socket.destroy());
+  socket.on('close', () => {
+    if (!stream || --stream.output.streams > 0) return;
+    stream.output.notice.report();
+    processOutputs.delete(stream.key);
+    processSlots.delete(stream.key);
+  });
 }
 
 /** Serves the process socket from the first process plugin on; hosts without any have none. */
@@ -179,7 +199,11 @@ port.on('message', (/** @type {import('../pump-protocol.ts').PumpRequest} */ msg
     }
     case 'forget': {
       for (const key of processSlots.keys()) if (key.startsWith(`${msg.id}#`)) processSlots.delete(key);
-      for (const key of processLimits.keys()) if (key.startsWith(`${msg.id}#`)) processLimits.delete(key);
+      for (const [key, output] of processOutputs) {
+        if (!key.startsWith(`${msg.id}#`)) continue;
+        output.notice.stop();
+        processOutputs.delete(key);
+      }
       const log = logs.get(msg.id);
       if (log?.fd != null) closeSync(log.fd);
       logs.delete(msg.id);
