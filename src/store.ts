@@ -6,6 +6,7 @@ import path from 'node:path';
 import { syncDir, writeJsonAtomic } from './atomic-file.js';
 import { PlugdError } from './errors.js';
 import { parseManifestText, type Manifest } from './manifest.js';
+import { StoreLock } from './store-lock.js';
 
 /** What the user set about a plugin; kept in `plugins/<id>/settings.json`. */
 export interface PluginSettings {
@@ -43,6 +44,7 @@ export class Store {
   readonly root: string;
   readonly #records = new Map<string, PluginRecord>();
   readonly #names = new Map<string, PluginRecord>();
+  #lock: StoreLock | null = null;
 
   private constructor(root: string) {
     this.root = root;
@@ -54,7 +56,10 @@ export class Store {
   get runDir(): string { return path.join(this.root, 'run'); }
   recordDir(id: string): string { return path.join(this.pluginsDir, id); }
 
-  /** Opens (or creates) the store; records that cannot be loaded come back as problems. */
+  /**
+   * Opens (or creates) the store and locks it for this supervisor (PLUGD_E_STORE_LOCKED if a live
+   * one holds it); records that cannot be loaded come back as problems.
+   */
   static async open(root: string): Promise<{ store: Store; problems: StoreProblem[] }> {
     const store = new Store(path.resolve(root));
     try {
@@ -64,8 +69,21 @@ export class Store {
     } catch (e) {
       throw new PlugdError('PLUGD_E_STORE', `cannot create the store at ${store.root}: ${(e as Error).message}`, { cause: e });
     }
-    const problems = await store.#load();
-    return { store, problems };
+    // Locked before the load: the load sweeps what looks like an unfinished install.
+    store.#lock = await StoreLock.acquire(store.root);
+    try {
+      return { store, problems: await store.#load() };
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+  }
+
+  /** Releases the lock; the store stays as it is on disk. */
+  async close(): Promise<void> {
+    const lock = this.#lock;
+    this.#lock = null;
+    await lock?.release();
   }
 
   list(): PluginRecord[] {

@@ -117,7 +117,13 @@ export class Supervisor {
   static async open(options: SupervisorOptions): Promise<Supervisor> {
     const resolved = resolveOptions(options);
     const { store, problems } = await Store.open(resolved.root);
-    const sup = new Supervisor(resolved, store, problems);
+    let sup: Supervisor;
+    try {
+      sup = new Supervisor(resolved, store, problems);
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
     for (const record of store.list()) sup.#add(record);
     if (resolved.restore) await sup.#restore();
     return sup;
@@ -376,6 +382,7 @@ export class Supervisor {
     }
     this.#actor.stop();
     await Promise.all([this.#instances.close(), this.#pump.close(), this.#tasks.close()]);
+    await this.#store.close();
   }
 
   #add(record: PluginRecord): void {

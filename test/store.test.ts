@@ -93,6 +93,7 @@ describe('a host killed with SIGKILL in the middle of installs', () => {
     for (const record of store.list()) {
       await expect(access(path.join(record.bundleDir, 'index.mjs'))).resolves.toBeUndefined();
     }
+    await store.close();
     // And a supervisor on it runs what it finds.
     const sup = await supervisor({ root });
     const name = sup.list()[0]!.name;
