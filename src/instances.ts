@@ -63,7 +63,7 @@ export class Instances implements InstanceHost {
   }
 
   /** Starts the next instance of a plugin; waits for a start slot unless a warm thread is ready. */
-  async start(input: InstanceActorInput): Promise<PluginInstance> {
+  async start(input: InstanceActorInput, signal: AbortSignal): Promise<PluginInstance> {
     const record = this.#store.get(input.id);
     if (!record) throw new PlugdError('PLUGD_E_NOT_FOUND', `no record ${input.id} in the store`);
     const { manifest } = record;
@@ -74,9 +74,10 @@ export class Instances implements InstanceHost {
       }));
     }
     const standby = manifest.kind === 'worker' ? this.#warm?.take() : undefined;
-    const release = standby ? null : await this.#starts.acquire();
+    const release = standby ? null : await this.#starts.acquire('urgent', signal);
     let instance: PluginInstance;
     try {
+      signal.throwIfAborted(); // aborted as the slot was handed over
       instance = manifest.kind === 'worker'
         ? this.#startWorker(record, manifest, input, standby)
         : await this.#startProcess(record, manifest, input);

@@ -21,11 +21,14 @@ export class Semaphore {
 
   /**
    * Resolves with the function that frees the slot, once one is free: first come, first served,
-   * urgent requests before background ones.
+   * urgent requests before background ones. An aborted wait leaves the queue and rejects with
+   * the signal's reason.
    */
-  acquire(priority: 'urgent' | 'background' = 'urgent'): Promise<() => void> {
-    return new Promise((resolve) => {
+  acquire(priority: 'urgent' | 'background' = 'urgent', signal?: AbortSignal): Promise<() => void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
       const grant = () => {
+        signal?.removeEventListener('abort', onAbort);
         this.#active += 1;
         let released = false;
         resolve(() => {
@@ -41,8 +44,16 @@ export class Semaphore {
           }
         });
       };
-      if (this.#active < this.limit) grant();
-      else (priority === 'urgent' ? this.#urgent : this.#background).push(grant);
+      const queue = priority === 'urgent' ? this.#urgent : this.#background;
+      const onAbort = () => {
+        const at = queue.indexOf(grant);
+        if (at === -1) return; // already granted
+        queue.splice(at, 1);
+        reject(signal!.reason);
+      };
+      if (this.#active < this.limit) return grant();
+      queue.push(grant);
+      signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 

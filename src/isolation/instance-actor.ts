@@ -17,8 +17,11 @@ import type { PluginInstance } from './plugin-instance.js';
 
 /** What the instance actor needs from the supervisor that provides it. */
 export interface InstanceHost {
-  /** Starts the worker of a new instance, once the host allows another thread to start. */
-  start(input: InstanceActorInput): Promise<PluginInstance>;
+  /**
+   * Starts the worker of a new instance, once the host allows another thread to start; rejects
+   * with the signal's reason if it is aborted while waiting for that.
+   */
+  start(input: InstanceActorInput, signal: AbortSignal): Promise<PluginInstance>;
   /** Called once the handshake succeeded, before the machine hears of it. */
   activated(instance: PluginInstance): void;
   stopTimeoutMs: number;
@@ -28,8 +31,10 @@ export function createInstanceActor(host: InstanceHost) {
   return fromCallback<InstanceActorEvent, InstanceActorInput>(({ input, sendBack, receive }) => {
     let instance: PluginInstance | null = null;
     let stopped = false;
-    let stopRequested = false;
-    host.start(input).then(
+    // Aborted by a STOP or a teardown that comes while the instance still waits for its start
+    // slot: it then never starts a thread only to stop it.
+    const waiting = new AbortController();
+    host.start(input, waiting.signal).then(
       (started) => {
         instance = started;
         if (stopped) return started.kill('stopped');
@@ -43,9 +48,15 @@ export function createInstanceActor(host: InstanceHost) {
           () => { /* the instance has ended: its exit below reports why */ },
         );
         void started.exited.then((exit) => sendBack({ type: 'INSTANCE_EXITED', exit }));
-        if (stopRequested) void started.stop(host.stopTimeoutMs);
+        // A STOP after the slot was granted (a warm thread, a process still being set up).
+        if (waiting.signal.aborted) void started.stop(host.stopTimeoutMs);
       },
       (e: unknown) => {
+        if (stopped) return;
+        if (waiting.signal.aborted) {
+          sendBack({ type: 'INSTANCE_EXITED', exit: { reason: 'stopped', code: null, uptimeMs: 0 } });
+          return;
+        }
         // A start refused with a reason (a socket path too long...) keeps its code.
         const error = e instanceof PlugdError
           ? e.toInfo()
@@ -56,11 +67,12 @@ export function createInstanceActor(host: InstanceHost) {
     receive((event) => {
       if (event.type !== 'STOP') return;
       if (instance) void instance.stop(host.stopTimeoutMs);
-      else stopRequested = true;
+      else waiting.abort(new PlugdError('PLUGD_E_STATE', `plugin "${input.name}" was stopped before its instance started`));
     });
     // Leaving `live` (a timeout, a removal, a close) kills whatever is running or about to.
     return () => {
       stopped = true;
+      waiting.abort(new PlugdError('PLUGD_E_STATE', `plugin "${input.name}" left live before its instance started`));
       instance?.kill('stopped');
     };
   });
