@@ -4,7 +4,7 @@
 import { chmodSync, closeSync, openSync, readSync, renameSync, fstatSync, writeSync, existsSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import { DROPPED_LINES, LOGGED_LINES, SLOT_COUNT } from '../../isolation/wire-constants.mjs';
 import { createDropNotice, dropNoticeMessage } from '../drop-notice.mjs';
@@ -179,6 +179,40 @@ function listenForProcesses(seq) {
   processServer.once('listening', reply);
 }
 
+/**
+ * The log ports of each plugin's instances. A batch a plugin posted before its host asked for a
+ * tail (or for the close) can still wait on its own port: messages on two ports have no order
+ * between them, so those requests first take what is queued.
+ * @type {Map<string, Set<import('node:worker_threads').MessagePort>>}
+ */
+const attached = new Map();
+
+/** @param {string} id @param {import('node:worker_threads').MessagePort} logPort */
+function attach(id, logPort) {
+  logOf(id);
+  let ports = attached.get(id);
+  if (!ports) attached.set(id, (ports = new Set()));
+  ports.add(logPort);
+  logPort.on('message', (/** @type {string[]} */ lines) => append(id, lines));
+  // (No receiveMessageOnPort here: on a closing port it crashes Node 20 with a segfault.)
+  logPort.on('close', () => {
+    ports.delete(logPort);
+    if (ports.size === 0 && attached.get(id) === ports) attached.delete(id);
+  });
+}
+
+/** @param {string} id */
+function drain(id) {
+  for (const logPort of attached.get(id) ?? []) drainPort(id, logPort);
+}
+
+/** @param {string} id @param {import('node:worker_threads').MessagePort} logPort */
+function drainPort(id, logPort) {
+  for (let queued = receiveMessageOnPort(logPort); queued; queued = receiveMessageOnPort(logPort)) {
+    if (logs.has(id)) append(id, /** @type {string[]} */ (queued.message));
+  }
+}
+
 port.on('message', (/** @type {import('../pump-protocol.ts').PumpRequest} */ msg) => {
   switch (msg.type) {
     case 'listen':
@@ -188,10 +222,10 @@ port.on('message', (/** @type {import('../pump-protocol.ts').PumpRequest} */ msg
       processSlots.set(`${msg.id}#${msg.instance}`, new Int32Array(msg.slots, 0, SLOT_COUNT));
       break;
     case 'attach':
-      logOf(msg.id);
-      msg.port.on('message', (/** @type {string[]} */ lines) => append(msg.id, lines));
+      attach(msg.id, msg.port);
       break;
     case 'tail': {
+      drain(msg.id);
       const ring = logs.get(msg.id)?.ring ?? [];
       const lines = ring.length > 0 ? ring.slice(-msg.lines) : tailOfFile(msg.id, msg.lines);
       port.postMessage({ type: 'tail', seq: msg.seq, lines: lines.map(parse) });
@@ -204,12 +238,15 @@ port.on('message', (/** @type {import('../pump-protocol.ts').PumpRequest} */ msg
         output.notice.stop();
         processOutputs.delete(key);
       }
+      for (const logPort of attached.get(msg.id) ?? []) logPort.close();
+      attached.delete(msg.id);
       const log = logs.get(msg.id);
       if (log?.fd != null) closeSync(log.fd);
       logs.delete(msg.id);
       break;
     }
     case 'close':
+      for (const id of attached.keys()) drain(id);
       processServer?.close();
       for (const log of logs.values()) if (log.fd !== null) closeSync(log.fd);
       logs.clear();
