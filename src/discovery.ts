@@ -2,11 +2,14 @@
 // sockets folder, `<name>.spec` (a URL) and `<name>.json` ({ Name, Addr, TLSConfig }) in the
 // spec folders (TLSConfig honoured), each also allowed one folder down (`<name>/<name>.sock`). The first definition
 // of a name wins, sockets first.
+import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import stableStringify from 'fast-json-stable-stringify';
 import { parseAddress, type Address, type TlsOptions } from './docker/docker-protocol.mjs';
 import { PlugdError } from './errors.js';
 import { NAME_PATTERN } from './manifest.js';
+import type { PluginRecord } from './store.js';
 
 export interface DiscoveredPlugin {
   name: string;
@@ -97,4 +100,21 @@ export async function discoverPlugins(options: { socketsDir?: string; specsDirs?
     }
   }
   return { plugins, problems };
+}
+
+/**
+ * The in-memory record of a discovered plugin: kind `external`, enabled, no restart (its process
+ * is not plugd's); its ID is the digest of its name and address.
+ */
+export function externalRecord(plugin: DiscoveredPlugin): PluginRecord {
+  const id = createHash('sha256').update(stableStringify({ external: plugin.name, address: plugin.address })).digest('hex');
+  return {
+    id,
+    bundleDir: '',
+    settings: { enabled: true, env: [], grantedEnv: [] },
+    manifest: {
+      kind: 'external', name: plugin.name, version: '0.0.0', address: plugin.address, description: `discovered at ${plugin.file}`,
+      interface: { types: [] }, env: [], args: [], permissions: { env: [] }, restart: { policy: 'no' }, requires: [],
+    },
+  };
 }

@@ -106,6 +106,16 @@ export class Store {
     return prefixed.length === 1 ? prefixed[0] : undefined;
   }
 
+  /** Like find(), or PLUGD_E_NOT_FOUND naming what is installed. */
+  resolve(nameOrId: string): PluginRecord {
+    if (typeof nameOrId !== 'string' || nameOrId === '') {
+      throw new PlugdError('PLUGD_E_OPTION', 'a plugin name or ID is required', { details: { option: 'name' } });
+    }
+    const found = this.find(nameOrId);
+    if (found) return found;
+    throw new PlugdError('PLUGD_E_NOT_FOUND', `no installed plugin is named "${nameOrId}"; installed: ${this.list().map((r) => r.manifest.name).join(', ') || '(none)'}`);
+  }
+
   /** Records a discovered plugin: in memory only, it is rediscovered rather than restored. */
   addExternal(record: PluginRecord): void {
     this.#remember(record);

@@ -1,46 +1,34 @@
 // The facade a host holds: it validates, writes the store, and hands work to the supervisor
 // actor (machines/supervisor.machine.ts), the worker instances, the watchdog and the log pump.
-import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
-import stableStringify from 'fast-json-stable-stringify';
 import { pino, type Logger } from 'pino';
 import { createActor, waitFor, type Actor } from 'xstate';
-import { findCycle, withDependencies } from '../machines/dependency-graph.js';
-import { pluginMachine, pluginStateName, type PluginContext } from '../machines/plugin.machine.js';
-import { supervisorMachine, type StateChange } from '../machines/supervisor.machine.js';
+import { withDependencies } from '../machines/dependency-graph.js';
+import { pluginStateName, type PluginContext } from '../machines/plugin.machine.js';
+import type { supervisorMachine, StateChange } from '../machines/supervisor.machine.js';
 import type { PluginStateName } from '../machines/types.js';
 import { PluginClient, type ClientBackend } from './client.js';
-import { PlugdError, type ErrorInfo } from './errors.js';
+import { PlugdError } from './errors.js';
 import { ActivationHandlers, type ActivationHandler } from './activation-handlers.js';
-import { discoverPlugins, type DiscoveredPlugin, type DiscoveryProblem } from './discovery.js';
-import { checkPermissions, prepareBundle } from './installer.js';
+import { discoverPlugins, externalRecord, type DiscoveredPlugin, type DiscoveryProblem } from './discovery.js';
+import { checkInstallable, checkPermissions, prepareBundle } from './installer.js';
 import { Instances } from './instances.js';
-import { createInstanceActor } from './isolation/instance-actor.js';
 import { LogPump } from './logs/log-pump.js';
-import { Semaphore } from './semaphore.js';
 import type { LogLine } from './logs/pump-protocol.js';
 import { resolveOptions, type ResolvedOptions, type SupervisorOptions } from './options.js';
 import { mergeEnvSettings } from './plugin-env.js';
 import { describePlugin, type PluginInfo } from './plugin-info.js';
+import { addPluginEvent, runtimeSupervisorMachine } from './plugin-system.js';
+import { References } from './references.js';
+import { SettingsWriter } from './settings-writer.js';
+import { logStateEvent, toStateEvent, type StateEvent } from './state-event.js';
 import { StateWaiters } from './state-waiters.js';
 import { Store, type PluginRecord, type StoreProblem } from './store.js';
 import { TaskPool } from './tasks/task-pool.js';
 
-/** Emitted on every plugin state change. */
-export interface StateEvent {
-  name: string;
-  from: PluginStateName | null;
-  to: PluginStateName;
-  /** Epoch milliseconds. */
-  at: number;
-  /** The error that caused this change: set on a failure (to restarting, or a give-up), else null. */
-  error: ErrorInfo | null;
-  restarts: number;
-}
-
 export type Capability = string;
-export type { ActivationHandler };
+export type { ActivationHandler, StateEvent };
 
 const AT_REST: readonly PluginStateName[] = ['installed', 'disabled', 'removed'];
 
@@ -66,22 +54,17 @@ export class Supervisor {
   readonly #waiters = new StateWaiters();
   readonly #actor: Actor<typeof supervisorMachine>;
   readonly #events = new EventEmitter();
-  readonly #refs = new Map<string, number>();
+  readonly #refs = new References();
   readonly #handlers: ActivationHandlers;
   readonly #clientBackend: ClientBackend;
   #storeQueue: Promise<unknown> = Promise.resolve();
-  /**
-   * Settings writes: ordered per plugin, and at most two at once: libuv's 4-thread pool is shared
-   * by every thread of the process, and a burst of enables must not fill it with fsyncs while
-   * plugin threads need it to read their modules. Activations do not wait on these writes.
-   */
-  readonly #settingsQueues = new Map<string, Promise<unknown>>();
-  readonly #settingsSlots = new Semaphore(2);
+  readonly #settings: SettingsWriter;
   #closed: Promise<void> | null = null;
 
   private constructor(options: ResolvedOptions, store: Store, problems: StoreProblem[]) {
     this.#options = options;
     this.#store = store;
+    this.#settings = new SettingsWriter(store);
     this.problems = problems;
     this.#log = (options.logger ?? pino({ name: 'plugd' })).child({ component: 'plugd' });
     this.#pump = new LogPump({
@@ -97,16 +80,9 @@ export class Supervisor {
     this.#clientBackend = {
       instanceOf: (name) => this.#instances.current(name),
       callTimeoutMs: options.callTimeoutMs,
-      release: (name) => this.#refs.set(name, Math.max(0, (this.#refs.get(name) ?? 0) - 1)),
+      release: (name) => this.#refs.release(name),
     };
-    const instance = createInstanceActor(this.#instances);
-    // The machine stays pure: the runtime brings the randomness of the restart jitter.
-    const jitter = options.restartJitter;
-    const plugin = pluginMachine.provide({
-      actors: { instance },
-      delays: { restartDelay: ({ context }) => Math.round(context.restartDelayMs * (1 + jitter * Math.random())) },
-    });
-    const machine = supervisorMachine.provide({ actors: { plugin } });
+    const machine = runtimeSupervisorMachine(this.#instances, options);
     this.#actor = createActor(machine, options.inspect ? { inspect: options.inspect } : {});
     this.#actor.on('state', (change) => this.#onStateChange(change));
     this.#actor.start();
@@ -139,16 +115,7 @@ export class Supervisor {
     const grantedEnv = checkPermissions(manifest, options.grantPermissions === true);
     return this.#exclusive(async () => {
       this.#assertOpen();
-      const clash = this.#store.list().find((r) => r.manifest.name === manifest.name || r.id === id);
-      if (clash) {
-        throw new PlugdError('PLUGD_E_EXISTS', `plugin "${manifest.name}" is already installed (id ${clash.id.slice(0, 12)}); remove it first to install another version`);
-      }
-      const requires = this.#store.requiresMap();
-      requires.set(manifest.name, manifest.requires);
-      const cycle = findCycle(requires);
-      if (cycle) {
-        throw new PlugdError('PLUGD_E_CYCLE', `installing "${manifest.name}" would make a requires cycle: ${cycle.join(' -> ')}`, { details: { cycle } });
-      }
+      checkInstallable(this.#store, manifest, id);
       const record = await this.#store.add(id, manifest, bundle.dir, { enabled: false, env: [], grantedEnv });
       this.#add(record);
       this.#log.info({ plugin: manifest.name, id }, `installed ${manifest.name}@${manifest.version}`);
@@ -168,16 +135,7 @@ export class Supervisor {
     const added: DiscoveredPlugin[] = [];
     for (const plugin of plugins) {
       if (this.#store.byName(plugin.name)) continue; // installed, or discovered before
-      const id = createHash('sha256').update(stableStringify({ external: plugin.name, address: plugin.address })).digest('hex');
-      const record: PluginRecord = {
-        id,
-        bundleDir: '',
-        settings: { enabled: true, env: [], grantedEnv: [] },
-        manifest: {
-          kind: 'external', name: plugin.name, version: '0.0.0', address: plugin.address, description: `discovered at ${plugin.file}`,
-          interface: { types: [] }, env: [], args: [], permissions: { env: [] }, restart: { policy: 'no' }, requires: [],
-        },
-      };
+      const record = externalRecord(plugin);
       this.#store.addExternal(record);
       this.#add(record);
       added.push(plugin);
@@ -198,7 +156,7 @@ export class Supervisor {
    */
   async enable(nameOrId: string): Promise<void> {
     this.#assertOpen();
-    const record = this.#record(nameOrId);
+    const record = this.#store.resolve(nameOrId);
     const order = withDependencies(this.#store.requiresMap(), record.manifest.name);
     const missing = order.filter((n) => !this.#store.byName(n));
     if (missing.length > 0) {
@@ -208,7 +166,7 @@ export class Supervisor {
     // The enabled flags are written while the plugins activate: an fsync per plugin must not
     // delay every activation behind it.
     const toPersist = order.map((n) => this.#store.byName(n)!).filter((r) => !r.settings.enabled);
-    const persisted = Promise.all(toPersist.map((r) => this.#writeSettings(r, { enabled: true })));
+    const persisted = Promise.all(toPersist.map((r) => this.#settings.write(r, { enabled: true })));
     for (const name of order) this.#actor.send({ type: 'ENABLE', name });
     // `running` may settle while the flags are written (a close, a failed activation): it is
     // awaited below, so mark it handled now rather than leave an unhandled rejection.
@@ -226,10 +184,10 @@ export class Supervisor {
   /** Stops a plugin (deactivate, then terminate) and keeps it disabled across host restarts. */
   async disable(nameOrId: string, options: { force?: boolean } = {}): Promise<void> {
     this.#assertOpen();
-    const record = this.#record(nameOrId);
+    const record = this.#store.resolve(nameOrId);
     const name = record.manifest.name;
-    this.#assertNotInUse(name, options.force);
-    await this.#writeSettings(record, { enabled: false });
+    this.#refs.assertFree(name, options.force);
+    await this.#settings.write(record, { enabled: false });
     if (AT_REST.includes(this.#stateOf(name))) return;
     const stopped = this.#waiters.whenState(name, (s) => s === 'disabled');
     this.#actor.send({ type: 'DISABLE', name });
@@ -239,13 +197,13 @@ export class Supervisor {
   /** Removes a disabled (or never enabled) plugin from the store. `force` disables it first. */
   async remove(nameOrId: string, options: { force?: boolean } = {}): Promise<void> {
     this.#assertOpen();
-    const record = this.#record(nameOrId);
+    const record = this.#store.resolve(nameOrId);
     const name = record.manifest.name;
     const dependents = this.#store.list().filter((r) => r.manifest.requires.includes(name)).map((r) => r.manifest.name);
     if (dependents.length > 0 && !options.force) {
       throw new PlugdError('PLUGD_E_DEPENDENCY', `plugin "${name}" is required by ${dependents.join(', ')}; remove those first or pass { force: true }`);
     }
-    this.#assertNotInUse(name, options.force);
+    this.#refs.assertFree(name, options.force);
     if (!AT_REST.includes(this.#stateOf(name))) {
       if (!options.force) throw new PlugdError('PLUGD_E_STATE', `plugin "${name}" is ${this.#stateOf(name)}; disable it first or pass { force: true }`);
       await this.disable(name, { force: true });
@@ -253,11 +211,10 @@ export class Supervisor {
     const removed = this.#waiters.whenState(name, (s) => s === 'removed');
     this.#actor.send({ type: 'REMOVE', name });
     await removed;
-    await this.#settingsQueues.get(record.id)?.catch(() => undefined);
-    this.#settingsQueues.delete(record.id);
+    await this.#settings.settle(record.id);
     await this.#exclusive(() => this.#store.remove(record.id));
     this.#pump.forget(record.id);
-    this.#refs.delete(name);
+    this.#refs.forget(name);
     this.#instances.forget(name);
     this.#log.info({ plugin: name, id: record.id }, `removed ${name}`);
   }
@@ -265,14 +222,14 @@ export class Supervisor {
   /** Sets settable env variables (`KEY=VALUE`). Refused while the plugin has an instance. */
   async set(nameOrId: string, env: string[]): Promise<void> {
     this.#assertOpen();
-    const record = this.#record(nameOrId);
+    const record = this.#store.resolve(nameOrId);
     if (!Array.isArray(env)) throw new PlugdError('PLUGD_E_OPTION', 'set() takes an array of "KEY=VALUE" strings', { details: { option: 'env' } });
     const state = this.#stateOf(record.manifest.name);
     if (!AT_REST.includes(state)) {
       throw new PlugdError('PLUGD_E_STATE', `plugin "${record.manifest.name}" is ${state}; disable it before changing its settings`);
     }
     const merged = mergeEnvSettings(record.manifest, record.settings.env, env);
-    await this.#writeSettings(record, { env: merged });
+    await this.#settings.write(record, { env: merged });
   }
 
   // ── lookup and calls ─────────────────────────────────────────────────────────────────────
@@ -283,13 +240,13 @@ export class Supervisor {
    */
   async get(nameOrId: string, capability: Capability, options: { acquire?: boolean } = {}): Promise<PluginClient> {
     this.#assertOpen();
-    const record = this.#record(nameOrId);
+    const record = this.#store.resolve(nameOrId);
     const name = record.manifest.name;
     const implemented = new Set([...record.manifest.interface.types, ...(this.#contextOf(name)?.implements ?? [])]);
     if (!implemented.has(capability)) {
       throw new PlugdError('PLUGD_E_CAPABILITY', `plugin "${name}" does not implement "${capability}"; it implements ${[...implemented].join(', ')}`);
     }
-    if (options.acquire) this.#refs.set(name, (this.#refs.get(name) ?? 0) + 1);
+    if (options.acquire) this.#refs.acquire(name);
     return new PluginClient(this.#clientBackend, name, capability, options.acquire === true);
   }
 
@@ -315,7 +272,7 @@ export class Supervisor {
 
   /** The plugin's current facts (synchronous: read from its actor's snapshot). */
   inspect(nameOrId: string): PluginInfo {
-    return this.#describe(this.#record(nameOrId));
+    return this.#describe(this.#store.resolve(nameOrId));
   }
 
   /** Every installed plugin's facts, optionally filtered (synchronous). */
@@ -333,10 +290,7 @@ export class Supervisor {
   /** The last lines a plugin logged (pino objects, oldest first), from memory or its log file. */
   async logs(nameOrId: string, options: { tail?: number } = {}): Promise<LogLine[]> {
     this.#assertOpen();
-    const record = this.#record(nameOrId);
-    const tail = options.tail ?? 100;
-    if (!Number.isInteger(tail) || tail <= 0) throw new PlugdError('PLUGD_E_OPTION', 'option "tail" must be a positive whole number', { details: { option: 'tail' } });
-    return this.#pump.tail(record.id, tail);
+    return this.#pump.tail(this.#store.resolve(nameOrId).id, options.tail ?? 100);
   }
 
   /** Subscribes to plugin state changes. */
@@ -386,19 +340,7 @@ export class Supervisor {
   }
 
   #add(record: PluginRecord): void {
-    const { manifest } = record;
-    this.#actor.send({
-      type: 'ADD',
-      requires: manifest.requires,
-      plugin: {
-        name: manifest.name,
-        id: record.id,
-        interfaceTypes: manifest.interface.types,
-        restart: { ...manifest.restart, backoff: this.#options.restart.backoff, intensity: this.#options.restart.intensity },
-        activationTimeoutMs: this.#options.activationTimeoutMs,
-        stopTimeoutMs: this.#options.stopTimeoutMs,
-      },
-    });
+    this.#actor.send(addPluginEvent(record, this.#options));
   }
 
   /** Docker's live restore: plugins enabled when the host stopped are activated again. */
@@ -412,20 +354,8 @@ export class Supervisor {
 
   #onStateChange(change: StateChange): void {
     const context = this.#contextOf(change.name);
-    // Only a failure carries the error: an instance ending, or the policy giving up.
-    const failed = change.to === 'restarting' || (change.to === 'disabled' && change.from === 'restarting' && context?.gaveUp != null)
-      || (change.to === 'disabled' && change.from === 'activating');
-    const event: StateEvent = {
-      name: change.name,
-      from: change.from,
-      to: change.to,
-      at: Date.now(),
-      error: failed ? context?.lastError ?? null : null,
-      restarts: context?.restarts ?? 0,
-    };
-    const fields = { plugin: change.name, instance: context?.instance ?? 0, from: change.from, to: change.to };
-    if (event.error) this.#log.warn({ ...fields, code: event.error.code }, `${change.name}: ${change.from} -> ${change.to}: ${event.error.message}`);
-    else this.#log.info(fields, `${change.name}: ${change.from} -> ${change.to}`);
+    const event = toStateEvent(change, context);
+    logStateEvent(this.#log, event, context?.instance ?? 0);
     this.#waiters.notify(event);
     this.#events.emit('state', event);
     if (change.to === 'running') {
@@ -440,33 +370,9 @@ export class Supervisor {
     return run;
   }
 
-  /** Updates a plugin's settings on disk, after any earlier update of the same plugin. */
-  #writeSettings(record: PluginRecord, patch: Partial<PluginRecord['settings']>): Promise<unknown> {
-    const previous = this.#settingsQueues.get(record.id) ?? Promise.resolve();
-    const write = previous.catch(() => undefined).then(async () => {
-      const release = await this.#settingsSlots.acquire();
-      try {
-        return await this.#store.writeSettings(record.id, { ...record.settings, ...patch });
-      } finally {
-        release();
-      }
-    });
-    this.#settingsQueues.set(record.id, write);
-    return write;
-  }
-
-  #record(nameOrId: string): PluginRecord {
-    if (typeof nameOrId !== 'string' || nameOrId === '') {
-      throw new PlugdError('PLUGD_E_OPTION', 'a plugin name or ID is required', { details: { option: 'name' } });
-    }
-    const found = this.#store.find(nameOrId);
-    if (found) return found;
-    throw new PlugdError('PLUGD_E_NOT_FOUND', `no installed plugin is named "${nameOrId}"; installed: ${this.#store.list().map((r) => r.manifest.name).join(', ') || '(none)'}`);
-  }
-
   #describe(record: PluginRecord): PluginInfo {
     const name = record.manifest.name;
-    return describePlugin(record, this.#stateOf(name), this.#contextOf(name), this.#instances.current(name), this.#instances.logTotals(name), this.#refs.get(name) ?? 0);
+    return describePlugin(record, this.#stateOf(name), this.#contextOf(name), this.#instances.current(name), this.#instances.logTotals(name), this.#refs.count(name));
   }
 
   #contextOf(name: string): PluginContext | undefined {
@@ -476,13 +382,6 @@ export class Supervisor {
   #stateOf(name: string): PluginStateName {
     const ref = this.#actor.getSnapshot().context.plugins[name]?.ref;
     return ref ? pluginStateName(ref.getSnapshot().value) : 'removed';
-  }
-
-  #assertNotInUse(name: string, force: boolean | undefined): void {
-    const refs = this.#refs.get(name) ?? 0;
-    if (refs > 0 && !force) {
-      throw new PlugdError('PLUGD_E_IN_USE', `plugin "${name}" is in use (${refs} reference${refs > 1 ? 's' : ''} acquired by the host); release them or pass { force: true }`);
-    }
   }
 
   #assertOpen(): void {

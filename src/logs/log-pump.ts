@@ -38,6 +38,7 @@ export class LogPump {
 
   /** The last `lines` lines of a plugin's log, oldest first. */
   async tail(id: string, lines: number): Promise<LogLine[]> {
+    if (!Number.isInteger(lines) || lines <= 0) throw new PlugdError('PLUGD_E_OPTION', 'option "tail" must be a positive whole number', { details: { option: 'tail' } });
     const reply = await this.#ask({ type: 'tail', seq: ++this.#seq, id, lines });
     return reply.type === 'tail' ? reply.lines : [];
   }

@@ -1,0 +1,42 @@
+// What `sup.on('state')` listeners receive for a state change of a plugin actor, and the host
+// log line that goes with it.
+import type { Logger } from 'pino';
+import type { PluginContext } from '../machines/plugin.machine.js';
+import type { StateChange } from '../machines/supervisor.machine.js';
+import type { PluginStateName } from '../machines/types.js';
+import type { ErrorInfo } from './errors.js';
+
+/** Emitted on every plugin state change. */
+export interface StateEvent {
+  name: string;
+  from: PluginStateName | null;
+  to: PluginStateName;
+  /** Epoch milliseconds. */
+  at: number;
+  /** The error that caused this change: set on a failure (to restarting, or a give-up), else null. */
+  error: ErrorInfo | null;
+  restarts: number;
+}
+
+export function toStateEvent(change: StateChange, context: PluginContext | undefined): StateEvent {
+  // Only a failure carries the error: an instance ending, an activation failing, a give-up.
+  const failed = change.to === 'restarting'
+    || (change.to === 'disabled' && change.from === 'restarting' && context?.gaveUp != null)
+    || (change.to === 'disabled' && change.from === 'activating');
+  return {
+    name: change.name,
+    from: change.from,
+    to: change.to,
+    at: Date.now(),
+    error: failed ? context?.lastError ?? null : null,
+    restarts: context?.restarts ?? 0,
+  };
+}
+
+/** One host log line per change: a warning when it carries an error. */
+export function logStateEvent(log: Logger, event: StateEvent, instance: number): void {
+  const fields = { plugin: event.name, instance, from: event.from, to: event.to };
+  const text = `${event.name}: ${event.from} -> ${event.to}`;
+  if (event.error) log.warn({ ...fields, code: event.error.code }, `${text}: ${event.error.message}`);
+  else log.info(fields, text);
+}
