@@ -29,7 +29,9 @@ describe('plugin logs', () => {
   });
 
   it('drops and counts a flood beyond the rate limit instead of buffering it', async () => {
-    const sup = await supervisor({ logs: { ratePerSec: 100, burst: 200 } });
+    // 100,000 lines in one synchronous loop block the plugin's event loop for seconds on a loaded
+    // machine, which the watchdog would rightly call a hang: only the limiter is under test here.
+    const sup = await supervisor({ watchdogMs: 60_000, logs: { ratePerSec: 100, burst: 200 } });
     await sup.install(await bundle('flood'));
     await sup.enable('flood');
     const flood = await sup.get('flood', 'Flood');
