@@ -1,6 +1,6 @@
-// Turns a bundle folder into what the store records: the validated manifest, the content
-// digest (computed on the task pool) and the plugin ID.
-import { stat } from 'node:fs/promises';
+// Turns a bundle (a folder, or an archive of one) into what the store records: the validated
+// manifest, the content digest (computed on the task pool) and the plugin ID.
+import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { findCycle } from '../machines/dependency-graph.js';
 import { PlugdError } from './errors.js';
@@ -9,24 +9,46 @@ import type { Store } from './store.js';
 import type { TaskPool } from './tasks/task-pool.js';
 
 export interface PreparedBundle {
+  /** The folder holding plugin.json: the bundle folder, or where its archive was unpacked. */
   dir: string;
   manifest: Manifest;
   digest: string;
   id: string;
+  /** Removes what unpacking left (nothing for a folder). */
+  dispose(): Promise<void>;
 }
 
-export async function prepareBundle(bundleDir: string, tasks: TaskPool): Promise<PreparedBundle> {
-  if (typeof bundleDir !== 'string' || bundleDir === '') {
-    throw new PlugdError('PLUGD_E_OPTION', 'install() needs the path of a bundle folder', { details: { option: 'bundleDir' } });
+/** Bytes an archive may unpack to. */
+const MAX_UNPACKED_BYTES = 512 * 1024 * 1024;
+
+/**
+ * Reads and checks a bundle: a folder, or an archive (.tgz, .tar.gz, .tar; `npm pack` output)
+ * unpacked on the task pool into a scratch folder of the store.
+ */
+export async function prepareBundle(bundlePath: string, tasks: TaskPool, scratchDir: () => Promise<string>): Promise<PreparedBundle> {
+  if (typeof bundlePath !== 'string' || bundlePath === '') {
+    throw new PlugdError('PLUGD_E_OPTION', 'install() needs the path of a bundle folder or archive', { details: { option: 'bundleDir' } });
   }
-  const dir = path.resolve(bundleDir);
-  const info = await stat(dir).catch(() => null);
-  if (!info?.isDirectory()) {
-    throw new PlugdError('PLUGD_E_BUNDLE', `bundle ${dir} is not a folder (a folder holding plugin.json is expected)`);
+  const source = path.resolve(bundlePath);
+  const info = await stat(source).catch(() => null);
+  if (info?.isDirectory()) return describeBundle(source, tasks, async () => {});
+  if (!info?.isFile()) {
+    throw new PlugdError('PLUGD_E_BUNDLE', `bundle ${source} is neither a folder nor an archive (a folder holding plugin.json, or a .tgz of one, is expected)`);
   }
+  const scratch = await scratchDir();
+  const dispose = () => rm(scratch, { recursive: true, force: true });
+  try {
+    return await describeBundle(await tasks.unpackBundle(source, scratch, MAX_UNPACKED_BYTES), tasks, dispose);
+  } catch (e) {
+    await dispose();
+    throw e;
+  }
+}
+
+async function describeBundle(dir: string, tasks: TaskPool, dispose: () => Promise<void>): Promise<PreparedBundle> {
   const manifest = await readBundleManifest(dir);
   const { digest } = await tasks.digestBundle(dir);
-  return { dir, manifest, digest, id: pluginId(manifest, digest) };
+  return { dir, manifest, digest, id: pluginId(manifest, digest), dispose };
 }
 
 /** Refuses a bundle whose permissions were not granted, naming them. */

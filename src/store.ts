@@ -194,6 +194,11 @@ export class Store {
     await writeJsonAtomic(this.indexFile, index);
   }
 
+  /** An empty folder for unpacking an archive; swept on the next open if the host dies first. */
+  scratchDir(): Promise<string> {
+    return mkdtemp(path.join(this.pluginsDir, `${INCOMING_PREFIX}unpack-`));
+  }
+
   /**
    * Copies a bundle in and records it. The record folder is built under a temp name and
    * renamed into place; the index write that follows is the commit point.

@@ -107,20 +107,27 @@ export class Supervisor {
 
   // ── install, enable, disable, remove, set ────────────────────────────────────────────────
 
-  /** Copies a bundle folder into the store. The plugin starts `installed`; enable it to run it. */
+  /**
+   * Copies a bundle into the store: a folder, or an archive of one (.tgz, .tar; `npm pack`
+   * output). The plugin starts `installed`; enable it to run it.
+   */
   async install(bundleDir: string, options: { grantPermissions?: boolean } = {}): Promise<{ id: string; name: string }> {
     this.#assertOpen();
-    const bundle = await prepareBundle(bundleDir, this.#tasks);
-    const { manifest, id } = bundle;
-    const grantedEnv = checkPermissions(manifest, options.grantPermissions === true);
-    return this.#exclusive(async () => {
-      this.#assertOpen();
-      checkInstallable(this.#store, manifest, id);
-      const record = await this.#store.add(id, manifest, bundle.dir, { enabled: false, env: [], grantedEnv });
-      this.#add(record);
-      this.#log.info({ plugin: manifest.name, id }, `installed ${manifest.name}@${manifest.version}`);
-      return { id, name: manifest.name };
-    });
+    const bundle = await prepareBundle(bundleDir, this.#tasks, () => this.#store.scratchDir());
+    try {
+      const { manifest, id } = bundle;
+      const grantedEnv = checkPermissions(manifest, options.grantPermissions === true);
+      return await this.#exclusive(async () => {
+        this.#assertOpen();
+        checkInstallable(this.#store, manifest, id);
+        const record = await this.#store.add(id, manifest, bundle.dir, { enabled: false, env: [], grantedEnv });
+        this.#add(record);
+        this.#log.info({ plugin: manifest.name, id }, `installed ${manifest.name}@${manifest.version}`);
+        return { id, name: manifest.name };
+      });
+    } finally {
+      await bundle.dispose();
+    }
   }
 
   /**

@@ -1,5 +1,5 @@
-// The supervisor's pool of short, stateless tasks (bundle digests, process plugin handshakes),
-// run on piscina threads.
+// The supervisor's pool of short, stateless tasks (bundle digests and unpacking, process plugin
+// handshakes), run on piscina threads.
 // Piscina fits here and not for hosting plugins: it may end idle threads at any time.
 import { Piscina } from 'piscina';
 import { PlugdError } from '../errors.js';
@@ -8,6 +8,7 @@ import type { BundleDigest } from './task-types.js';
 
 const DIGEST_TASK = new URL('./bundle-digest.mjs', import.meta.url).href;
 const HANDSHAKE_TASK = new URL('./process-handshake.mjs', import.meta.url).href;
+const UNPACK_TASK = new URL('./unpack-bundle.mjs', import.meta.url).href;
 
 export class TaskPool {
   readonly #pool: Piscina;
@@ -30,6 +31,23 @@ export class TaskPool {
       const message = e instanceof Error ? e.message : String(e);
       throw new PlugdError('PLUGD_E_BUNDLE', message.replace(/^PLUGD_E_BUNDLE: /, ''), { cause: e });
     }
+  }
+
+  /**
+   * Unpacks a bundle archive into `into` (an empty scratch folder) and resolves with the folder
+   * that holds its plugin.json; PLUGD_E_BUNDLE for an archive that is unreadable, too big, holds
+   * links or devices, or has no plugin.json.
+   */
+  async unpackBundle(archive: string, into: string, maxBytes: number, timeoutMs = 120_000): Promise<string> {
+    type Outcome = { ok: true; dir: string } | { ok: false; message: string };
+    let outcome: Outcome;
+    try {
+      outcome = (await this.#pool.run({ archive, into, maxBytes }, { filename: UNPACK_TASK, signal: AbortSignal.timeout(timeoutMs) })) as Outcome;
+    } catch (e) {
+      throw new PlugdError('PLUGD_E_BUNDLE', `unpacking ${archive} did not finish: ${(e as Error).message}`, { cause: e });
+    }
+    if (!outcome.ok) throw new PlugdError('PLUGD_E_BUNDLE', outcome.message);
+    return outcome.dir;
   }
 
   /**
