@@ -46,11 +46,16 @@ export function machine() {
   };
 }
 
-export async function writeResults(results: unknown, quick: boolean): Promise<string> {
+/**
+ * Writes bench/results/<date>[.quick][.<scenarios>].json: a run of some scenarios (--only) gets
+ * a name of its own, so it never replaces the record of a whole run.
+ */
+export async function writeResults(results: unknown, quick: boolean, scenarios: string[] | null): Promise<string> {
   const dir = fileURLToPath(new URL('./results/', import.meta.url));
   await mkdir(dir, { recursive: true });
   const date = new Date().toISOString().slice(0, 10);
-  const file = path.join(dir, quick ? `${date}.quick.json` : `${date}.json`);
+  const name = [date, ...(quick ? ['quick'] : []), ...(scenarios ? [scenarios.join('+')] : [])].join('.');
+  const file = path.join(dir, `${name}.json`);
   await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
   return file;
 }

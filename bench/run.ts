@@ -7,12 +7,13 @@ import { calls } from './scenarios/calls.js';
 import { activations } from './scenarios/cold-activations.js';
 import { faults } from './scenarios/faults.js';
 
+const ALL_SCENARIOS = ['cold', 'warm', 'faults', 'calls'];
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     n: { type: 'string' },
     reps: { type: 'string' },
-    only: { type: 'string', default: 'cold,warm,faults,calls' },
+    only: { type: 'string', default: ALL_SCENARIOS.join(',') },
     'watchdog-ms': { type: 'string', default: '500' },
   },
 });
@@ -107,5 +108,5 @@ const file = await writeResults({
   options: { ns, reps, watchdogMs, hungCounts },
   durationS: Math.round((Date.now() - started) / 1000),
   cold, warm: warmVsCold.map((w, i) => ({ ...w, detail: warm[i] })), faults: faultRows, calls: callResult, targets,
-}, quick);
+}, quick, ALL_SCENARIOS.every((name) => only.has(name)) ? null : ALL_SCENARIOS.filter((name) => only.has(name)));
 console.log(`\nwritten ${file} (${Math.round((Date.now() - started) / 1000)} s)`);
