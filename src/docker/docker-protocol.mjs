@@ -91,10 +91,21 @@ export function dockerCall(address, method, body, options) {
     request.on('timeout', () => request.destroy(new DockerCallError(`"${method}" did not answer within ${options.timeoutMs} ms`, { code: 'PLUGD_E_CALL_TIMEOUT' })));
     request.on('error', (e) => {
       if (e instanceof DockerCallError) return reject(e);
-      reject(new DockerCallError(`cannot reach the plugin for "${method}": ${e.message}`, { code: 'PLUGD_E_NOT_RUNNING', transport: true, cause: e }));
+      // A certificate that does not verify will not verify on a retry either.
+      const transport = !isTlsRefusal(e);
+      reject(new DockerCallError(`cannot reach the plugin for "${method}": ${e.message}`, { code: 'PLUGD_E_NOT_RUNNING', transport, cause: e }));
     });
     request.end(payload);
   });
+}
+
+/**
+ * Whether a request failed on TLS itself: the plugin's certificate did not verify (OpenSSL's
+ * X509 codes, ERR_TLS_*), or the plugin refused ours (ERR_SSL_* alerts).
+ * @param {Error & { code?: unknown }} e
+ */
+function isTlsRefusal(e) {
+  return typeof e.code === 'string' && /CERT|SIGNATURE|^ERR_TLS_|^ERR_SSL_/.test(e.code);
 }
 
 /** A keep-alive agent for calls to `address` (HTTPS when it asks for TLS). @param {Address} address */
@@ -113,6 +124,7 @@ export async function probeHandshake(address, timeoutMs, agent) {
     await dockerCall(address, ACTIVATE, {}, { timeoutMs, agent });
     return true;
   } catch (e) {
-    return !(e instanceof DockerCallError && (e.code === 'PLUGD_E_CALL_TIMEOUT' || e.transport));
+    // Only an answer shows it alive: a timeout, a lost connection or a TLS refusal do not.
+    return e instanceof DockerCallError && e.code === 'PLUGD_E_PLUGIN_ERROR' && !e.transport;
   }
 }

@@ -59,12 +59,23 @@ describe('discovery of plugins run by someone else', () => {
 });
 
 describe('discovery over TLS (.json with TLSConfig)', () => {
-  /** A plugin answering Docker's protocol over HTTPS with a self-signed certificate for 127.0.0.1. */
-  async function tlsPlugin(dir: string) {
-    const key = path.join(dir, 'key.pem');
-    const cert = path.join(dir, 'cert.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
-    const server = https.createServer({ key: await readFile(key), cert: await readFile(cert) }, (req, res) => {
+  /** A self-signed key pair in `dir`: `<name>.key.pem`, `<name>.cert.pem`. */
+  function selfSigned(dir: string, name: string, subject: string, extension: string) {
+    const key = path.join(dir, `${name}.key.pem`);
+    const cert = path.join(dir, `${name}.cert.pem`);
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', subject, '-addext', extension], { stdio: 'ignore' });
+    return { key, cert };
+  }
+
+  /**
+   * A plugin answering Docker's protocol over HTTPS with a self-signed certificate for 127.0.0.1;
+   * with `clientCa`, it also asks for a client certificate signed by that CA, as Docker's
+   * TLSConfig CertFile/KeyFile serve.
+   */
+  async function tlsPlugin(dir: string, clientCa?: string) {
+    const { key, cert } = selfSigned(dir, 'server', '/CN=127.0.0.1', 'subjectAltName=IP:127.0.0.1');
+    const mutual = clientCa ? { requestCert: true, rejectUnauthorized: true, ca: await readFile(clientCa) } : {};
+    const server = https.createServer({ key: await readFile(key), cert: await readFile(cert), ...mutual }, (req, res) => {
       const answer = req.url === '/Plugin.Activate' ? { Implements: ['Greeter'] } : { greeting: 'hi over TLS' };
       res.writeHead(200, { 'Content-Type': 'application/vnd.docker.plugins.v1+json' });
       res.end(JSON.stringify(answer));
@@ -83,10 +94,29 @@ describe('discovery over TLS (.json with TLSConfig)', () => {
     await writeFile(path.join(specsDir, 'trusted.json'), JSON.stringify({ Name: 'trusted', Addr: addr, TLSConfig: { CAFile: cert } }));
     await writeFile(path.join(specsDir, 'unknown.json'), JSON.stringify({ Name: 'unknown', Addr: addr, TLSConfig: {} }));
     await writeFile(path.join(specsDir, 'skipping.json'), JSON.stringify({ Name: 'skipping', Addr: addr, TLSConfig: { InsecureSkipVerify: true } }));
-    const sup = await supervisor({ activationTimeoutMs: 2_000 });
+    // A certificate that does not verify fails the handshake at once, not at the deadline (past the test's timeout).
+    const sup = await supervisor({ activationTimeoutMs: 60_000 });
     const { activated, problems } = await sup.discover({ specsDirs: [specsDir] });
     expect(activated.sort()).toEqual(['skipping', 'trusted']);
-    expect(problems.map((p) => path.basename(p.file))).toEqual(['unknown.json']);
+    expect(problems.map((p) => [path.basename(p.file), p.error.code])).toEqual([['unknown.json', 'PLUGD_E_ACTIVATION']]);
+    expect(problems[0]!.error.message).toContain('certificate');
     await expect((await sup.get('trusted', 'Greeter')).call('Greeter.Hello', {})).resolves.toEqual({ greeting: 'hi over TLS' });
+  });
+
+  it('presents the client certificate of CertFile and KeyFile to a plugin that requires one', async () => {
+    const dir = await tempDir('plugd-mtls-');
+    const client = selfSigned(dir, 'client', '/CN=plugd-host', 'extendedKeyUsage=clientAuth');
+    const { cert, port } = await tlsPlugin(dir, client.cert);
+    const specsDir = path.join(dir, 'specs');
+    await mkdir(specsDir);
+    const addr = `https://127.0.0.1:${port}`;
+    await writeFile(path.join(specsDir, 'mutual.json'), JSON.stringify({ Name: 'mutual', Addr: addr, TLSConfig: { CAFile: cert, CertFile: client.cert, KeyFile: client.key } }));
+    await writeFile(path.join(specsDir, 'anonymous.json'), JSON.stringify({ Name: 'anonymous', Addr: addr, TLSConfig: { CAFile: cert } }));
+    const sup = await supervisor({ activationTimeoutMs: 60_000 });
+    const { activated, problems } = await sup.discover({ specsDirs: [specsDir] });
+    expect(activated).toEqual(['mutual']);
+    expect(problems.map((p) => [path.basename(p.file), p.error.code])).toEqual([['anonymous.json', 'PLUGD_E_ACTIVATION']]);
+    expect(problems[0]!.error.message).toContain('certificate required');
+    await expect((await sup.get('mutual', 'Greeter')).call('Greeter.Hello', {})).resolves.toEqual({ greeting: 'hi over TLS' });
   });
 });
