@@ -15,17 +15,29 @@ export interface ThreadReading {
 export const STARVATION_CAP = 4;
 
 /**
- * Hung at once if the thread ran without beating (it used CPU: a loop that does not yield). A
- * thread that barely ran is waiting: for a core (runnable), or off-CPU (sleeping), which is either
- * its own blocking call or a wait for resources it shares with every thread (measured: healthy
- * workers were seen off-CPU past watchdogMs while 50 others spun); it is hung past
- * STARVATION_CAP × watchdogMs. Without a reading (not Linux), overdue means hung.
+ * The CPU time a thread may run without beating before it is hung: a tenth of watchdogMs, and at
+ * least 20 ms (a module load). Starved to a few % of a core (the host or other plugins saturating
+ * the cores), a 20 ms job takes a second of wall time and must not be called hung for it; a
+ * loop that does not yield reaches the budget as soon as it gets a tenth of watchdogMs on a core.
+ */
+export const CPU_BUDGET_SHARE = 0.05;
+export const CPU_BUDGET_MIN_US = 20_000;
+
+/**
+ * Hung once the thread has used its CPU budget without beating: a loop that does not yield,
+ * measured in its own time rather than the wall clock's. A thread that ran less is waiting: for
+ * a core (runnable), or off-CPU (sleeping), which is either its own blocking call or a wait for
+ * resources it shares with every thread (measured: healthy workers were seen off-CPU past
+ * watchdogMs while 50 others spun); it is hung past STARVATION_CAP × watchdogMs. Without a
+ * reading (not Linux), overdue means hung.
  */
 export function isHung(overdueMs: number, watchdogMs: number, reading: ThreadReading | null): boolean {
   if (overdueMs >= STARVATION_CAP * watchdogMs || reading === null) return true;
-  // Once it runs, a healthy thread beats within microseconds; 5 ms of CPU without a beat is a loop
-  // that does not yield, even with 50 threads sharing 2 cores (each then gets ~15 ms per 500 ms).
-  return reading.cpuSinceBeatUs >= Math.max(5_000, watchdogMs * 10);
+  return reading.cpuSinceBeatUs >= cpuBudgetUs(watchdogMs);
+}
+
+export function cpuBudgetUs(watchdogMs: number): number {
+  return Math.max(CPU_BUDGET_MIN_US, watchdogMs * 1000 * CPU_BUDGET_SHARE);
 }
 
 /** Reads the thread's state and CPU time from /proc (rare: only for an overdue heartbeat). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isHung, STARVATION_CAP } from '../../src/isolation/hang-verdict.js';
+import { cpuBudgetUs, isHung, STARVATION_CAP } from '../../src/isolation/hang-verdict.js';
 
 describe('telling a hung worker from a starved one', () => {
   it('declares hung a thread that ran without beating (a loop that does not yield)', () => {
@@ -11,9 +11,15 @@ describe('telling a hung worker from a starved one', () => {
     expect(isHung(STARVATION_CAP * 500, 500, { state: 'D', cpuSinceBeatUs: 0 })).toBe(true);
   });
 
-  it('gives a runnable thread that barely ran more time: it is waiting for a core', () => {
+  it('gives a runnable thread more time until it has run for its CPU budget: it is waiting for a core', () => {
+    expect(cpuBudgetUs(1_000)).toBe(50_000);
+    expect(cpuBudgetUs(500)).toBe(25_000);
+    expect(cpuBudgetUs(100)).toBe(20_000); // a module load fits however small watchdogMs is
     expect(isHung(600, 500, { state: 'R', cpuSinceBeatUs: 3_000 })).toBe(false);
-    expect(isHung(600, 500, { state: 'R', cpuSinceBeatUs: 6_000 })).toBe(true);
+    // A 20 ms job done at a few % of a core: slow on the wall clock, healthy in its own time.
+    expect(isHung(1_500, 500, { state: 'R', cpuSinceBeatUs: 20_000 })).toBe(false);
+    expect(isHung(600, 500, { state: 'R', cpuSinceBeatUs: 24_999 })).toBe(false);
+    expect(isHung(600, 500, { state: 'R', cpuSinceBeatUs: 25_000 })).toBe(true);
   });
 
   it('declares hung even a starved thread past the cap, and any overdue thread where /proc says nothing', () => {
