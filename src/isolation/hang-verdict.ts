@@ -15,10 +15,10 @@ export interface ThreadReading {
 export const STARVATION_CAP = 4;
 
 /**
- * The CPU time a thread may run without beating before it is hung: a tenth of watchdogMs, and at
- * least 20 ms (a module load). Starved to a few % of a core (the host or other plugins saturating
- * the cores), a 20 ms job takes a second of wall time and must not be called hung for it; a
- * loop that does not yield reaches the budget as soon as it gets a tenth of watchdogMs on a core.
+ * The CPU time a thread may run without beating before it is hung: a twentieth of watchdogMs,
+ * and at least 20 ms (a module load). Starved to a few % of a core (the host or other plugins
+ * saturating the cores), a 20 ms job takes a second of wall time and must not be called hung for
+ * it. A larger share let 50 spinning plugins on 2 cores go undetected past 2 × watchdogMs.
  */
 export const CPU_BUDGET_SHARE = 0.05;
 export const CPU_BUDGET_MIN_US = 20_000;
