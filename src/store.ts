@@ -3,7 +3,7 @@
 // that the index does not name is an unfinished install and is swept on open.
 import { cp, mkdir, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { syncDir, writeJsonAtomic } from './atomic-file.js';
+import { syncDir, syncTree, writeJsonAtomic } from './atomic-file.js';
 import { PlugdError } from './errors.js';
 import { parseManifestText, type Manifest } from './manifest.js';
 import { StoreLock } from './store-lock.js';
@@ -208,6 +208,7 @@ export class Store {
     const finalDir = this.recordDir(id);
     try {
       await cp(sourceDir, path.join(incoming, 'bundle'), { recursive: true, verbatimSymlinks: true });
+      await syncTree(path.join(incoming, 'bundle'));
       await writeJsonAtomic(path.join(incoming, 'plugin.json'), manifest);
       await writeJsonAtomic(path.join(incoming, 'settings.json'), settings);
       await syncDir(incoming);
