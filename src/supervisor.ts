@@ -398,7 +398,8 @@ export class Supervisor {
 
 /**
  * Opens the store at `options.root`, starts the supervisor and restores the plugins that were
- * enabled. Rejects with PLUGD_E_OPTION naming a bad option.
+ * enabled. Rejects with PLUGD_E_OPTION naming a bad option, and with PLUGD_E_STORE_LOCKED while
+ * another live supervisor holds the root.
  *
  * @example
  * const sup = await createSupervisor({ root: '.plugd', watchdogMs: 500 });
