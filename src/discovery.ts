@@ -118,3 +118,27 @@ export function externalRecord(plugin: DiscoveredPlugin): PluginRecord {
     },
   };
 }
+
+/** What adopting discovered plugins needs from the supervisor. */
+export interface DiscoveryHost {
+  /** Records and supervises a plugin not yet known by that name; false if the name is taken. */
+  adopt(record: PluginRecord): boolean;
+  enable(name: string): Promise<void>;
+}
+
+/**
+ * Puts newly discovered plugins under supervision and activates them; a plugin whose handshake
+ * fails joins the problems, next to the definitions that could not be read.
+ */
+export async function adoptDiscovered(found: { plugins: DiscoveredPlugin[]; problems: DiscoveryProblem[] }, host: DiscoveryHost): Promise<{ activated: string[]; problems: DiscoveryProblem[] }> {
+  const added = found.plugins.filter((plugin) => host.adopt(externalRecord(plugin)));
+  const outcomes = await Promise.allSettled(added.map((p) => host.enable(p.name)));
+  const activated: string[] = [];
+  const problems = [...found.problems];
+  outcomes.forEach((outcome, i) => {
+    const plugin = added[i]!;
+    if (outcome.status === 'fulfilled') activated.push(plugin.name);
+    else problems.push({ file: plugin.file, error: outcome.reason instanceof PlugdError ? outcome.reason : new PlugdError('PLUGD_E_ACTIVATION', String(outcome.reason)) });
+  });
+  return { activated, problems };
+}

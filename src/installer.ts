@@ -5,7 +5,7 @@ import path from 'node:path';
 import { findCycle } from '../machines/dependency-graph.js';
 import { PlugdError } from './errors.js';
 import { pluginId, readBundleManifest, type Manifest } from './manifest.js';
-import type { Store } from './store.js';
+import type { PluginRecord, PluginSettings, Store } from './store.js';
 import type { TaskPool } from './tasks/task-pool.js';
 
 export interface PreparedBundle {
@@ -60,9 +60,12 @@ export function checkPermissions(manifest: Manifest, granted: boolean): string[]
   return granted ? [...asked] : [];
 }
 
-/** Refuses a plugin whose name or ID is taken, or whose requires would close a cycle. */
-export function checkInstallable(store: Store, manifest: Manifest, id: string): void {
-  const clash = store.list().find((r) => r.manifest.name === manifest.name || r.id === id);
+/**
+ * Refuses a plugin whose name or ID is taken (by another record than the one it `replaces`), or
+ * whose requires would close a cycle.
+ */
+export function checkInstallable(store: Store, manifest: Manifest, id: string, replaces?: PluginRecord): void {
+  const clash = store.list().find((r) => r !== replaces && (r.manifest.name === manifest.name || r.id === id));
   if (clash) {
     throw new PlugdError('PLUGD_E_EXISTS', `plugin "${manifest.name}" is already installed (id ${clash.id.slice(0, 12)}); remove it first to install another version`);
   }
@@ -72,4 +75,21 @@ export function checkInstallable(store: Store, manifest: Manifest, id: string): 
   if (cycle) {
     throw new PlugdError('PLUGD_E_CYCLE', `installing "${manifest.name}" would make a requires cycle: ${cycle.join(' -> ')}`, { details: { cycle } });
   }
+}
+
+/**
+ * The settings an upgrade keeps: env settings the new version still declares settable (the
+ * others come back in `dropped`), and granted host variables it still asks for. A variable it
+ * newly asks for needs `granted`, as at install.
+ */
+export function carrySettings(old: PluginRecord, manifest: Manifest, granted: boolean): { settings: PluginSettings; dropped: string[] } {
+  const asked = manifest.permissions.env;
+  const newlyAsked = asked.filter((name) => !old.settings.grantedEnv.includes(name));
+  if (newlyAsked.length > 0 && !granted) {
+    throw new PlugdError('PLUGD_E_PERMISSION', `plugin "${manifest.name}" ${manifest.version} newly asks to read the host env variables ${newlyAsked.join(', ')}; review them and upgrade with { grantPermissions: true }`, { details: { permissions: manifest.permissions } });
+  }
+  const settable = new Set(manifest.env.filter((v) => v.settable).map((v) => v.name));
+  const kept = old.settings.env.filter((pair) => settable.has(pair.slice(0, pair.indexOf('='))));
+  const dropped = old.settings.env.filter((pair) => !kept.includes(pair));
+  return { settings: { enabled: false, env: kept, grantedEnv: [...asked] }, dropped };
 }

@@ -201,11 +201,13 @@ export class Store {
 
   /**
    * Copies a bundle in and records it. The record folder is built under a temp name and
-   * renamed into place; the index write that follows is the commit point.
+   * renamed into place; the index write that follows is the commit point. With `replaces`, the
+   * same index write also drops that record (an upgrade): a crash leaves one or the other.
    */
-  async add(id: string, manifest: Manifest, sourceDir: string, settings: PluginSettings): Promise<PluginRecord> {
+  async add(id: string, manifest: Manifest, sourceDir: string, settings: PluginSettings, replaces?: string): Promise<PluginRecord> {
     const incoming = await mkdtemp(path.join(this.pluginsDir, INCOMING_PREFIX));
     const finalDir = this.recordDir(id);
+    const old = replaces === undefined ? undefined : this.#records.get(replaces);
     try {
       await cp(sourceDir, path.join(incoming, 'bundle'), { recursive: true, verbatimSymlinks: true });
       await syncTree(path.join(incoming, 'bundle'));
@@ -215,13 +217,16 @@ export class Store {
       await rename(incoming, finalDir);
       await syncDir(this.pluginsDir);
       const record: PluginRecord = { id, manifest, settings, bundleDir: path.join(finalDir, 'bundle') };
+      if (old) this.#forget(old);
       this.#remember(record);
       try {
         await this.#writeIndex();
       } catch (e) {
         this.#forget(record);
+        if (old) this.#remember(old);
         throw e;
       }
+      if (old) await this.#removeFiles(old.id);
       return record;
     } catch (e) {
       await rm(incoming, { recursive: true, force: true });
@@ -250,6 +255,11 @@ export class Store {
       this.#remember(record);
       throw new PlugdError('PLUGD_E_STORE', `cannot remove ${record.manifest.name}: ${(e as Error).message}`, { cause: e });
     }
+    await this.#removeFiles(id);
+  }
+
+  /** A record's folder and logs, once the index no longer names it. */
+  async #removeFiles(id: string): Promise<void> {
     await rm(this.recordDir(id), { recursive: true, force: true });
     await rm(path.join(this.logsDir, `${id}.log`), { force: true });
     await rm(path.join(this.logsDir, `${id}.log.1`), { force: true });

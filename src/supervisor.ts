@@ -11,8 +11,8 @@ import type { PluginStateName } from '../machines/types.js';
 import { PluginClient, type ClientBackend } from './client.js';
 import { PlugdError } from './errors.js';
 import { ActivationHandlers, type ActivationHandler } from './activation-handlers.js';
-import { discoverPlugins, externalRecord, type DiscoveredPlugin, type DiscoveryProblem } from './discovery.js';
-import { checkInstallable, checkPermissions, prepareBundle } from './installer.js';
+import { adoptDiscovered, discoverPlugins, type DiscoveryProblem } from './discovery.js';
+import { carrySettings, checkInstallable, checkPermissions, prepareBundle, type PreparedBundle } from './installer.js';
 import { Instances } from './instances.js';
 import { LogPump } from './logs/log-pump.js';
 import type { LogLine } from './logs/pump-protocol.js';
@@ -60,6 +60,8 @@ export class Supervisor {
   #storeQueue: Promise<unknown> = Promise.resolve();
   readonly #settings: SettingsWriter;
   #closed: Promise<void> | null = null;
+  /** Plugins whose record is being replaced: enable() waits for no one and refuses them. */
+  readonly #upgrading = new Set<string>();
 
   private constructor(options: ResolvedOptions, store: Store, problems: StoreProblem[]) {
     this.#options = options;
@@ -131,6 +133,52 @@ export class Supervisor {
   }
 
   /**
+   * Replaces a plugin with another version of it (Docker's `plugin upgrade`): the bundle must
+   * carry the same name, and the plugin must be at rest (disable it first) and not in use. Env
+   * settings the new version still declares settable carry over; host variables it newly asks
+   * for need `grantPermissions`. One index write swaps the records. The plugin stays disabled.
+   */
+  async upgrade(nameOrId: string, bundlePath: string, options: { grantPermissions?: boolean } = {}): Promise<{ id: string; name: string; previous: string }> {
+    this.#assertOpen();
+    const name = this.#store.resolve(nameOrId).manifest.name;
+    const bundle = await prepareBundle(bundlePath, this.#tasks, () => this.#store.scratchDir());
+    try {
+      if (bundle.manifest.name !== name) {
+        throw new PlugdError('PLUGD_E_MANIFEST', `the bundle holds plugin "${bundle.manifest.name}", not "${name}"`, { details: { field: 'name' } });
+      }
+      return await this.#exclusive(() => this.#replace(name, bundle, options.grantPermissions === true));
+    } finally {
+      await bundle.dispose();
+    }
+  }
+
+  async #replace(name: string, bundle: PreparedBundle, granted: boolean): Promise<{ id: string; name: string; previous: string }> {
+    this.#assertOpen();
+    const old = this.#store.resolve(name);
+    if (old.id === bundle.id) return { id: old.id, name, previous: old.id };
+    const state = this.#stateOf(name);
+    if (!AT_REST.includes(state)) throw new PlugdError('PLUGD_E_STATE', `plugin "${name}" is ${state}; disable it before upgrading`);
+    this.#refs.assertFree(name, false);
+    checkInstallable(this.#store, bundle.manifest, bundle.id, old);
+    const { settings, dropped } = carrySettings(old, bundle.manifest, granted);
+    this.#upgrading.add(name);
+    try {
+      await this.#settings.settle(old.id);
+      const record = await this.#store.add(bundle.id, bundle.manifest, bundle.dir, settings, old.id);
+      const removed = this.#waiters.whenState(name, (s) => s === 'removed');
+      this.#actor.send({ type: 'REMOVE', name });
+      await removed;
+      this.#pump.forget(old.id);
+      this.#instances.forget(name);
+      this.#add(record);
+      this.#log.info({ plugin: name, id: record.id, previous: old.id, droppedSettings: dropped }, `upgraded ${name} from ${old.manifest.version} to ${bundle.manifest.version}`);
+      return { id: record.id, name, previous: old.id };
+    } finally {
+      this.#upgrading.delete(name);
+    }
+  }
+
+  /**
    * Finds plugins run by someone else (Docker's legacy discovery: `<name>.sock` in `socketsDir`,
    * `<name>.spec` and `<name>.json` in `specsDirs`), activates them with the same handshake and
    * registers their capabilities. They get the health watchdog but no restart: their process is
@@ -138,23 +186,15 @@ export class Supervisor {
    */
   async discover(options: { socketsDir?: string; specsDirs?: string[] } = {}): Promise<{ activated: string[]; problems: DiscoveryProblem[] }> {
     this.#assertOpen();
-    const { plugins, problems } = await discoverPlugins(options);
-    const added: DiscoveredPlugin[] = [];
-    for (const plugin of plugins) {
-      if (this.#store.byName(plugin.name)) continue; // installed, or discovered before
-      const record = externalRecord(plugin);
-      this.#store.addExternal(record);
-      this.#add(record);
-      added.push(plugin);
-    }
-    const outcomes = await Promise.allSettled(added.map((p) => this.enable(p.name)));
-    const activated: string[] = [];
-    outcomes.forEach((outcome, i) => {
-      const plugin = added[i]!;
-      if (outcome.status === 'fulfilled') activated.push(plugin.name);
-      else problems.push({ file: plugin.file, error: outcome.reason instanceof PlugdError ? outcome.reason : new PlugdError('PLUGD_E_ACTIVATION', String(outcome.reason)) });
+    return adoptDiscovered(await discoverPlugins(options), {
+      adopt: (record) => {
+        if (this.#store.byName(record.manifest.name)) return false; // installed, or discovered before
+        this.#store.addExternal(record);
+        this.#add(record);
+        return true;
+      },
+      enable: (name) => this.enable(name),
     });
-    return { activated, problems };
   }
 
   /**
@@ -164,6 +204,7 @@ export class Supervisor {
   async enable(nameOrId: string): Promise<void> {
     this.#assertOpen();
     const record = this.#store.resolve(nameOrId);
+    if (this.#upgrading.has(record.manifest.name)) throw new PlugdError('PLUGD_E_STATE', `plugin "${record.manifest.name}" is being upgraded`);
     const order = withDependencies(this.#store.requiresMap(), record.manifest.name);
     const missing = order.filter((n) => !this.#store.byName(n));
     if (missing.length > 0) {
