@@ -1,10 +1,16 @@
 // The supervisor machine as the runtime runs it: the pure machines given their actors (the
-// instance actor over the host's Instances) and the restart delay's jitter, and the ADD event
-// that brings a store record under supervision.
-import { pluginMachine } from '../machines/plugin.machine.js';
+// instance actor over the host's Instances) and the restart delay's jitter; the running actor,
+// what it is told and the promises that wait on what it reports.
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import { createActor, waitFor, type Actor } from 'xstate';
+import { pluginMachine, pluginStateName, type PluginContext } from '../machines/plugin.machine.js';
 import { supervisorMachine } from '../machines/supervisor.machine.js';
+import type { PluginStateName } from '../machines/types.js';
 import { createInstanceActor, type InstanceHost } from './isolation/instance-actor.js';
 import type { ResolvedOptions } from './options.js';
+import { logStateEvent, toStateEvent, type StateEvent } from './state-event.js';
+import { StateWaiters } from './state-waiters.js';
 import type { PluginRecord } from './store.js';
 
 export function runtimeSupervisorMachine(host: InstanceHost, options: ResolvedOptions) {
@@ -32,4 +38,88 @@ export function addPluginEvent(record: PluginRecord, options: ResolvedOptions) {
       stopTimeoutMs: options.stopTimeoutMs,
     },
   };
+}
+
+/**
+ * The running supervisor actor: records are added to it, plugins are told to ENABLE, DISABLE or
+ * REMOVE, and each state change it reports becomes a StateEvent for waiters and listeners.
+ */
+export class PluginActors {
+  readonly #actor: Actor<typeof supervisorMachine>;
+  readonly #waiters = new StateWaiters();
+  readonly #events = new EventEmitter();
+  readonly #options: ResolvedOptions;
+
+  /** `afterChange` runs once waiters and listeners have seen a change (activation handlers). */
+  constructor(host: InstanceHost, options: ResolvedOptions, log: Logger, afterChange: (event: StateEvent, context: PluginContext | undefined) => void) {
+    this.#options = options;
+    this.#actor = createActor(runtimeSupervisorMachine(host, options), options.inspect ? { inspect: options.inspect } : {});
+    this.#actor.on('state', (change) => {
+      const context = this.contextOf(change.name);
+      const event = toStateEvent(change, context);
+      logStateEvent(log, event, context?.instance ?? 0);
+      this.#waiters.notify(event);
+      this.#events.emit('state', event);
+      afterChange(event, context);
+    });
+    this.#actor.start();
+  }
+
+  add(record: PluginRecord): void {
+    this.#actor.send(addPluginEvent(record, this.#options));
+  }
+
+  enable(name: string): void {
+    this.#actor.send({ type: 'ENABLE', name });
+  }
+
+  /** Tells the plugin to stop and resolves once it is disabled. */
+  disable(name: string): Promise<void> {
+    const stopped = this.#waiters.whenState(name, (s) => s === 'disabled');
+    this.#actor.send({ type: 'DISABLE', name });
+    return stopped;
+  }
+
+  /** Tells the plugin (at rest) to go and resolves once its actor is gone. */
+  remove(name: string): Promise<void> {
+    const removed = this.#waiters.whenState(name, (s) => s === 'removed');
+    this.#actor.send({ type: 'REMOVE', name });
+    return removed;
+  }
+
+  /** See StateWaiters.whenRunning: made before the ENABLE events it waits on are sent. */
+  whenRunning(name: string, order: string[]): Promise<void> {
+    return this.#waiters.whenRunning(name, order);
+  }
+
+  contextOf(name: string): PluginContext | undefined {
+    return this.#actor.getSnapshot().context.plugins[name]?.ref.getSnapshot().context;
+  }
+
+  stateOf(name: string): PluginStateName {
+    const ref = this.#actor.getSnapshot().context.plugins[name]?.ref;
+    return ref ? pluginStateName(ref.getSnapshot().value) : 'removed';
+  }
+
+  on(listener: (event: StateEvent) => void): void {
+    this.#events.on('state', listener);
+  }
+
+  off(listener: (event: StateEvent) => void): void {
+    this.#events.off('state', listener);
+  }
+
+  /** Stops every plugin in reverse dependency order; false if they did not within `boundMs`. */
+  async close(boundMs: number): Promise<boolean> {
+    this.#waiters.close();
+    this.#actor.send({ type: 'CLOSE' });
+    try {
+      await waitFor(this.#actor, (s) => s.status === 'done', { timeout: boundMs });
+      return true;
+    } catch {
+      return false;
+    } finally {
+      this.#actor.stop();
+    }
+  }
 }

@@ -1,12 +1,8 @@
 // The facade a host holds: it validates, writes the store, and hands work to the supervisor
-// actor (machines/supervisor.machine.ts), the worker instances, the watchdog and the log pump.
-import { EventEmitter } from 'node:events';
+// actor (plugin-system.ts), the instances (worker, process, external) and the log pump.
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
-import { createActor, waitFor, type Actor } from 'xstate';
 import { withDependencies } from '../machines/dependency-graph.js';
-import { pluginStateName, type PluginContext } from '../machines/plugin.machine.js';
-import type { supervisorMachine, StateChange } from '../machines/supervisor.machine.js';
 import type { PluginStateName } from '../machines/types.js';
 import { PluginClient, type ClientBackend } from './client.js';
 import { PlugdError } from './errors.js';
@@ -19,11 +15,10 @@ import type { LogLine } from './logs/pump-protocol.js';
 import { resolveOptions, type ResolvedOptions, type SupervisorOptions } from './options.js';
 import { mergeEnvSettings } from './plugin-env.js';
 import { describePlugin, type PluginInfo } from './plugin-info.js';
-import { addPluginEvent, runtimeSupervisorMachine } from './plugin-system.js';
+import { PluginActors } from './plugin-system.js';
 import { References } from './references.js';
 import { SettingsWriter } from './settings-writer.js';
-import { logStateEvent, toStateEvent, type StateEvent } from './state-event.js';
-import { StateWaiters } from './state-waiters.js';
+import type { StateEvent } from './state-event.js';
 import { Store, type PluginRecord, type StoreProblem } from './store.js';
 import { TaskPool } from './tasks/task-pool.js';
 
@@ -51,16 +46,14 @@ export class Supervisor {
   readonly #tasks = new TaskPool();
   readonly #pump: LogPump;
   readonly #instances: Instances;
-  readonly #waiters = new StateWaiters();
-  readonly #actor: Actor<typeof supervisorMachine>;
-  readonly #events = new EventEmitter();
+  readonly #actors: PluginActors;
   readonly #refs = new References();
   readonly #handlers: ActivationHandlers;
   readonly #clientBackend: ClientBackend;
   #storeQueue: Promise<unknown> = Promise.resolve();
   readonly #settings: SettingsWriter;
   #closed: Promise<void> | null = null;
-  /** Plugins whose record is being replaced: enable() waits for no one and refuses them. */
+  /** Plugins whose record is being replaced: enable() refuses them meanwhile. */
   readonly #upgrading = new Set<string>();
 
   private constructor(options: ResolvedOptions, store: Store, problems: StoreProblem[]) {
@@ -84,10 +77,10 @@ export class Supervisor {
       callTimeoutMs: options.callTimeoutMs,
       release: (name) => this.#refs.release(name),
     };
-    const machine = runtimeSupervisorMachine(this.#instances, options);
-    this.#actor = createActor(machine, options.inspect ? { inspect: options.inspect } : {});
-    this.#actor.on('state', (change) => this.#onStateChange(change));
-    this.#actor.start();
+    this.#actors = new PluginActors(this.#instances, options, this.#log, (event, context) => {
+      if (event.to !== 'running') return;
+      this.#handlers.activated(event.name, context?.implements ?? [], (capability) => new PluginClient(this.#clientBackend, event.name, capability, false));
+    });
     for (const problem of problems) this.#log.error({ file: problem.file, code: problem.error.code }, problem.error.message);
   }
 
@@ -102,7 +95,7 @@ export class Supervisor {
       await store.close();
       throw e;
     }
-    for (const record of store.list()) sup.#add(record);
+    for (const record of store.list()) sup.#actors.add(record);
     if (resolved.restore) await sup.#restore();
     return sup;
   }
@@ -123,7 +116,7 @@ export class Supervisor {
         this.#assertOpen();
         checkInstallable(this.#store, manifest, id);
         const record = await this.#store.add(id, manifest, bundle.dir, { enabled: false, env: [], grantedEnv });
-        this.#add(record);
+        this.#actors.add(record);
         this.#log.info({ plugin: manifest.name, id }, `installed ${manifest.name}@${manifest.version}`);
         return { id, name: manifest.name };
       });
@@ -156,7 +149,7 @@ export class Supervisor {
     this.#assertOpen();
     const old = this.#store.resolve(name);
     if (old.id === bundle.id) return { id: old.id, name, previous: old.id };
-    const state = this.#stateOf(name);
+    const state = this.#actors.stateOf(name);
     if (!AT_REST.includes(state)) throw new PlugdError('PLUGD_E_STATE', `plugin "${name}" is ${state}; disable it before upgrading`);
     this.#refs.assertFree(name, false);
     checkInstallable(this.#store, bundle.manifest, bundle.id, old);
@@ -165,12 +158,10 @@ export class Supervisor {
     try {
       await this.#settings.settle(old.id);
       const record = await this.#store.add(bundle.id, bundle.manifest, bundle.dir, settings, old.id);
-      const removed = this.#waiters.whenState(name, (s) => s === 'removed');
-      this.#actor.send({ type: 'REMOVE', name });
-      await removed;
+      await this.#actors.remove(name);
       this.#pump.forget(old.id);
       this.#instances.forget(name);
-      this.#add(record);
+      this.#actors.add(record);
       this.#log.info({ plugin: name, id: record.id, previous: old.id, droppedSettings: dropped }, `upgraded ${name} from ${old.manifest.version} to ${bundle.manifest.version}`);
       return { id: record.id, name, previous: old.id };
     } finally {
@@ -190,7 +181,7 @@ export class Supervisor {
       adopt: (record) => {
         if (this.#store.byName(record.manifest.name)) return false; // installed, or discovered before
         this.#store.addExternal(record);
-        this.#add(record);
+        this.#actors.add(record);
         return true;
       },
       enable: (name) => this.enable(name),
@@ -210,12 +201,12 @@ export class Supervisor {
     if (missing.length > 0) {
       throw new PlugdError('PLUGD_E_DEPENDENCY', `plugin "${record.manifest.name}" requires ${missing.map((m) => `"${m}"`).join(', ')}, which ${missing.length > 1 ? 'are' : 'is'} not installed`);
     }
-    const running = this.#waiters.whenRunning(record.manifest.name, order);
+    const running = this.#actors.whenRunning(record.manifest.name, order);
     // The enabled flags are written while the plugins activate: an fsync per plugin must not
     // delay every activation behind it.
     const toPersist = order.map((n) => this.#store.byName(n)!).filter((r) => !r.settings.enabled);
     const persisted = Promise.all(toPersist.map((r) => this.#settings.write(r, { enabled: true })));
-    for (const name of order) this.#actor.send({ type: 'ENABLE', name });
+    for (const name of order) this.#actors.enable(name);
     // `running` may settle while the flags are written (a close, a failed activation): it is
     // awaited below, so mark it handled now rather than leave an unhandled rejection.
     running.catch(() => undefined);
@@ -223,7 +214,7 @@ export class Supervisor {
       await persisted;
     } catch (e) {
       // Not recorded, not run: a host restart would not bring it back.
-      for (const r of toPersist) this.#actor.send({ type: 'DISABLE', name: r.manifest.name });
+      for (const r of toPersist) void this.#actors.disable(r.manifest.name).catch(() => undefined);
       throw e;
     }
     await running;
@@ -236,10 +227,8 @@ export class Supervisor {
     const name = record.manifest.name;
     this.#refs.assertFree(name, options.force);
     await this.#settings.write(record, { enabled: false });
-    if (AT_REST.includes(this.#stateOf(name))) return;
-    const stopped = this.#waiters.whenState(name, (s) => s === 'disabled');
-    this.#actor.send({ type: 'DISABLE', name });
-    await stopped;
+    if (AT_REST.includes(this.#actors.stateOf(name))) return;
+    await this.#actors.disable(name);
   }
 
   /** Removes a disabled (or never enabled) plugin from the store. `force` disables it first. */
@@ -252,13 +241,11 @@ export class Supervisor {
       throw new PlugdError('PLUGD_E_DEPENDENCY', `plugin "${name}" is required by ${dependents.join(', ')}; remove those first or pass { force: true }`);
     }
     this.#refs.assertFree(name, options.force);
-    if (!AT_REST.includes(this.#stateOf(name))) {
-      if (!options.force) throw new PlugdError('PLUGD_E_STATE', `plugin "${name}" is ${this.#stateOf(name)}; disable it first or pass { force: true }`);
+    if (!AT_REST.includes(this.#actors.stateOf(name))) {
+      if (!options.force) throw new PlugdError('PLUGD_E_STATE', `plugin "${name}" is ${this.#actors.stateOf(name)}; disable it first or pass { force: true }`);
       await this.disable(name, { force: true });
     }
-    const removed = this.#waiters.whenState(name, (s) => s === 'removed');
-    this.#actor.send({ type: 'REMOVE', name });
-    await removed;
+    await this.#actors.remove(name);
     await this.#settings.settle(record.id);
     await this.#exclusive(() => this.#store.remove(record.id));
     this.#pump.forget(record.id);
@@ -272,7 +259,7 @@ export class Supervisor {
     this.#assertOpen();
     const record = this.#store.resolve(nameOrId);
     if (!Array.isArray(env)) throw new PlugdError('PLUGD_E_OPTION', 'set() takes an array of "KEY=VALUE" strings', { details: { option: 'env' } });
-    const state = this.#stateOf(record.manifest.name);
+    const state = this.#actors.stateOf(record.manifest.name);
     if (!AT_REST.includes(state)) {
       throw new PlugdError('PLUGD_E_STATE', `plugin "${record.manifest.name}" is ${state}; disable it before changing its settings`);
     }
@@ -290,7 +277,7 @@ export class Supervisor {
     this.#assertOpen();
     const record = this.#store.resolve(nameOrId);
     const name = record.manifest.name;
-    const implemented = new Set([...record.manifest.interface.types, ...(this.#contextOf(name)?.implements ?? [])]);
+    const implemented = new Set([...record.manifest.interface.types, ...(this.#actors.contextOf(name)?.implements ?? [])]);
     if (!implemented.has(capability)) {
       throw new PlugdError('PLUGD_E_CAPABILITY', `plugin "${name}" does not implement "${capability}"; it implements ${[...implemented].join(', ')}`);
     }
@@ -302,7 +289,7 @@ export class Supervisor {
   find(capability: Capability): PluginClient[] {
     return this.#store.list()
       .map((r) => r.manifest.name)
-      .filter((name) => this.#stateOf(name) === 'running' && (this.#contextOf(name)?.implements ?? []).includes(capability))
+      .filter((name) => this.#actors.stateOf(name) === 'running' && (this.#actors.contextOf(name)?.implements ?? []).includes(capability))
       .map((name) => new PluginClient(this.#clientBackend, name, capability, false));
   }
 
@@ -343,12 +330,12 @@ export class Supervisor {
 
   /** Subscribes to plugin state changes. */
   on(event: 'state', listener: (e: StateEvent) => void): this {
-    this.#events.on(event, listener);
+    if (event === 'state') this.#actors.on(listener);
     return this;
   }
 
   off(event: 'state', listener: (e: StateEvent) => void): this {
-    this.#events.off(event, listener);
+    if (event === 'state') this.#actors.off(listener);
     return this;
   }
 
@@ -374,21 +361,10 @@ export class Supervisor {
   // ── internals ────────────────────────────────────────────────────────────────────────────
 
   async #shutdown(): Promise<void> {
-    this.#waiters.close();
-    this.#actor.send({ type: 'CLOSE' });
     const bound = this.#options.stopTimeoutMs * (this.#store.list().length + 1) + 1_000;
-    try {
-      await waitFor(this.#actor, (s) => s.status === 'done', { timeout: bound });
-    } catch {
-      this.#log.error(`plugins did not stop within ${bound} ms; terminating them`);
-    }
-    this.#actor.stop();
+    if (!(await this.#actors.close(bound))) this.#log.error(`plugins did not stop within ${bound} ms; terminating them`);
     await Promise.all([this.#instances.close(), this.#pump.close(), this.#tasks.close()]);
     await this.#store.close();
-  }
-
-  #add(record: PluginRecord): void {
-    this.#actor.send(addPluginEvent(record, this.#options));
   }
 
   /** Docker's live restore: plugins enabled when the host stopped are activated again. */
@@ -400,17 +376,6 @@ export class Supervisor {
     await Promise.all(outcomes);
   }
 
-  #onStateChange(change: StateChange): void {
-    const context = this.#contextOf(change.name);
-    const event = toStateEvent(change, context);
-    logStateEvent(this.#log, event, context?.instance ?? 0);
-    this.#waiters.notify(event);
-    this.#events.emit('state', event);
-    if (change.to === 'running') {
-      this.#handlers.activated(change.name, context?.implements ?? [], (capability) => new PluginClient(this.#clientBackend, change.name, capability, false));
-    }
-  }
-
   /** Serialises writes to the store, so two installs cannot both take one name. */
   #exclusive<T>(work: () => Promise<T>): Promise<T> {
     const run = this.#storeQueue.then(work, work);
@@ -420,16 +385,7 @@ export class Supervisor {
 
   #describe(record: PluginRecord): PluginInfo {
     const name = record.manifest.name;
-    return describePlugin(record, this.#stateOf(name), this.#contextOf(name), this.#instances.current(name), this.#instances.logTotals(name), this.#refs.count(name));
-  }
-
-  #contextOf(name: string): PluginContext | undefined {
-    return this.#actor.getSnapshot().context.plugins[name]?.ref.getSnapshot().context;
-  }
-
-  #stateOf(name: string): PluginStateName {
-    const ref = this.#actor.getSnapshot().context.plugins[name]?.ref;
-    return ref ? pluginStateName(ref.getSnapshot().value) : 'removed';
+    return describePlugin(record, this.#actors.stateOf(name), this.#actors.contextOf(name), this.#instances.current(name), this.#instances.logTotals(name), this.#refs.count(name));
   }
 
   #assertOpen(): void {

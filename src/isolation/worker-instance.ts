@@ -30,16 +30,13 @@ export class WorkerInstance implements PluginInstance {
   readonly instance: number;
   /** Counters the worker bumps (wire-constants.mjs); read with Atomics. */
   readonly slots: Int32Array;
-  /** Settles once, when the instance has ended for whatever reason. */
   /** Settles once the thread has booted (its 'online' event), or has ended before. */
   readonly booted: Promise<void>;
 
-  readonly #options: WorkerInstanceOptions;
   readonly #worker: Worker;
   readonly #api: Remote<PluginWorkerApi>;
   /** Set for a standby thread from the warm pool: it receives its plugin with activate(). */
   readonly #standbyInit: PluginInit | null;
-  /** Comlink calls in flight (activate, deactivate), each rejected by the instance's end. */
   /** Method calls in flight on the call channel, by id. */
   readonly #calls = new Map<number, PendingCall>();
   readonly #callPort: MessagePort;
@@ -54,7 +51,6 @@ export class WorkerInstance implements PluginInstance {
   /** Starts a thread for the instance, or takes on `standby`, a ready thread of the warm pool. */
   constructor(options: WorkerInstanceOptions, standby?: Worker) {
     registerErrorTransfer();
-    this.#options = options;
     this.name = options.name;
     this.instance = options.instance;
     this.#end = new InstanceEnd(options.name, { watchdogMs: options.watchdogMs, memoryLimitMb: options.memoryLimitMb });
