@@ -39,12 +39,15 @@ describe('upgrading a plugin', () => {
     expect(second.list()).toHaveLength(1);
   });
 
-  it('refuses a running plugin, the bundle of another plugin and unasked permissions, leaving the plugin as it was', async () => {
+  it('refuses a running or acquired plugin, the bundle of another plugin and unasked permissions, leaving the plugin as it was', async () => {
     const sup = await supervisor();
     const { id } = await sup.install(await bundle('greeter'));
     await sup.enable('greeter');
     await expect(sup.upgrade('greeter', await greeterV2())).rejects.toMatchObject({ code: 'PLUGD_E_STATE' });
-    await sup.disable('greeter');
+    const held = await sup.get('greeter', 'Greeter', { acquire: true });
+    await sup.disable('greeter', { force: true });
+    await expect(sup.upgrade('greeter', await greeterV2())).rejects.toMatchObject({ code: 'PLUGD_E_IN_USE' });
+    held.release();
     await expect(sup.upgrade('greeter', await bundle('crasher'))).rejects.toMatchObject({ code: 'PLUGD_E_MANIFEST', details: { field: 'name' } });
     const asking = await greeterV2({ permissions: { env: ['HOME'] } });
     await expect(sup.upgrade('greeter', asking)).rejects.toMatchObject({ code: 'PLUGD_E_PERMISSION', message: expect.stringContaining('HOME') });
