@@ -53,7 +53,7 @@ export class Supervisor {
   #storeQueue: Promise<unknown> = Promise.resolve();
   readonly #settings: SettingsWriter;
   #closed: Promise<void> | null = null;
-  /** Plugins whose record is being replaced: enable() refuses them meanwhile. */
+  /** Plugins whose record is being replaced: enable, disable, set and remove refuse them meanwhile. */
   readonly #upgrading = new Set<string>();
 
   private constructor(options: ResolvedOptions, store: Store, problems: StoreProblem[]) {
@@ -133,15 +133,20 @@ export class Supervisor {
    */
   async upgrade(nameOrId: string, bundlePath: string, options: { grantPermissions?: boolean } = {}): Promise<{ id: string; name: string; previous: string }> {
     this.#assertOpen();
-    const name = this.#store.resolve(nameOrId).manifest.name;
-    const bundle = await prepareBundle(bundlePath, this.#tasks, () => this.#store.scratchDir());
+    const name = this.#unlessUpgrading(this.#store.resolve(nameOrId)).manifest.name;
+    this.#upgrading.add(name);
     try {
-      if (bundle.manifest.name !== name) {
-        throw new PlugdError('PLUGD_E_MANIFEST', `the bundle holds plugin "${bundle.manifest.name}", not "${name}"`, { details: { field: 'name' } });
+      const bundle = await prepareBundle(bundlePath, this.#tasks, () => this.#store.scratchDir());
+      try {
+        if (bundle.manifest.name !== name) {
+          throw new PlugdError('PLUGD_E_MANIFEST', `the bundle holds plugin "${bundle.manifest.name}", not "${name}"`, { details: { field: 'name' } });
+        }
+        return await this.#exclusive(() => this.#replace(name, bundle, options.grantPermissions === true));
+      } finally {
+        await bundle.dispose();
       }
-      return await this.#exclusive(() => this.#replace(name, bundle, options.grantPermissions === true));
     } finally {
-      await bundle.dispose();
+      this.#upgrading.delete(name);
     }
   }
 
@@ -154,19 +159,13 @@ export class Supervisor {
     this.#refs.assertFree(name, false);
     checkInstallable(this.#store, bundle.manifest, bundle.id, old);
     const { settings, dropped } = carrySettings(old, bundle.manifest, granted);
-    this.#upgrading.add(name);
-    try {
-      await this.#settings.settle(old.id);
-      const record = await this.#store.add(bundle.id, bundle.manifest, bundle.dir, settings, old.id);
-      await this.#actors.remove(name);
-      this.#pump.forget(old.id);
-      this.#instances.forget(name);
-      this.#actors.add(record);
-      this.#log.info({ plugin: name, id: record.id, previous: old.id, droppedSettings: dropped }, `upgraded ${name} from ${old.manifest.version} to ${bundle.manifest.version}`);
-      return { id: record.id, name, previous: old.id };
-    } finally {
-      this.#upgrading.delete(name);
-    }
+    await this.#settings.settle(old.id);
+    const record = await this.#store.add(bundle.id, bundle.manifest, bundle.dir, settings, old.id);
+    await this.#actors.remove(name);
+    this.#retire(old.id, name);
+    this.#actors.add(record);
+    this.#log.info({ plugin: name, id: record.id, previous: old.id, droppedSettings: dropped }, `upgraded ${name} from ${old.manifest.version} to ${bundle.manifest.version}`);
+    return { id: record.id, name, previous: old.id };
   }
 
   /**
@@ -194,8 +193,7 @@ export class Supervisor {
    */
   async enable(nameOrId: string): Promise<void> {
     this.#assertOpen();
-    const record = this.#store.resolve(nameOrId);
-    if (this.#upgrading.has(record.manifest.name)) throw new PlugdError('PLUGD_E_STATE', `plugin "${record.manifest.name}" is being upgraded`);
+    const record = this.#unlessUpgrading(this.#store.resolve(nameOrId));
     const order = withDependencies(this.#store.requiresMap(), record.manifest.name);
     const missing = order.filter((n) => !this.#store.byName(n));
     if (missing.length > 0) {
@@ -223,7 +221,7 @@ export class Supervisor {
   /** Stops a plugin (deactivate, then terminate) and keeps it disabled across host restarts. */
   async disable(nameOrId: string, options: { force?: boolean } = {}): Promise<void> {
     this.#assertOpen();
-    const record = this.#store.resolve(nameOrId);
+    const record = this.#unlessUpgrading(this.#store.resolve(nameOrId));
     const name = record.manifest.name;
     this.#refs.assertFree(name, options.force);
     await this.#settings.write(record, { enabled: false });
@@ -234,7 +232,7 @@ export class Supervisor {
   /** Removes a disabled (or never enabled) plugin from the store. `force` disables it first. */
   async remove(nameOrId: string, options: { force?: boolean } = {}): Promise<void> {
     this.#assertOpen();
-    const record = this.#store.resolve(nameOrId);
+    const record = this.#unlessUpgrading(this.#store.resolve(nameOrId));
     const name = record.manifest.name;
     const dependents = this.#store.list().filter((r) => r.manifest.requires.includes(name)).map((r) => r.manifest.name);
     if (dependents.length > 0 && !options.force) {
@@ -248,16 +246,14 @@ export class Supervisor {
     await this.#actors.remove(name);
     await this.#settings.settle(record.id);
     await this.#exclusive(() => this.#store.remove(record.id));
-    this.#pump.forget(record.id);
-    this.#refs.forget(name);
-    this.#instances.forget(name);
+    this.#retire(record.id, name);
     this.#log.info({ plugin: name, id: record.id }, `removed ${name}`);
   }
 
   /** Sets settable env variables (`KEY=VALUE`). Refused while the plugin has an instance. */
   async set(nameOrId: string, env: string[]): Promise<void> {
     this.#assertOpen();
-    const record = this.#store.resolve(nameOrId);
+    const record = this.#unlessUpgrading(this.#store.resolve(nameOrId));
     if (!Array.isArray(env)) throw new PlugdError('PLUGD_E_OPTION', 'set() takes an array of "KEY=VALUE" strings', { details: { option: 'env' } });
     const state = this.#actors.stateOf(record.manifest.name);
     if (!AT_REST.includes(state)) {
@@ -386,6 +382,18 @@ export class Supervisor {
   #describe(record: PluginRecord): PluginInfo {
     const name = record.manifest.name;
     return describePlugin(record, this.#actors.stateOf(name), this.#actors.contextOf(name), this.#instances.current(name), this.#instances.logTotals(name), this.#refs.count(name));
+  }
+
+  /** Forgets what the runtime kept of a record that left the store (its log, counters, references). */
+  #retire(id: string, name: string): void {
+    this.#pump.forget(id);
+    this.#refs.forget(name);
+    this.#instances.forget(name);
+  }
+
+  #unlessUpgrading(record: PluginRecord): PluginRecord {
+    if (this.#upgrading.has(record.manifest.name)) throw new PlugdError('PLUGD_E_STATE', `plugin "${record.manifest.name}" is being upgraded`);
+    return record;
   }
 
   #assertOpen(): void {

@@ -55,7 +55,12 @@ describe('upgrading a plugin', () => {
     expect(sup.inspect('greeter')).toMatchObject({ id, version: '1.0.0', state: 'disabled' });
     await expect(access(path.join(sup.root, 'plugins', id, 'bundle', 'index.mjs'))).resolves.toBeUndefined();
 
-    await expect(sup.upgrade('greeter', asking, { grantPermissions: true })).resolves.toMatchObject({ previous: id });
+    // While an upgrade runs, the plugin takes no other change.
+    const upgrading = sup.upgrade('greeter', asking, { grantPermissions: true });
+    await expect(sup.set('greeter', ['GREETING=hey'])).rejects.toMatchObject({ code: 'PLUGD_E_STATE', message: expect.stringContaining('being upgraded') });
+    await expect(sup.enable('greeter')).rejects.toMatchObject({ code: 'PLUGD_E_STATE' });
+    await expect(sup.upgrade('greeter', asking)).rejects.toMatchObject({ code: 'PLUGD_E_STATE' });
+    await expect(upgrading).resolves.toMatchObject({ previous: id });
     const running = nextState(sup, 'greeter', 'running');
     await sup.enable('greeter');
     await running;
