@@ -94,8 +94,9 @@ describe('discovery over TLS (.json with TLSConfig)', () => {
     await writeFile(path.join(specsDir, 'trusted.json'), JSON.stringify({ Name: 'trusted', Addr: addr, TLSConfig: { CAFile: cert } }));
     await writeFile(path.join(specsDir, 'unknown.json'), JSON.stringify({ Name: 'unknown', Addr: addr, TLSConfig: {} }));
     await writeFile(path.join(specsDir, 'skipping.json'), JSON.stringify({ Name: 'skipping', Addr: addr, TLSConfig: { InsecureSkipVerify: true } }));
-    // A certificate that does not verify fails the handshake at once, not at the deadline (past the test's timeout).
-    const sup = await supervisor({ activationTimeoutMs: 60_000 });
+    // A certificate that does not verify fails the handshake at once: retried until the deadline,
+    // it would end as PLUGD_E_ACTIVATION_TIMEOUT instead of PLUGD_E_ACTIVATION.
+    const sup = await supervisor({ activationTimeoutMs: 5_000 });
     const { activated, problems } = await sup.discover({ specsDirs: [specsDir] });
     expect(activated.sort()).toEqual(['skipping', 'trusted']);
     expect(problems.map((p) => [path.basename(p.file), p.error.code])).toEqual([['unknown.json', 'PLUGD_E_ACTIVATION']]);
@@ -112,7 +113,7 @@ describe('discovery over TLS (.json with TLSConfig)', () => {
     const addr = `https://127.0.0.1:${port}`;
     await writeFile(path.join(specsDir, 'mutual.json'), JSON.stringify({ Name: 'mutual', Addr: addr, TLSConfig: { CAFile: cert, CertFile: client.cert, KeyFile: client.key } }));
     await writeFile(path.join(specsDir, 'anonymous.json'), JSON.stringify({ Name: 'anonymous', Addr: addr, TLSConfig: { CAFile: cert } }));
-    const sup = await supervisor({ activationTimeoutMs: 60_000 });
+    const sup = await supervisor({ activationTimeoutMs: 5_000 });
     const { activated, problems } = await sup.discover({ specsDirs: [specsDir] });
     expect(activated).toEqual(['mutual']);
     expect(problems.map((p) => [path.basename(p.file), p.error.code])).toEqual([['anonymous.json', 'PLUGD_E_ACTIVATION']]);
