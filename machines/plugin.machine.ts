@@ -9,9 +9,8 @@
 //
 // `live` groups the states that own an instance: leaving it stops the instance actor.
 import { assign, fromCallback, sendParent, sendTo, setup, type StateValue } from 'xstate';
-import type { ErrorInfo } from '../src/errors.js';
 import { restartPolicyMachine } from './restart-policy.machine.js';
-import type { InstanceExit, PluginStateName, PolicyAnswer, RestartPolicyInput } from './types.js';
+import type { ErrorInfo, InstanceExit, PluginStateName, PolicyAnswer, RestartPolicyInput } from './types.js';
 
 export interface PluginMachineInput {
   name: string;

@@ -3,9 +3,8 @@
 import { assign, sendParent, setup } from 'xstate';
 import {
   DEFAULT_BACKOFF, DEFAULT_INTENSITY,
-  type BackoffConfig, type ExitReason, type IntensityConfig, type PolicyAnswer, type RestartPolicyInput,
+  type BackoffConfig, type ExitReason, type IntensityConfig, type PolicyAnswer, type RestartPolicyInput, type RestartPolicyName,
 } from './types.js';
-import type { RestartPolicyName } from '../src/manifest.js';
 
 export interface RestartPolicyContext {
   policy: RestartPolicyName;

@@ -1,6 +1,13 @@
 // Events and facts the machines share with the runtime that provides their actors.
-import type { ErrorInfo } from '../src/errors.js';
-import type { RestartPolicyName } from '../src/manifest.js';
+
+/** An error as it crosses a thread boundary or sits in a snapshot: its stable code and message. */
+export interface ErrorInfo {
+  code: string;
+  message: string;
+}
+
+/** Docker's four restart policies. */
+export type RestartPolicyName = 'no' | 'always' | 'on-failure' | 'unless-stopped';
 
 /** Why an instance ended. `stopped` is the only one a user asked for. */
 export type ExitReason = 'exit' | 'crash' | 'hung' | 'oom' | 'activation-failed' | 'activation-timeout' | 'stopped';
@@ -39,7 +46,7 @@ export interface RestartPolicyInput {
 export const DEFAULT_BACKOFF: BackoffConfig = { initialMs: 100, maxMs: 60_000, factor: 2, resetAfterMs: 10_000 };
 export const DEFAULT_INTENSITY: IntensityConfig = { maxRestarts: 10, periodMs: 60_000 };
 
-/** The states of a plugin as DESIGN.md names them: the public contract. */
+/** The states of a plugin: the public contract. */
 export type PluginStateName =
   | 'installed' | 'enabled' | 'activating' | 'running' | 'restarting' | 'stopping' | 'disabled' | 'removed';
 

@@ -1,4 +1,5 @@
 // PlugdError and the table of its stable codes: callers branch on `code`, never on message text.
+import type { ErrorInfo } from '../machines/types.js';
 
 /** Every code plugd raises, with what it means. Tests check each one is exercised. */
 export const ErrorCodes = {
@@ -31,10 +32,7 @@ export const ErrorCodes = {
 export type ErrorCode = keyof typeof ErrorCodes;
 
 /** The plain shape an error takes in machine context and across thread boundaries. */
-export interface ErrorInfo {
-  code: ErrorCode | string;
-  message: string;
-}
+export type { ErrorInfo };
 
 /**
  * The only error class plugd throws or rejects with.

@@ -2,7 +2,7 @@
 import type { Logger } from 'pino';
 import type { InspectionEvent, Observer } from 'xstate';
 import { PlugdError } from './errors.js';
-import { defaultMaxConcurrentStarts } from './semaphore.js';
+import { defaultMaxConcurrentStarts } from './isolation/semaphore.js';
 import type { BackoffConfig, IntensityConfig } from '../machines/types.js';
 
 export interface SupervisorOptions {

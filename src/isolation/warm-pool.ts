@@ -3,7 +3,7 @@
 // plugin for good: a plugin instance owns its thread).
 import type { Worker } from 'node:worker_threads';
 import { startPluginThread, type PluginThreadOptions } from './plugin-thread.js';
-import type { Semaphore } from '../semaphore.js';
+import type { Semaphore } from './semaphore.js';
 import { STANDBY_READY } from './wire-constants.mjs';
 
 /**

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { InstanceActorInput } from '../../machines/plugin.machine.js';
 import { createInstanceActor, type InstanceHost } from '../../src/isolation/instance-actor.js';
 import type { PluginInstance } from '../../src/isolation/plugin-instance.js';
-import { Semaphore } from '../../src/semaphore.js';
+import { Semaphore } from '../../src/isolation/semaphore.js';
 
 describe('the instance actor', () => {
   it('never starts an instance that was stopped while it waited for its start slot', async () => {

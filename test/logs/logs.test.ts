@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bundle, nextState, supervisor } from './helpers.js';
+import { bundle, nextState, supervisor } from '../helpers.js';
 
 describe('plugin logs', () => {
   it('captures ctx.log, console.* and raw stdout/stderr as pino lines tagged { plugin, instance }', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Semaphore } from '../src/semaphore.js';
-import { bundle, supervisor } from './helpers.js';
+import { Semaphore } from '../../src/isolation/semaphore.js';
+import { bundle, supervisor } from '../helpers.js';
 
 describe('Semaphore', () => {
   it('lets `limit` starts through at once and the rest in arrival order as slots free', async () => {

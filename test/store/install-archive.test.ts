@@ -6,7 +6,7 @@ import { chmod, cp, link, mkdir, readdir, symlink, writeFile } from 'node:fs/pro
 import path from 'node:path';
 import { create } from 'tar';
 import { describe, expect, it } from 'vitest';
-import { bundle, supervisor, tempDir } from './helpers.js';
+import { bundle, supervisor, tempDir } from '../helpers.js';
 
 /** A .tgz of `dir`'s contents under `prefix/` (npm pack uses `package/`), or at the root. */
 async function pack(dir: string, prefix: string | null, options: { preservePaths?: boolean } = {}): Promise<string> {

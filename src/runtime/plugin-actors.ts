@@ -4,14 +4,14 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { createActor, waitFor, type Actor } from 'xstate';
-import { pluginMachine, pluginStateName, type PluginContext } from '../machines/plugin.machine.js';
-import { supervisorMachine } from '../machines/supervisor.machine.js';
-import type { PluginStateName } from '../machines/types.js';
-import { createInstanceActor, type InstanceHost } from './isolation/instance-actor.js';
-import type { ResolvedOptions } from './options.js';
+import { pluginMachine, pluginStateName, type PluginContext } from '../../machines/plugin.machine.js';
+import { supervisorMachine } from '../../machines/supervisor.machine.js';
+import type { PluginStateName } from '../../machines/types.js';
+import { createInstanceActor, type InstanceHost } from '../isolation/instance-actor.js';
+import type { ResolvedOptions } from '../options.js';
 import { logStateEvent, toStateEvent, type StateEvent } from './state-event.js';
 import { StateWaiters } from './state-waiters.js';
-import type { PluginRecord } from './store.js';
+import type { PluginRecord } from '../store/store.js';
 
 export function runtimeSupervisorMachine(host: InstanceHost, options: ResolvedOptions) {
   const jitter = options.restartJitter;

@@ -1,10 +1,10 @@
 // What `sup.on('state')` listeners receive for a state change of a plugin actor, and the host
 // log line that goes with it.
 import type { Logger } from 'pino';
-import type { PluginContext } from '../machines/plugin.machine.js';
-import type { StateChange } from '../machines/supervisor.machine.js';
-import type { PluginStateName } from '../machines/types.js';
-import type { ErrorInfo } from './errors.js';
+import type { PluginContext } from '../../machines/plugin.machine.js';
+import type { StateChange } from '../../machines/supervisor.machine.js';
+import type { PluginStateName } from '../../machines/types.js';
+import type { ErrorInfo } from '../errors.js';
 
 /** Emitted on every plugin state change. */
 export interface StateEvent {

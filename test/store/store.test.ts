@@ -3,8 +3,8 @@ import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { Store } from '../src/store.js';
-import { bundle, nextState, onCleanup, supervisor, tempDir } from './helpers.js';
+import { Store } from '../../src/store/store.js';
+import { bundle, nextState, onCleanup, supervisor, tempDir } from '../helpers.js';
 
 describe('store layout', () => {
   it('keeps the index, the manifest, the settings and a copy of the bundle', async () => {
@@ -62,7 +62,7 @@ describe('a damaged store', () => {
 });
 
 describe('a host killed with SIGKILL in the middle of installs', () => {
-  const loop = fileURLToPath(new URL('./fixtures/install-loop.ts', import.meta.url));
+  const loop = fileURLToPath(new URL('../fixtures/install-loop.ts', import.meta.url));
 
   async function killMidInstall(root: string, source: string, afterInstalls: number, extraMs: number): Promise<void> {
     const work = await tempDir('plugd-kill-');

@@ -1,8 +1,8 @@
 import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseManifest, pluginId, type Manifest } from '../src/manifest.js';
-import { bundle, supervisor, tempDir } from './helpers.js';
+import { parseManifest, pluginId, type Manifest } from '../../src/store/manifest.js';
+import { bundle, supervisor, tempDir } from '../helpers.js';
 
 const valid = {
   name: 'hello', version: '1.0.0', kind: 'worker', entrypoint: 'index.mjs',

@@ -1,8 +1,8 @@
 // The environment a plugin's worker sees: only what its manifest declares, what the user set,
 // and the host variables it was granted. Nothing else of the host's process.env leaks in.
-import { PlugdError } from './errors.js';
-import type { Manifest } from './manifest.js';
-import type { PluginRecord } from './store.js';
+import { PlugdError } from '../errors.js';
+import type { Manifest } from '../store/manifest.js';
+import type { PluginRecord } from '../store/store.js';
 
 export function pluginEnv(record: PluginRecord, hostEnv: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const env: Record<string, string> = {};

@@ -2,11 +2,11 @@
 // manifest, the content digest (computed on the task pool) and the plugin ID.
 import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { findCycle } from '../machines/dependency-graph.js';
-import { PlugdError } from './errors.js';
+import { findCycle } from '../../machines/dependency-graph.js';
+import { PlugdError } from '../errors.js';
 import { pluginId, readBundleManifest, type Manifest } from './manifest.js';
 import type { PluginRecord, PluginSettings, Store } from './store.js';
-import type { TaskPool } from './tasks/task-pool.js';
+import type { TaskPool } from '../tasks/task-pool.js';
 
 export interface PreparedBundle {
   /** The folder holding plugin.json: the bundle folder, or where its archive was unpacked. */

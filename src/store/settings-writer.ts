@@ -1,7 +1,7 @@
 // Writes plugins' settings to the store: in order per plugin, and at most two at once. libuv's
 // 4-thread pool is shared by every thread of the process, and a burst of enables must not fill
 // it with fsyncs while plugin threads need it to read their modules.
-import { Semaphore } from './semaphore.js';
+import { Semaphore } from '../isolation/semaphore.js';
 import type { PluginRecord, PluginSettings, Store } from './store.js';
 
 export class SettingsWriter {

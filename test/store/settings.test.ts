@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createSupervisor } from '../src/index.js';
-import { bundle, nextState, supervisor, tempDir } from './helpers.js';
+import { createSupervisor } from '../../src/index.js';
+import { bundle, nextState, supervisor, tempDir } from '../helpers.js';
 
 describe('plugin environment', () => {
   it('gives the worker only its manifest env, the user settings and granted host variables', async () => {

@@ -6,30 +6,30 @@ import { mkdir } from 'node:fs/promises';
 import type { Worker } from 'node:worker_threads';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { InstanceActorInput } from '../machines/plugin.machine.js';
-import { PlugdError } from './errors.js';
-import type { InstanceHost } from './isolation/instance-actor.js';
+import type { InstanceActorInput } from '../../machines/plugin.machine.js';
+import { PlugdError } from '../errors.js';
+import type { InstanceHost } from './instance-actor.js';
 import { Semaphore } from './semaphore.js';
-import { WarmPool } from './isolation/warm-pool.js';
-import { Watchdog } from './isolation/watchdog.js';
-import { ExternalInstance } from './isolation/external-instance.js';
-import { HealthProbes } from './isolation/health-probes.js';
-import type { PluginInstance, ProbedInstance } from './isolation/plugin-instance.js';
-import { ProcessInstance } from './isolation/process-instance.js';
-import { SLOT_COUNT } from './isolation/wire-constants.mjs';
-import { WorkerInstance } from './isolation/worker-instance.js';
-import type { LogPump } from './logs/log-pump.js';
-import type { ResolvedOptions } from './options.js';
+import { WarmPool } from './warm-pool.js';
+import { Watchdog } from './watchdog.js';
+import { ExternalInstance } from './external-instance.js';
+import { HealthProbes } from './health-probes.js';
+import type { PluginInstance, ProbedInstance } from './plugin-instance.js';
+import { ProcessInstance } from './process-instance.js';
+import { SLOT_COUNT } from './wire-constants.mjs';
+import { WorkerInstance } from './worker-instance.js';
+import type { LogPump } from '../logs/log-pump.js';
+import type { ResolvedOptions } from '../options.js';
 import { pluginEnv } from './plugin-env.js';
-import { addCounters, type LogCounters } from './plugin-info.js';
-import type { PluginRecord, Store } from './store.js';
-import type { TaskPool } from './tasks/task-pool.js';
-import type { ProcessManifest, WorkerManifest } from './manifest.js';
+import { addCounters, type LogCounters } from '../runtime/plugin-info.js';
+import type { PluginRecord, Store } from '../store/store.js';
+import type { TaskPool } from '../tasks/task-pool.js';
+import type { ProcessManifest, WorkerManifest } from '../store/manifest.js';
 
 /** Linux's limit on a UNIX socket path (sun_path is 108 bytes with its NUL). */
 const MAX_SOCKET_PATH = 107;
 /** plugd's SDK, offered to the process plugins it runs as $PLUGD_SDK (a bundle copied into the store cannot resolve 'plugd/sdk'). */
-const SDK_URL = new URL('./sdk/serve-plugin.mjs', import.meta.url).href;
+const SDK_URL = new URL('../sdk/serve-plugin.mjs', import.meta.url).href;
 
 export class Instances implements InstanceHost {
   readonly stopTimeoutMs: number;

@@ -1,18 +1,18 @@
 // The synchronous view of a plugin that `inspect()` and `list()` return, built from the plugin
 // actor's snapshot, the store record and the instance's shared counters.
-import type { ErrorInfo } from './errors.js';
-import { DROPPED_LINES, LOGGED_LINES } from './isolation/wire-constants.mjs';
-import type { PluginInstance } from './isolation/plugin-instance.js';
-import type { PluginContext } from '../machines/plugin.machine.js';
-import type { PluginStateName } from '../machines/types.js';
-import type { PluginRecord } from './store.js';
+import type { ErrorInfo } from '../errors.js';
+import { DROPPED_LINES, LOGGED_LINES } from '../isolation/wire-constants.mjs';
+import type { PluginInstance } from '../isolation/plugin-instance.js';
+import type { PluginContext } from '../../machines/plugin.machine.js';
+import type { PluginStateName } from '../../machines/types.js';
+import type { PluginRecord } from '../store/store.js';
 
 export interface PluginInfo {
   id: string;
   name: string;
   version: string;
   kind: 'worker' | 'process' | 'external';
-  /** One of DESIGN.md's states: installed, enabled, activating, running, restarting, stopping, disabled, removed. */
+  /** One of the lifecycle's states: installed, enabled, activating, running, restarting, stopping, disabled, removed. */
   state: PluginStateName;
   /** What the user asked for (persisted); a plugin can be enabled and still restarting. */
   enabled: boolean;

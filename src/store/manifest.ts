@@ -3,10 +3,11 @@ import { createHash } from 'node:crypto';
 import { readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import stableStringify from 'fast-json-stable-stringify';
-import type { Address } from './docker/docker-protocol.mjs';
-import { PlugdError } from './errors.js';
+import type { Address } from '../docker/docker-protocol.mjs';
+import { PlugdError } from '../errors.js';
 
-export type RestartPolicyName = 'no' | 'always' | 'on-failure' | 'unless-stopped';
+import type { RestartPolicyName } from '../../machines/types.js';
+export type { RestartPolicyName };
 
 export interface EnvVar {
   name: string;

@@ -6,10 +6,10 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import stableStringify from 'fast-json-stable-stringify';
-import { parseAddress, type Address, type TlsOptions } from './docker/docker-protocol.mjs';
-import { PlugdError } from './errors.js';
-import { NAME_PATTERN } from './manifest.js';
-import type { PluginRecord } from './store.js';
+import { parseAddress, type Address, type TlsOptions } from './docker-protocol.mjs';
+import { PlugdError } from '../errors.js';
+import { NAME_PATTERN } from '../store/manifest.js';
+import type { PluginRecord } from '../store/store.js';
 
 export interface DiscoveredPlugin {
   name: string;

@@ -1,8 +1,8 @@
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { syncTree } from '../src/atomic-file.js';
-import { tempDir } from './helpers.js';
+import { syncTree } from '../../src/store/atomic-file.js';
+import { tempDir } from '../helpers.js';
 
 describe('syncTree', () => {
   it('goes through nested folders, many files and links (dangling ones too) without opening a link', async () => {

@@ -1,7 +1,7 @@
 // The host's handle(capability, fn) registrations: called on every activation of a plugin that
 // implements the capability (Docker's plugins.Handle), each call isolated from the others.
 import type { Logger } from 'pino';
-import type { PluginClient } from './client.js';
+import type { PluginClient } from '../client.js';
 
 export type ActivationHandler = (name: string, client: PluginClient) => void;
 

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { link, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { PlugdError } from './errors.js';
+import { PlugdError } from '../errors.js';
 
 export const LOCK_FILE = 'plugd.lock';
 

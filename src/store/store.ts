@@ -4,7 +4,7 @@
 import { cp, mkdir, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { syncDir, syncTree, writeJsonAtomic } from './atomic-file.js';
-import { PlugdError } from './errors.js';
+import { PlugdError } from '../errors.js';
 import { parseManifestText, type Manifest } from './manifest.js';
 import { StoreLock } from './store-lock.js';
 

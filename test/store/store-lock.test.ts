@@ -4,11 +4,11 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createSupervisor } from '../src/index.js';
-import { LOCK_FILE } from '../src/store-lock.js';
-import { onCleanup, silent, supervisor, tempDir } from './helpers.js';
+import { createSupervisor } from '../../src/index.js';
+import { LOCK_FILE } from '../../src/store/store-lock.js';
+import { onCleanup, silent, supervisor, tempDir } from '../helpers.js';
 
-const HOLDER = fileURLToPath(new URL('./fixtures/hold-store.ts', import.meta.url));
+const HOLDER = fileURLToPath(new URL('../fixtures/hold-store.ts', import.meta.url));
 
 async function lockOwner(root: string): Promise<{ pid: number }> {
   return JSON.parse(await readFile(path.join(root, LOCK_FILE), 'utf8'));

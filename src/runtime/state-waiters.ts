@@ -1,7 +1,7 @@
 // Promises that settle on plugin state changes: what enable(), disable() and remove() await.
 // Waiters are kept by the plugin names they watch, so a state change costs O(its waiters).
-import type { PluginStateName } from '../machines/types.js';
-import { fromInfo, PlugdError } from './errors.js';
+import type { PluginStateName } from '../../machines/types.js';
+import { fromInfo, PlugdError } from '../errors.js';
 import type { StateEvent } from './state-event.js';
 
 type Check = (change: StateEvent, resolve: () => void, reject: (e: Error) => void) => void;

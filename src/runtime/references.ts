@@ -1,6 +1,6 @@
 // Docker's plugin refcount: a plugin the host acquired (get(..., { acquire: true })) is in use
 // until the client is released, and refuses disable and remove without `force`.
-import { PlugdError } from './errors.js';
+import { PlugdError } from '../errors.js';
 
 export class References {
   readonly #counts = new Map<string, number>();
