@@ -1,4 +1,4 @@
-// The lifecycle of one plugin, as DESIGN.md draws it. Pure: the runtime provides the
+// The lifecycle of one plugin, as the README draws it. Pure: the runtime provides the
 // `instance` actor (a worker that activates, runs and exits) and timing comes from named delays.
 //
 //   installed --ENABLE--> enabled --START--> live.activating --HANDSHAKE_OK--> live.running
@@ -253,7 +253,7 @@ export const pluginMachine = setup({
   },
 });
 
-/** The public state name (DESIGN.md's vocabulary) of a plugin machine's state value. */
+/** The public state name (the lifecycle's vocabulary) of a plugin machine's state value. */
 export function pluginStateName(value: StateValue): PluginStateName {
   if (typeof value === 'string') return value as PluginStateName;
   const [top, sub] = Object.entries(value)[0] ?? ['installed', undefined];
