@@ -5,7 +5,7 @@ import { cp, mkdir, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promi
 import path from 'node:path';
 import { syncDir, syncTree, writeJsonAtomic } from './atomic-file.js';
 import { PlugdError } from '../errors.js';
-import { parseManifestText, type Manifest } from './manifest.js';
+import { readManifestFile, type Manifest } from './manifest.js';
 import { StoreLock } from './store-lock.js';
 
 /** What the user set about a plugin; kept in `plugins/<id>/settings.json`. */
@@ -179,8 +179,7 @@ export class Store {
 
   async #readRecord(id: string): Promise<PluginRecord> {
     const dir = this.recordDir(id);
-    const manifestFile = path.join(dir, 'plugin.json');
-    const manifest = parseManifestText(await readFile(manifestFile, 'utf8'), manifestFile);
+    const manifest = await readManifestFile(path.join(dir, 'plugin.json'));
     const settingsFile = path.join(dir, 'settings.json');
     const settings = parseSettings(await readFile(settingsFile, 'utf8'), settingsFile);
     return { id, manifest, settings, bundleDir: path.join(dir, 'bundle') };
