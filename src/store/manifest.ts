@@ -1,11 +1,11 @@
 // plugin.json: its types, its validation (pure) and reading it from a bundle on disk.
 import { createHash } from 'node:crypto';
-import { constants } from 'node:fs';
-import { open, realpath, stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import stableStringify from 'fast-json-stable-stringify';
 import type { Address } from '../docker/docker-protocol.mjs';
 import { PlugdError } from '../errors.js';
+import { NotPlainFile, readPlainFile } from './plain-file.js';
 
 import type { RestartPolicyName } from '../../machines/types.js';
 export type { RestartPolicyName };
@@ -252,28 +252,14 @@ export function parseManifestText(text: string, source?: string): Manifest {
 /**
  * Reads and validates a plugin.json that must be a plain file of its own folder: a symlink (even
  * to a file of the same bundle), a FIFO, a device or a file over 1 MiB is refused before a byte
- * of it is read. O_NOFOLLOW makes the check and the read one step, with no window between them.
+ * of it is read.
  */
 export async function readManifestFile(file: string): Promise<Manifest> {
-  const refuse = (what: string, cause?: unknown): never => {
-    throw new PlugdError('PLUGD_E_MANIFEST', `${file} ${what}`, { cause, details: { field: '(file)' } });
-  };
-  let handle;
-  try {
-    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ELOOP') return refuse('is a symlink; plugin.json must be a plain file', e);
-    return refuse(code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`, e);
-  }
   let text: string;
   try {
-    const info = await handle.stat();
-    if (!info.isFile()) refuse('is not a plain file');
-    if (info.size > MAX_MANIFEST_BYTES) refuse(`is larger than ${MAX_MANIFEST_BYTES} bytes`);
-    text = await handle.readFile('utf8');
-  } finally {
-    await handle.close();
+    text = await readPlainFile(file, MAX_MANIFEST_BYTES);
+  } catch (e) {
+    throw new PlugdError('PLUGD_E_MANIFEST', (e as Error).message, { cause: e, details: { field: '(file)' } });
   }
   return parseManifestText(text, file);
 }
@@ -285,7 +271,7 @@ export async function readManifestFile(file: string): Promise<Manifest> {
 export async function readBundleManifest(bundleDir: string): Promise<Manifest> {
   const source = path.join(bundleDir, 'plugin.json');
   const manifest = await readManifestFile(source).catch((e: unknown) => {
-    const missing = e instanceof PlugdError && (e.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+    const missing = e instanceof PlugdError && e.cause instanceof NotPlainFile && e.cause.reason === 'does not exist';
     throw missing ? new PlugdError('PLUGD_E_MANIFEST', `bundle ${bundleDir} has no plugin.json at its root`, { details: { field: '(file)' } }) : e;
   });
   if (manifest.kind === 'worker') {
