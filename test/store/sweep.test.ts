@@ -1,10 +1,12 @@
 // What a crash or a finished plugin leaves behind is swept: temp files of atomic writes when the
 // store opens, run folders (sockets) when the store opens and when a plugin is removed or upgraded.
+import { spawn } from 'node:child_process';
 import { access, mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { bundle, supervisor } from '../helpers.js';
+import { Store } from '../../src/store/store.js';
+import { bundle, onCleanup, supervisor, tempDir } from '../helpers.js';
 
 const VOLUMES = fileURLToPath(new URL('../../examples/bundles/volumes/', import.meta.url));
 const exists = (file: string) => access(file).then(() => true, () => false);
@@ -67,4 +69,47 @@ describe('removing and upgrading', () => {
     expect(previous).toBe(id);
     expect(await exists(oldRun)).toBe(false);
   });
+});
+
+describe('a host killed with SIGKILL while it installs, upgrades, sets and removes', () => {
+  const loop = fileURLToPath(new URL('../fixtures/churn-loop.ts', import.meta.url));
+
+  /** Runs the churn loop on `root` and kills it `extraMs` after its `afterOps`th operation. */
+  async function killMidChurn(root: string, source: string, afterOps: number, extraMs: number): Promise<void> {
+    const work = await tempDir('plugd-churn-');
+    const child = spawn(process.execPath, ['--import', 'tsx', loop, root, source, work], { stdio: ['ignore', 'pipe', 'inherit'] });
+    onCleanup(() => child.kill('SIGKILL'));
+    await new Promise<void>((resolve, reject) => {
+      let seen = 0;
+      let armed = false;
+      child.stdout.on('data', (chunk: Buffer) => {
+        seen += chunk.toString().split('\n').filter((l) => l.startsWith('op ')).length;
+        if (seen < afterOps || armed) return;
+        armed = true;
+        setTimeout(() => { child.kill('SIGKILL'); }, extraMs);
+      });
+      child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`churn loop ended by itself: ${code}`))));
+    });
+  }
+
+  it('leaves a store that opens with no problem, no debris, and an index that names every record folder', async () => {
+    const root = path.join(await tempDir(), 'store');
+    const source = await bundle('greeter');
+    for (const [after, extra] of [[3, 0], [5, 2], [7, 5], [9, 1]] as const) {
+      await killMidChurn(root, source, after, extra);
+      const { store, problems } = await Store.open(root);
+      try {
+        expect(problems).toEqual([]);
+        const index = JSON.parse(await readFile(path.join(root, 'plugins.json'), 'utf8')) as { plugins: { id: string }[] };
+        const ids = store.list().map((r) => r.id).sort();
+        expect(index.plugins.map((p) => p.id).sort()).toEqual(ids);
+        expect((await readdir(path.join(root, 'plugins'))).sort()).toEqual(ids);
+        expect((await readdir(root)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+        for (const id of ids) expect((await readdir(path.join(root, 'plugins', id))).sort()).toEqual(['bundle', 'plugin.json', 'settings.json']);
+        expect(await readdir(path.join(root, 'run'))).toEqual([]);
+      } finally {
+        await store.close();
+      }
+    }
+  }, 90_000);
 });
