@@ -41,7 +41,8 @@ export async function prepareBundle(bundlePath: string, tasks: TaskPool, scratch
     throw new PlugdError('PLUGD_E_BUNDLE', `bundle ${source} is neither a folder nor an archive (a folder holding plugin.json, or a .tgz of one, is expected)`);
   }
   const scratch = await scratchDir();
-  const dispose = () => rm(scratch, { recursive: true, force: true });
+  // Retried: a refused archive's last writes may still land while the folder is removed.
+  const dispose = () => rm(scratch, { recursive: true, force: true, maxRetries: 3 });
   try {
     const dir = await tasks.unpackBundle(source, scratch, { maxBytes: MAX_UNPACKED_BYTES, maxEntries });
     return await describeBundle(dir, tasks, maxEntries, dispose);
