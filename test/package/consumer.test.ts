@@ -4,7 +4,7 @@
 // with a worker plugin (definePlugin from 'plugd') and a process plugin (servePlugin from
 // 'plugd/sdk') installed from a folder outside that project. Needs the npm registry.
 import { execFile } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,8 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const APP_SOURCE = fileURLToPath(new URL('./consumer-app', import.meta.url));
-/** What a clone holds that the build needs (dist/ and node_modules/ are not copied). */
-const SOURCES = ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'LICENSE', 'src', 'machines', 'scripts'];
+/** Copied as a clone would hold the repository: no build output, no dependencies, no dot-folders. */
+const NOT_CLONED = new Set(['node_modules', 'dist']);
 const GENERATED = /plugin-worker\.bundle\.mjs$/;
 
 interface Run { code: number | null; stdout: string; stderr: string }
@@ -38,7 +38,8 @@ let installed: Run | undefined;
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'plugd-package-'));
   const source = join(tmp, 'source');
-  for (const entry of SOURCES) {
+  for (const entry of await readdir(REPO)) {
+    if (NOT_CLONED.has(entry) || entry.startsWith('.')) continue;
     await cp(join(REPO, entry), join(source, entry), { recursive: true, filter: (path) => !GENERATED.test(path) });
   }
   await symlink(join(REPO, 'node_modules'), join(source, 'node_modules'), 'dir');
