@@ -65,6 +65,11 @@ export interface SupervisorOptions {
    * PLUGD_E_BUNDLE before it is copied. Default 10,000.
    */
   maxBundleEntries?: number;
+  /**
+   * Where plugins with `"docker": { "publish": true }` get their socket linked as `<name>.sock`
+   * while they run, for dockerd's legacy plugin discovery. Default `/run/docker/plugins`.
+   */
+  dockerPluginsDir?: string;
 }
 
 export type ResolvedOptions = Required<Omit<SupervisorOptions, 'logger' | 'inspect' | 'restart' | 'logs'>> & {
@@ -100,6 +105,15 @@ function stringList(options: Record<string, unknown>, name: string): string[] {
     throw new PlugdError('PLUGD_E_OPTION', `option "${name}" must be an array of strings`, { details: { option: name } });
   }
   return [...value];
+}
+
+function absolutePath(options: Record<string, unknown>, name: string, fallback: string): string {
+  const value = options[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !value.startsWith('/')) {
+    throw new PlugdError('PLUGD_E_OPTION', `option "${name}" must be an absolute folder path, got ${JSON.stringify(value)}`, { details: { option: name } });
+  }
+  return value;
 }
 
 function fraction(value: unknown, name: string, fallback: number): number {
@@ -148,6 +162,7 @@ export function resolveOptions(options: SupervisorOptions): ResolvedOptions {
     pluginExecArgv: stringList(o, 'pluginExecArgv'),
     maxConcurrentStarts: positive(o, 'maxConcurrentStarts', defaultMaxConcurrentStarts()),
     maxBundleEntries: wholeAtLeastOne(o, 'maxBundleEntries', 10_000),
+    dockerPluginsDir: absolutePath(o, 'dockerPluginsDir', '/run/docker/plugins'),
     logs: {
       keepLines: positive(logs, 'keepLines', 1_000, 'logs.keepLines'),
       maxFileBytes: positive(logs, 'maxFileBytes', 5 * 1024 * 1024, 'logs.maxFileBytes'),
