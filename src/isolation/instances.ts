@@ -26,6 +26,7 @@ import type { PluginRecord, Store } from '../store/store.js';
 import type { TaskPool } from '../tasks/task-pool.js';
 import type { ContainerManifest, ProcessManifest, WorkerManifest } from '../store/manifest.js';
 import { DockerPublisher } from '../docker/publish.js';
+import { ContainerRuntime } from '../docker/container-runtime.js';
 
 /** Linux's limit on a UNIX socket path (sun_path is 108 bytes with its NUL). */
 const MAX_SOCKET_PATH = 107;
@@ -45,6 +46,7 @@ export class Instances implements InstanceHost {
   readonly #warm: WarmPool | null;
   readonly #current = new Map<string, PluginInstance>();
   readonly #publisher: DockerPublisher;
+  readonly #containers: ContainerRuntime;
   /** Links still to remove; close() waits for them. */
   readonly #unpublishing = new Set<Promise<void>>();
   /** Log counters of each plugin's finished instances. */
@@ -62,6 +64,9 @@ export class Instances implements InstanceHost {
     this.stopTimeoutMs = options.stopTimeoutMs;
     this.#watchdog = new Watchdog(options.watchdogMs);
     this.#publisher = new DockerPublisher(options.dockerPluginsDir);
+    this.#containers = new ContainerRuntime({ root: store.root, options, pump, tasks, log });
+    // Containers a killed predecessor left running go now, not at the first container start.
+    if (store.list().some((r) => r.manifest.kind === 'container')) void this.#containers.sweep();
     this.#starts = new Semaphore(options.maxConcurrentStarts);
     const thread = { memoryLimitMb: options.memoryLimitMb, nice: options.pluginNice, execArgv: options.pluginExecArgv };
     this.#warm = options.warmWorkers > 0 ? new WarmPool(options.warmWorkers, thread, this.#starts, () => this.#activating.size > 0) : null;
@@ -86,7 +91,7 @@ export class Instances implements InstanceHost {
       instance = manifest.kind === 'worker'
         ? this.#startWorker(record, manifest, input, standby)
         : manifest.kind === 'container'
-          ? notYet()
+          ? await this.#containers.start(record, manifest, input, this.#socketPath(record, manifest))
           : await this.#startProcess(record, manifest, input);
     } catch (e) {
       release?.();
@@ -215,6 +220,6 @@ export class Instances implements InstanceHost {
     await Promise.all([...this.#current.values()].map((i) => i.exited));
     await this.#warm?.close();
     await Promise.all(this.#unpublishing);
+    await this.#containers.close();
   }
 }
-function notYet(): never { throw new PlugdError('PLUGD_E_ACTIVATION', 'container plugins are not supported yet'); }
