@@ -91,6 +91,29 @@ build_images() {
   tar -C "$tmp/node" -c . | docker import -c 'ENV PLUGD_SDK=/plugd/sdk/serve-plugin.mjs' \
     -c 'ENV PATH=/usr/local/bin:/bin' -c 'WORKDIR /plugin' -c 'CMD ["node", "/plugin/server.mjs"]' - local/plugd-volumes >/dev/null
   say 'built local/plugd-volumes'
+
+  # local/plugd-managed: the same volume driver as a managed (v2) plugin, left disabled. It runs
+  # as PID 1 of its container, where SIGTERM is ignored unless handled: dockerd would wait 10 s.
+  mkdir -p "$tmp/managed"
+  mv "$tmp/node" "$tmp/managed/rootfs"
+  cat > "$tmp/managed/config.json" <<'JSON'
+{
+  "description": "plugd's example volume driver as a managed plugin",
+  "documentation": "https://docs.docker.com/engine/extend/",
+  "entrypoint": ["/usr/local/bin/node", "-e", "process.on('SIGTERM', () => process.exit(0)); import('/plugin/server.mjs')"],
+  "workdir": "/plugin",
+  "env": [
+    { "name": "PLUGD_SOCKET", "value": "/run/docker/plugins/volumes.sock", "settable": [] },
+    { "name": "PLUGD_SDK", "value": "/plugd/sdk/serve-plugin.mjs", "settable": [] }
+  ],
+  "interface": { "types": ["docker.volumedriver/1.0"], "socket": "volumes.sock" },
+  "network": { "type": "none" }
+}
+JSON
+  docker plugin disable --force local/plugd-managed >/dev/null 2>&1 || true
+  docker plugin rm --force local/plugd-managed >/dev/null 2>&1 || true
+  docker plugin create local/plugd-managed "$tmp/managed" >/dev/null
+  say 'built the managed plugin local/plugd-managed (disabled)'
 }
 
 stop_daemon() {

@@ -6,11 +6,13 @@ import { PlugdError } from '../errors.js';
 
 export type Engine = Dockerode;
 
-let engine: Promise<Engine> | null = null;
+let engine: { host: string | undefined; client: Promise<Engine> } | null = null;
 
+/** The client of the engine DOCKER_HOST names now (made again if DOCKER_HOST has changed). */
 export function engineClient(): Promise<Engine> {
-  engine ??= import('dockerode').then(({ default: Docker }) => new Docker());
-  return engine;
+  const host = process.env.DOCKER_HOST;
+  if (engine === null || engine.host !== host) engine = { host, client: import('dockerode').then(({ default: Docker }) => new Docker()) };
+  return engine.client;
 }
 
 /** Where the engine is, for messages: DOCKER_HOST, or the default socket. */

@@ -9,6 +9,8 @@ const run = promisify(execFile);
 
 export const START_ENGINE = 'sudo scripts/docker-engine.sh start';
 export const IMAGES = ['local/busybox', 'local/plugd-node', 'local/plugd-volumes'];
+/** The managed plugin scripts/docker-engine.sh makes (disabled). */
+export const MANAGED_PLUGIN = 'local/plugd-managed';
 
 /** Runs the docker CLI; resolves with its stdout, trimmed. */
 export async function docker(...args: string[]): Promise<string> {
@@ -24,8 +26,9 @@ async function probe(): Promise<string | null> {
   }
   try {
     await run('docker', ['image', 'inspect', ...IMAGES], { timeout: 10_000 });
+    await run('docker', ['plugin', 'inspect', MANAGED_PLUGIN], { timeout: 10_000 });
   } catch {
-    return `the engine lacks the test images ${IMAGES.join(', ')}; build them with \`${START_ENGINE}\``;
+    return `the engine lacks the test images ${IMAGES.join(', ')} or the plugin ${MANAGED_PLUGIN}; build them with \`${START_ENGINE}\``;
   }
   return null;
 }
