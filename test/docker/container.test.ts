@@ -22,11 +22,12 @@ async function inspectContainer(id: string): Promise<{ Config: Record<string, an
   return JSON.parse(await docker('container', 'inspect', id))[0];
 }
 
-/** Removes, after the test, whatever a failed test left of the supervisor's containers. */
+/** Closes the supervisor after the test, then removes whatever a failed test left of its containers. */
 function removeLeftovers(sup: Supervisor): void {
   onCleanup(async () => {
+    await sup.close();
     const left = await containersOf(sup.root);
-    if (left.length > 0) await docker('rm', '--force', ...left);
+    if (left.length > 0) await docker('rm', '--force', ...left).catch(() => undefined);
   });
 }
 
@@ -35,7 +36,7 @@ describe('a container plugin ("kind": "container")', () => {
     const sup = await supervisor();
     removeLeftovers(sup);
     const seen = recordStates(sup);
-    await sup.install(await bundle(FIXTURE, { user: '0:0', readOnly: true, memoryMb: 96, pids: 64, cpus: 0.5 }));
+    await sup.install(await bundle(FIXTURE, { user: '1000:1000', readOnly: true, memoryMb: 96, pids: 64, cpus: 0.5 }));
     await sup.enable('docker-container');
     expect(sup.inspect('docker-container')).toMatchObject({ kind: 'container', state: 'running', implements: ['VolumeDriver'] });
 
@@ -47,7 +48,7 @@ describe('a container plugin ("kind": "container")', () => {
 
     const [id] = await containersOf(sup.root);
     const { Config, HostConfig } = await inspectContainer(id!);
-    expect(Config).toMatchObject({ Image: 'local/plugd-volumes', User: '0:0', Labels: { 'io.plugd.plugin': 'docker-container' } });
+    expect(Config).toMatchObject({ Image: 'local/plugd-volumes', User: '1000:1000', Labels: { 'io.plugd.plugin': 'docker-container' } });
     expect(Config.Env).toContain('PLUGD_SOCKET=/run/plugd/volumes.sock');
     expect(HostConfig).toMatchObject({
       ReadonlyRootfs: true, Memory: 96 * 1024 * 1024, PidsLimit: 64, NanoCpus: 500_000_000, NetworkMode: 'none',
@@ -92,6 +93,20 @@ describe('a container plugin ("kind": "container")', () => {
     await sup.close();
     expect(await containersOf(sup.root)).toEqual([]);
     await expect(docker('container', 'inspect', id!)).rejects.toThrow(/No such container/);
+  });
+
+  it('ends with PLUGD_E_PLUGIN_OOM when the container reaches memoryMb, and is restarted by its policy', async () => {
+    const sup = await supervisor();
+    removeLeftovers(sup);
+    await sup.install(await bundle(FIXTURE, {
+      memoryMb: 48,
+      restart: { policy: 'on-failure', maxRetries: 1 },
+      cmd: ['node', '-e', "import('/plugin/server.mjs'); setTimeout(() => { const held = []; for (;;) held.push(Buffer.alloc(1 << 20, 1)); }, 300)"],
+    }));
+    const oom = nextState(sup, 'docker-container', 'restarting', (e) => e.error?.code === 'PLUGD_E_PLUGIN_OOM');
+    // The container may reach its limit before or after the handshake: enable() may reject.
+    await sup.enable('docker-container').catch(() => undefined);
+    await oom;
   });
 
   it('has its output rate-limited like a process plugin\'s: a flood is dropped and counted', async () => {
