@@ -1,6 +1,6 @@
 // plugd's public surface: re-exports only.
 export { createSupervisor, Supervisor } from './supervisor.js';
-export type { StateEvent, ActivationHandler, Capability } from './supervisor.js';
+export type { StateEvent, ActivationHandler, Capability, RestoreReport } from './supervisor.js';
 export type { SupervisorOptions } from './options.js';
 export { PluginClient } from './client.js';
 export type { CallOptions } from './client.js';

@@ -25,6 +25,14 @@ import { TaskPool } from './tasks/task-pool.js';
 export type Capability = string;
 export type { ActivationHandler, StateEvent };
 
+/** How the restore at open went: see {@link Supervisor.restored}. */
+export interface RestoreReport {
+  /** Plugins that ran, in the order they did. */
+  running: string[];
+  /** Plugins whose activation failed, or whose dependency failed, with the error enable() gave. */
+  failed: { name: string; error: Error }[];
+}
+
 const AT_REST: readonly PluginStateName[] = ['installed', 'disabled', 'removed'];
 
 /**
@@ -53,6 +61,7 @@ export class Supervisor {
   #storeQueue: Promise<unknown> = Promise.resolve();
   readonly #settings: SettingsWriter;
   #closed: Promise<void> | null = null;
+  #restoring: Promise<RestoreReport> = Promise.resolve({ running: [], failed: [] });
   /** Plugins whose record is being replaced: enable, disable, set and remove refuse them meanwhile. */
   readonly #upgrading = new Set<string>();
 
@@ -73,7 +82,8 @@ export class Supervisor {
     this.#instances = new Instances(options, store, this.#pump, this.#tasks, this.#log);
     this.#handlers = new ActivationHandlers(this.#log);
     this.#clientBackend = {
-      instanceOf: (name) => this.#instances.current(name),
+      // A stopping plugin takes no new call: its instance is ending.
+      instanceOf: (name) => (this.#actors.isRunning(name) ? this.#instances.current(name) : undefined),
       callTimeoutMs: options.callTimeoutMs,
       release: (name) => this.#refs.release(name),
     };
@@ -96,7 +106,8 @@ export class Supervisor {
       throw e;
     }
     for (const record of store.list()) sup.#actors.add(record);
-    if (resolved.restore) await sup.#restore();
+    // Started, not awaited: one plugin's slow or failing activation never holds the host's start.
+    if (resolved.restore) sup.#restoring = sup.#restore();
     return sup;
   }
 
@@ -198,6 +209,11 @@ export class Supervisor {
     const missing = order.filter((n) => !this.#store.byName(n));
     if (missing.length > 0) {
       throw new PlugdError('PLUGD_E_DEPENDENCY', `plugin "${record.manifest.name}" requires ${missing.map((m) => `"${m}"`).join(', ')}, which ${missing.length > 1 ? 'are' : 'is'} not installed`);
+    }
+    const stops = this.#actors.afterStops(order);
+    if (stops) {
+      await stops;
+      this.#assertOpen();
     }
     const running = this.#actors.whenRunning(record.manifest.name, order);
     // The enabled flags are written while the plugins activate: an fsync per plugin must not
@@ -335,6 +351,24 @@ export class Supervisor {
     return this;
   }
 
+  /**
+   * Resolves once every plugin restored at open (those enabled when the host last stopped, and
+   * `always` plugins) has settled its first activation: it runs, or its activation failed (it is
+   * then `restarting`, backing off, or `disabled` if its policy gave up), or a plugin it requires
+   * failed (it then waits in `enabled` and starts once that dependency runs). It does not wait
+   * for a restart after a backoff, and never rejects: failures are in the report, in the
+   * `state` events and in the log. Resolves at once with an empty report when `restore` is off.
+   * A close before then ends the waits (their plugins are reported failed with PLUGD_E_CLOSED).
+   *
+   * @example
+   * const sup = await createSupervisor({ root: '.plugd' });
+   * const { failed } = await sup.restored();
+   * for (const { name, error } of failed) console.error(`${name} did not start: ${error.message}`);
+   */
+  restored(): Promise<RestoreReport> {
+    return this.#restoring;
+  }
+
   /** Resolves once the warm pool (`warmWorkers`) holds all its standby threads. */
   warmed(): Promise<void> {
     return this.#instances.warmed();
@@ -364,12 +398,21 @@ export class Supervisor {
   }
 
   /** Docker's live restore: plugins enabled when the host stopped are activated again. */
-  async #restore(): Promise<void> {
+  async #restore(): Promise<RestoreReport> {
+    const report: RestoreReport = { running: [], failed: [] };
     const wanted = this.#store.list().filter((r) => r.settings.enabled || r.manifest.restart.policy === 'always');
-    const outcomes = wanted.map((record) => this.enable(record.id).catch((e: unknown) => {
-      this.#log.error({ plugin: record.manifest.name, err: e }, `could not restore ${record.manifest.name}`);
+    await Promise.all(wanted.map(async (record) => {
+      const name = record.manifest.name;
+      try {
+        await this.enable(record.id);
+        report.running.push(name);
+      } catch (e) {
+        const error = e instanceof Error ? e : new Error(String(e));
+        report.failed.push({ name, error });
+        if (!this.#closed) this.#log.error({ plugin: name, err: error }, `could not restore ${name}`);
+      }
     }));
-    await Promise.all(outcomes);
+    return report;
   }
 
   /** Serialises writes to the store, so two installs cannot both take one name. */
@@ -402,12 +445,14 @@ export class Supervisor {
 }
 
 /**
- * Opens the store at `options.root`, starts the supervisor and restores the plugins that were
- * enabled. Rejects with PLUGD_E_OPTION naming a bad option, and with PLUGD_E_STORE_LOCKED while
- * another live supervisor holds the root.
+ * Opens the store at `options.root`, starts the supervisor and starts restoring the plugins that
+ * were enabled. Resolves once the store is open and the restore has started, not when it ends:
+ * await `sup.restored()` to wait for it. Rejects with PLUGD_E_OPTION naming a bad option, and
+ * with PLUGD_E_STORE_LOCKED while another live supervisor holds the root.
  *
  * @example
  * const sup = await createSupervisor({ root: '.plugd', watchdogMs: 500 });
+ * await sup.restored(); // optional: the plugins enabled last time have run or failed
  */
 export async function createSupervisor(options: SupervisorOptions): Promise<Supervisor> {
   return Supervisor.open(options);

@@ -46,7 +46,7 @@ export function addPluginEvent(record: PluginRecord, options: ResolvedOptions) {
  */
 export class PluginActors {
   readonly #actor: Actor<typeof supervisorMachine>;
-  readonly #waiters = new StateWaiters();
+  readonly #waiters = new StateWaiters((name) => this.stateOf(name));
   readonly #events = new EventEmitter();
   readonly #options: ResolvedOptions;
 
@@ -73,6 +73,16 @@ export class PluginActors {
     this.#actor.send({ type: 'ENABLE', name });
   }
 
+  /**
+   * Resolves once none of `names` is stopping (undefined if none is): an enable that comes while a
+   * plugin stops lets the stop finish (and the disable that asked for it resolve), then runs it.
+   */
+  afterStops(names: string[]): Promise<unknown> | undefined {
+    const stopping = names.filter((n) => this.stateOf(n) === 'stopping');
+    if (stopping.length === 0) return undefined;
+    return Promise.all(stopping.map((n) => this.#waiters.whenState(n, (s) => s !== 'stopping')));
+  }
+
   /** Tells the plugin to stop and resolves once it is disabled. */
   disable(name: string): Promise<void> {
     const stopped = this.#waiters.whenState(name, (s) => s === 'disabled');
@@ -94,6 +104,11 @@ export class PluginActors {
 
   contextOf(name: string): PluginContext | undefined {
     return this.#actor.getSnapshot().context.plugins[name]?.ref.getSnapshot().context;
+  }
+
+  /** Whether `name` runs: has answered its handshake and is not stopping. Calls go only to such a plugin. */
+  isRunning(name: string): boolean {
+    return this.#actor.getSnapshot().context.plugins[name]?.ref.getSnapshot().matches({ live: 'running' }) ?? false;
   }
 
   stateOf(name: string): PluginStateName {
