@@ -3,7 +3,6 @@
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import { withDependencies } from '../machines/dependency-graph.js';
-import type { PluginStateName } from '../machines/types.js';
 import { PluginClient, type ClientBackend } from './client.js';
 import { PlugdError } from './errors.js';
 import { ActivationHandlers, type ActivationHandler } from './runtime/activation-handlers.js';
@@ -16,6 +15,7 @@ import { resolveOptions, type ResolvedOptions, type SupervisorOptions } from './
 import { mergeEnvSettings } from './isolation/plugin-env.js';
 import { describePlugin, type PluginInfo } from './runtime/plugin-info.js';
 import { PluginActors } from './runtime/plugin-actors.js';
+import { PluginLocks } from './runtime/plugin-locks.js';
 import { References } from './runtime/references.js';
 import { SettingsWriter } from './store/settings-writer.js';
 import type { StateEvent } from './runtime/state-event.js';
@@ -32,8 +32,6 @@ export interface RestoreReport {
   /** Plugins whose activation failed, or whose dependency failed, with the error enable() gave. */
   failed: { name: string; error: Error }[];
 }
-
-const AT_REST: readonly PluginStateName[] = ['installed', 'disabled', 'removed'];
 
 /**
  * A plugin supervisor: create one per host with {@link createSupervisor}.
@@ -62,8 +60,7 @@ export class Supervisor {
   readonly #settings: SettingsWriter;
   #closed: Promise<void> | null = null;
   #restoring: Promise<RestoreReport> = Promise.resolve({ running: [], failed: [] });
-  /** Plugins whose record is being replaced: enable, disable, set and remove refuse them meanwhile. */
-  readonly #upgrading = new Set<string>();
+  readonly #locks = new PluginLocks();
 
   private constructor(options: ResolvedOptions, store: Store, problems: StoreProblem[]) {
     this.#options = options;
@@ -83,7 +80,7 @@ export class Supervisor {
     this.#handlers = new ActivationHandlers(this.#log);
     this.#clientBackend = {
       // A stopping plugin takes no new call: its instance is ending.
-      instanceOf: (name) => (this.#actors.isRunning(name) ? this.#instances.current(name) : undefined),
+      instanceOf: (name) => (this.#actors.hasTag(name, 'running') ? this.#instances.current(name) : undefined),
       callTimeoutMs: options.callTimeoutMs,
       release: (name) => this.#refs.release(name),
     };
@@ -144,9 +141,8 @@ export class Supervisor {
    */
   async upgrade(nameOrId: string, bundlePath: string, options: { grantPermissions?: boolean } = {}): Promise<{ id: string; name: string; previous: string }> {
     this.#assertOpen();
-    const name = this.#unlessUpgrading(this.#store.resolve(nameOrId)).manifest.name;
-    this.#upgrading.add(name);
-    try {
+    const name = this.#claim(nameOrId).manifest.name;
+    return this.#locks.exclusive(name, 'upgraded', async () => {
       const bundle = await prepareBundle(bundlePath, this.#tasks, () => this.#store.scratchDir());
       try {
         if (bundle.manifest.name !== name) {
@@ -156,17 +152,14 @@ export class Supervisor {
       } finally {
         await bundle.dispose();
       }
-    } finally {
-      this.#upgrading.delete(name);
-    }
+    });
   }
 
   async #replace(name: string, bundle: PreparedBundle, granted: boolean): Promise<{ id: string; name: string; previous: string }> {
     this.#assertOpen();
     const old = this.#store.resolve(name);
     if (old.id === bundle.id) return { id: old.id, name, previous: old.id };
-    const state = this.#actors.stateOf(name);
-    if (!AT_REST.includes(state)) throw new PlugdError('PLUGD_E_STATE', `plugin "${name}" is ${state}; disable it before upgrading`);
+    if (!this.#actors.hasTag(name, 'atRest')) throw new PlugdError('PLUGD_E_STATE', `plugin "${name}" is ${this.#actors.stateOf(name)}; disable it before upgrading`);
     this.#refs.assertFree(name, false);
     checkInstallable(this.#store, bundle.manifest, bundle.id, old);
     const { settings, dropped } = carrySettings(old, bundle.manifest, granted);
@@ -204,7 +197,7 @@ export class Supervisor {
    */
   async enable(nameOrId: string): Promise<void> {
     this.#assertOpen();
-    const record = this.#unlessUpgrading(this.#store.resolve(nameOrId));
+    const record = this.#claim(nameOrId);
     const order = withDependencies(this.#store.requiresMap(), record.manifest.name);
     const missing = order.filter((n) => !this.#store.byName(n));
     if (missing.length > 0) {
@@ -237,25 +230,25 @@ export class Supervisor {
   /** Stops a plugin (deactivate, then terminate) and keeps it disabled across host restarts. */
   async disable(nameOrId: string, options: { force?: boolean } = {}): Promise<void> {
     this.#assertOpen();
-    const record = this.#unlessUpgrading(this.#store.resolve(nameOrId));
+    const record = this.#claim(nameOrId);
     const name = record.manifest.name;
     this.#refs.assertFree(name, options.force);
     await this.#settings.write(record, { enabled: false });
-    if (AT_REST.includes(this.#actors.stateOf(name))) return;
+    if (this.#actors.hasTag(name, 'atRest')) return;
     await this.#actors.disable(name);
   }
 
   /** Removes a disabled (or never enabled) plugin from the store. `force` disables it first. */
   async remove(nameOrId: string, options: { force?: boolean } = {}): Promise<void> {
     this.#assertOpen();
-    const record = this.#unlessUpgrading(this.#store.resolve(nameOrId));
+    const record = this.#claim(nameOrId);
     const name = record.manifest.name;
     const dependents = this.#store.list().filter((r) => r.manifest.requires.includes(name)).map((r) => r.manifest.name);
     if (dependents.length > 0 && !options.force) {
       throw new PlugdError('PLUGD_E_DEPENDENCY', `plugin "${name}" is required by ${dependents.join(', ')}; remove those first or pass { force: true }`);
     }
     this.#refs.assertFree(name, options.force);
-    if (!AT_REST.includes(this.#actors.stateOf(name))) {
+    if (!this.#actors.can(name, { type: 'REMOVE' })) {
       if (!options.force) throw new PlugdError('PLUGD_E_STATE', `plugin "${name}" is ${this.#actors.stateOf(name)}; disable it first or pass { force: true }`);
       await this.disable(name, { force: true });
     }
@@ -269,11 +262,10 @@ export class Supervisor {
   /** Sets settable env variables (`KEY=VALUE`). Refused while the plugin has an instance. */
   async set(nameOrId: string, env: string[]): Promise<void> {
     this.#assertOpen();
-    const record = this.#unlessUpgrading(this.#store.resolve(nameOrId));
+    const record = this.#claim(nameOrId);
     if (!Array.isArray(env)) throw new PlugdError('PLUGD_E_OPTION', 'set() takes an array of "KEY=VALUE" strings', { details: { option: 'env' } });
-    const state = this.#actors.stateOf(record.manifest.name);
-    if (!AT_REST.includes(state)) {
-      throw new PlugdError('PLUGD_E_STATE', `plugin "${record.manifest.name}" is ${state}; disable it before changing its settings`);
+    if (!this.#actors.hasTag(record.manifest.name, 'atRest')) {
+      throw new PlugdError('PLUGD_E_STATE', `plugin "${record.manifest.name}" is ${this.#actors.stateOf(record.manifest.name)}; disable it before changing its settings`);
     }
     const merged = mergeEnvSettings(record.manifest, record.settings.env, env);
     await this.#settings.write(record, { env: merged });
@@ -301,7 +293,7 @@ export class Supervisor {
   find(capability: Capability): PluginClient[] {
     return this.#store.list()
       .map((r) => r.manifest.name)
-      .filter((name) => this.#actors.stateOf(name) === 'running' && (this.#actors.contextOf(name)?.implements ?? []).includes(capability))
+      .filter((name) => this.#actors.hasTag(name, 'running') && (this.#actors.contextOf(name)?.implements ?? []).includes(capability))
       .map((name) => new PluginClient(this.#clientBackend, name, capability, false));
   }
 
@@ -434,8 +426,10 @@ export class Supervisor {
     this.#instances.forget(name);
   }
 
-  #unlessUpgrading(record: PluginRecord): PluginRecord {
-    if (this.#upgrading.has(record.manifest.name)) throw new PlugdError('PLUGD_E_STATE', `plugin "${record.manifest.name}" is being upgraded`);
+  /** The record an operation will change: every such operation goes through the plugin's lock. */
+  #claim(nameOrId: string): PluginRecord {
+    const record = this.#store.resolve(nameOrId);
+    this.#locks.check(record.manifest.name);
     return record;
   }
 

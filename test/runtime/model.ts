@@ -2,7 +2,7 @@
 // sends the instance's events itself), and states are compared by their public names.
 import { fromCallback, type SnapshotFrom } from 'xstate';
 import { getAdjacencyMap, type AdjacencyValue } from 'xstate/graph';
-import { pluginMachine, pluginStateName, type InstanceActorEvent, type InstanceActorInput, type PluginEvent } from '../../machines/plugin.machine.js';
+import { pluginMachine, pluginStateOf, type InstanceActorEvent, type InstanceActorInput, type PluginEvent } from '../../machines/plugin.machine.js';
 
 export function pluginModel() {
   // A traversal runs no actors: what the machine tells its parent, its policy and its instance
@@ -16,7 +16,7 @@ export function pluginModel() {
 
 type Snapshot = SnapshotFrom<ReturnType<typeof pluginModel>>;
 
-export const publicState = (snapshot: Snapshot): string => pluginStateName(snapshot.value);
+export const publicState = (snapshot: Snapshot): string => pluginStateOf(snapshot);
 
 export const modelInput = {
   name: 'p', id: 'id', interfaceTypes: ['Op'], restart: { policy: 'on-failure' as const, maxRetries: 1 },
