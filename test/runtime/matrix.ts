@@ -40,6 +40,8 @@ interface Cell {
   then: PluginStateName | 'gone';
   /** Let the held hooks go once the operation started (it waits on the plugin). */
   release?: boolean;
+  /** How the operation the staging left waiting (enable, or disable for `stopping`) settles. Default: it resolves. */
+  staged?: Cell['settles'];
   /** Before the operation: let the next activation succeed (the restart after a backoff runs it). */
   nextActivationSucceeds?: boolean;
   options?: Partial<SupervisorOptions>;
@@ -63,8 +65,8 @@ export const MATRIX: Record<OperationName, Record<StagedState, Cell>> = {
   },
   disable: {
     installed: ok('installed'),
-    enabled: ok('disabled'),
-    activating: ok('disabled'),
+    enabled: ok('disabled', { staged: 'PLUGD_E_STATE' }),
+    activating: ok('disabled', { staged: 'PLUGD_E_STATE' }),
     running: ok('disabled'),
     restarting: ok('disabled'),
     stopping: ok('disabled', { release: true }),
@@ -73,8 +75,8 @@ export const MATRIX: Record<OperationName, Record<StagedState, Cell>> = {
   remove: { ...stays('PLUGD_E_STATE'), installed: ok('gone'), disabled: ok('gone') },
   'remove --force': {
     installed: ok('gone'),
-    enabled: ok('gone'),
-    activating: ok('gone'),
+    enabled: ok('gone', { staged: 'PLUGD_E_STATE' }),
+    activating: ok('gone', { staged: 'PLUGD_E_STATE' }),
     running: ok('gone'),
     restarting: ok('gone'),
     stopping: ok('gone', { release: true }),
@@ -87,11 +89,11 @@ export const MATRIX: Record<OperationName, Record<StagedState, Cell>> = {
   logs: Object.fromEntries(STATES.map((s) => [s, ok(s)])) as Record<StagedState, Cell>,
   close: {
     installed: ok('installed'),
-    enabled: ok('disabled'),
-    activating: ok('disabled'),
+    enabled: ok('disabled', { staged: 'PLUGD_E_CLOSED' }),
+    activating: ok('disabled', { staged: 'PLUGD_E_CLOSED' }),
     running: ok('disabled'),
     restarting: ok('disabled'),
-    stopping: ok('disabled', { release: true }),
+    stopping: ok('disabled', { release: true, staged: 'PLUGD_E_CLOSED' }),
     disabled: ok('disabled'),
   },
 };
@@ -122,9 +124,10 @@ export function describeOperations(ops: OperationName[]): void {
       if (op === 'client.call' && cell.settles === 'resolves') await expect(running).resolves.toEqual({ echo: 1 });
       if (op === 'upgrade' && cell.settles === 'resolves') expect(s.sup.inspect(P).version).toBe('2.0.0');
       if (op === 'logs') expect(await running).toBeInstanceOf(Array);
-      // What the staging left waiting settles too once the plugin is let go.
+      // What the staging left waiting settles too once the plugin is let go, and with a stable code.
       s.director.releaseAll();
-      await settlesWithin(Promise.allSettled(s.pending), BOUND_MS, `the operations that staged ${state}`);
+      const staged = await settlesWithin(Promise.all(s.pending.map((p) => p.then(() => 'resolves', (e: { code?: string }) => e.code ?? String(e)))), BOUND_MS, `the operations that staged ${state}`);
+      expect(staged).toEqual(s.pending.map(() => cell.staged ?? 'resolves'));
     });
   });
 }
