@@ -16,6 +16,7 @@ import { mergeEnvSettings } from './isolation/plugin-env.js';
 import { describePlugin, type PluginInfo } from './runtime/plugin-info.js';
 import { PluginActors } from './runtime/plugin-actors.js';
 import { PluginLocks } from './runtime/plugin-locks.js';
+import { restore, toRestore, type RestoreReport } from './runtime/restore.js';
 import { References } from './runtime/references.js';
 import { SettingsWriter } from './store/settings-writer.js';
 import type { StateEvent } from './runtime/state-event.js';
@@ -23,15 +24,7 @@ import { Store, type PluginRecord, type StoreProblem } from './store/store.js';
 import { TaskPool } from './tasks/task-pool.js';
 
 export type Capability = string;
-export type { ActivationHandler, StateEvent };
-
-/** How the restore at open went: see {@link Supervisor.restored}. */
-export interface RestoreReport {
-  /** Plugins that ran, in the order they did. */
-  running: string[];
-  /** Plugins whose activation failed, or whose dependency failed, with the error enable() gave. */
-  failed: { name: string; error: Error }[];
-}
+export type { ActivationHandler, RestoreReport, StateEvent };
 
 /**
  * A plugin supervisor: create one per host with {@link createSupervisor}.
@@ -104,7 +97,7 @@ export class Supervisor {
     }
     for (const record of store.list()) sup.#actors.add(record);
     // Started, not awaited: one plugin's slow or failing activation never holds the host's start.
-    if (resolved.restore) sup.#restoring = sup.#restore();
+    if (resolved.restore) sup.#restoring = restore(toRestore(store.list()), (id) => sup.enable(id), sup.#log, () => sup.#closed !== null);
     return sup;
   }
 
@@ -192,8 +185,12 @@ export class Supervisor {
   }
 
   /**
-   * Enables a plugin (and the plugins it requires) and resolves once it runs. Rejects with the
-   * activation's error if it fails; the restart policy then decides what follows.
+   * Enables a plugin (and the plugins it requires) and resolves once it runs: at once if it runs
+   * already. An activating or restarting plugin is waited for (its next attempt, after its
+   * backoff); a stopping one finishes its stop, then runs again. Rejects with the activation's
+   * error if it fails (the restart policy then decides what follows), with PLUGD_E_DEPENDENCY if
+   * a plugin it requires fails (it then waits in `enabled` and starts once that one runs), and
+   * with PLUGD_E_STATE if it is disabled or removed before it ran.
    */
   async enable(nameOrId: string): Promise<void> {
     this.#assertOpen();
@@ -227,7 +224,11 @@ export class Supervisor {
     await running;
   }
 
-  /** Stops a plugin (deactivate, then terminate) and keeps it disabled across host restarts. */
+  /**
+   * Stops a plugin (deactivate, then terminate) and keeps it disabled across host restarts.
+   * Resolves at once for a plugin at rest, once its stop ends otherwise; a restart waiting out
+   * its backoff is cancelled. An acquired plugin needs `force` (PLUGD_E_IN_USE).
+   */
   async disable(nameOrId: string, options: { force?: boolean } = {}): Promise<void> {
     this.#assertOpen();
     const record = this.#claim(nameOrId);
@@ -238,7 +239,10 @@ export class Supervisor {
     await this.#actors.disable(name);
   }
 
-  /** Removes a disabled (or never enabled) plugin from the store. `force` disables it first. */
+  /**
+   * Removes a disabled (or never enabled) plugin from the store: PLUGD_E_STATE in any other state,
+   * unless `force`, which disables it first (and waits for its stop).
+   */
   async remove(nameOrId: string, options: { force?: boolean } = {}): Promise<void> {
     this.#assertOpen();
     const record = this.#claim(nameOrId);
@@ -387,24 +391,6 @@ export class Supervisor {
     if (!(await this.#actors.close(bound))) this.#log.error(`plugins did not stop within ${bound} ms; terminating them`);
     await Promise.all([this.#instances.close(), this.#pump.close(), this.#tasks.close()]);
     await this.#store.close();
-  }
-
-  /** Docker's live restore: plugins enabled when the host stopped are activated again. */
-  async #restore(): Promise<RestoreReport> {
-    const report: RestoreReport = { running: [], failed: [] };
-    const wanted = this.#store.list().filter((r) => r.settings.enabled || r.manifest.restart.policy === 'always');
-    await Promise.all(wanted.map(async (record) => {
-      const name = record.manifest.name;
-      try {
-        await this.enable(record.id);
-        report.running.push(name);
-      } catch (e) {
-        const error = e instanceof Error ? e : new Error(String(e));
-        report.failed.push({ name, error });
-        if (!this.#closed) this.#log.error({ plugin: name, err: error }, `could not restore ${name}`);
-      }
-    }));
-    return report;
   }
 
   /** Serialises writes to the store, so two installs cannot both take one name. */
