@@ -1,4 +1,4 @@
-// The lifecycle of one plugin, as DESIGN.md draws it. Pure: the runtime provides the
+// The lifecycle of one plugin (the README draws it). Pure: the runtime provides the
 // `instance` actor (a worker that activates, runs and exits) and timing comes from named delays.
 //
 //   installed --ENABLE--> enabled --START--> live.activating --HANDSHAKE_OK--> live.running
@@ -8,6 +8,8 @@
 //   installed|disabled --REMOVE--> removed
 //
 // `live` groups the states that own an instance: leaving it stops the instance actor.
+// Each public state is tagged with its name, and `atRest` / `live` group them: the runtime asks
+// `snapshot.hasTag()` and `snapshot.can(event)`, and keeps no list of states of its own.
 import { assertEvent, assign, fromCallback, sendParent, sendTo, setup, type AnyStateNode, type SnapshotFrom } from 'xstate';
 import { restartPolicyMachine } from './restart-policy.machine.js';
 import { PLUGIN_STATES, type ErrorInfo, type InstanceExit, type PluginStateName, type PluginTag, type PolicyAnswer, type RestartPolicyInput } from './types.js';
