@@ -99,7 +99,12 @@ export class NodeProcessInstance implements ProbedInstance {
     });
     this.#child.on('message', (m: unknown) => this.#onMessage(m));
     this.#child.on('error', (e) => this.#finish('crash', null, e));
-    this.#child.on('exit', (code, signal) => this.#onExit(code, signal));
+    // The messages the child sent before it died (its 'crashed') are read before its channel closes.
+    this.#child.on('exit', (code, signal) => {
+      if (!this.#child.connected) return this.#onExit(code, signal);
+      const late = setTimeout(() => this.#onExit(code, signal), 1_000);
+      this.#child.once('disconnect', () => { clearTimeout(late); this.#onExit(code, signal); });
+    });
   }
 
   get exited() { return this.#end.exited; }
@@ -128,7 +133,10 @@ export class NodeProcessInstance implements ProbedInstance {
     return new Promise((resolve, reject) => {
       const id = ++this.#callSeq;
       try {
-        this.#send(['call', id, method, args]);
+        if (!this.#send(['call', id, method, args])) {
+          void this.exited.then(() => reject(this.#end.error));
+          return;
+        }
       } catch (e) {
         reject(new PlugdError('PLUGD_E_OPTION', `the arguments of "${method}" cannot be sent to a plugin process (they must be structured-cloneable): ${(e as Error).message}`, { cause: e, details: { option: 'args' } }));
         return;
@@ -152,7 +160,7 @@ export class NodeProcessInstance implements ProbedInstance {
     const before = await readMainThread(pid);
     const sentAt = performance.now();
     try {
-      this.#send(['ping', seq]);
+      if (!this.#send(['ping', seq])) return true; // ending: its exit reports why
       const { watchdogMs } = this.#options;
       if (await this.#answered(pong, watchdogMs)) return true;
       for (;;) {
@@ -196,9 +204,14 @@ export class NodeProcessInstance implements ProbedInstance {
     if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGKILL');
   }
 
-  #send(message: ParentMessage): void {
-    if (!this.#child.connected) throw this.#end.error;
+  /**
+   * Sends a message; false when the channel is closed (the child is ending, its exit will tell
+   * why). Throws only for a message that cannot be serialized.
+   */
+  #send(message: ParentMessage): boolean {
+    if (!this.#child.connected) return false;
     this.#child.send(message);
+    return true;
   }
 
   #onMessage(raw: unknown): void {
