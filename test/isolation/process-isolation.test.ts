@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { PERMISSION_FLAG } from '../../src/isolation/permission-flags.js';
 import { alive, bundle, nextState, supervisor, tempDir } from '../helpers.js';
 
 /** The command line of a live process, one argument per entry. */
@@ -26,7 +27,7 @@ describe('a worker-contract plugin with "isolation": "process"', () => {
     expect(hello).toMatchObject({ greeting: 'hello Ada', instance: 1 });
     expect(hello.pid).not.toBe(process.pid);
     const argv = await cmdline(hello.pid);
-    expect(argv).toContain('--experimental-permission');
+    expect(argv).toContain(PERMISSION_FLAG);
     expect(argv).toContain('--max-old-space-size=128');
     expect(argv.some((a) => a.startsWith('--allow-child-process') || a.startsWith('--allow-worker') || a.startsWith('--allow-addons'))).toBe(false);
 
