@@ -1,17 +1,16 @@
 // One running incarnation of a worker-contract plugin with "isolation": "process", seen from the
 // main thread: a Node child process under the permission model (permission-flags.ts) running
 // entry/isolated-plugin.mjs, its IPC channel (every message checked: a malformed one ends the
-// instance with PLUGD_E_PROTOCOL), calls raced against its end, and health probes (a ping whose
-// missing answer is judged by the child's CPU time in /proc, as hang-verdict.ts judges threads).
+// instance with PLUGD_E_PROTOCOL), calls raced against its end, and health probes (process-hang.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile, realpath } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
 import net from 'node:net';
 import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ErrorCodes, PlugdError, type ErrorCode } from '../errors.js';
 import type { ExitReason } from '../../machines/types.js';
-import { isHung } from './hang-verdict.js';
 import { InstanceEnd } from './instance-end.js';
+import { answersPing } from './process-hang.js';
 import { readChildMessage, type ChildMessage, type IsolatedInit, type ParentMessage, type PlainError } from './isolated-protocol.js';
 import { confinedEnv, permissionFlags, SETPRIV, type Confinement } from './permission-flags.js';
 import type { ProbedInstance } from './plugin-instance.js';
@@ -147,42 +146,19 @@ export class NodeProcessInstance implements ProbedInstance {
     });
   }
 
-  /**
-   * A ping the child's event loop answers. Unanswered after watchdogMs, the child's main thread is
-   * looked up in /proc: hung once it has run its CPU budget without answering, or past
-   * STARVATION_CAP × watchdogMs; a child starved of a core is given the time.
-   */
+  /** One health probe: a ping the child's event loop must answer (process-hang.ts judges a silence). */
   async probe(): Promise<boolean> {
-    if (!this.running || this.#child.pid === undefined) return true;
     const pid = this.#child.pid;
+    if (!this.running || pid === undefined) return true;
     const seq = ++this.#pingSeq;
-    const pong = new Promise<void>((resolve) => this.#pongs.set(seq, resolve));
-    const before = await readMainThread(pid);
-    const sentAt = performance.now();
     try {
-      if (!this.#send(['ping', seq])) return true; // ending: its exit reports why
-      const { watchdogMs } = this.#options;
-      if (await this.#answered(pong, watchdogMs)) return true;
-      for (;;) {
-        const now = await readMainThread(pid);
-        const reading = before && now ? { state: now.state, cpuSinceBeatUs: now.cpuUs - before.cpuUs } : null;
-        if (!this.running) return true;
-        if (isHung(performance.now() - sentAt, watchdogMs, reading)) return false;
-        if (await this.#answered(pong, watchdogMs / 4)) return true;
-      }
+      return await answersPing(pid, this.#options.watchdogMs, this.exited, () => {
+        const pong = new Promise<void>((resolve) => this.#pongs.set(seq, resolve));
+        return this.#send(['ping', seq]) ? pong : null;
+      });
     } finally {
       this.#pongs.delete(seq);
     }
-  }
-
-  /** True once `pong` settles or the instance ends within `ms`. */
-  #answered(pong: Promise<void>, ms: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), ms);
-      const yes = () => { clearTimeout(timer); resolve(true); };
-      void pong.then(yes);
-      void this.exited.then(yes);
-    });
   }
 
   /** Graceful stop: deactivate() within graceMs, then the process is killed. */
@@ -314,18 +290,6 @@ function pumpStream(options: NodeProcessInstanceOptions, stream: 'stdout' | 'std
     const header = `${JSON.stringify({ id: options.id, name: options.name, instance: options.instance, stream })}\n`;
     socket.once('connect', () => socket.write(header, (e) => (e ? reject(e) : resolve(socket))));
   });
-}
-
-/** The child's main (JavaScript) thread: its scheduler state and on-CPU time, from /proc. */
-async function readMainThread(pid: number): Promise<{ state: string; cpuUs: number } | null> {
-  if (process.platform !== 'linux') return null;
-  try {
-    const [stat, schedstat] = await Promise.all([readFile(`/proc/${pid}/stat`, 'latin1'), readFile(`/proc/${pid}/schedstat`, 'latin1')]);
-    const at = stat.lastIndexOf(')') + 2;
-    return { state: stat.slice(at, at + 1), cpuUs: Math.floor(Number(schedstat.split(' ')[0]) / 1000) };
-  } catch {
-    return null;
-  }
 }
 
 function fromPlain(plain: PlainError): Error {
