@@ -39,7 +39,12 @@ interface ManifestBase {
 export interface WorkerManifest extends ManifestBase {
   kind: 'worker';
   entrypoint: string;
+  /** Where the module runs: a thread of the host (trusted code), or a Node process of its own under Node's permission model. Default: "thread". */
+  isolation?: Isolation;
 }
+
+export type Isolation = 'thread' | 'process';
+const ISOLATIONS: readonly Isolation[] = ['thread', 'process'];
 
 /** Any executable serving Docker's plugin protocol on a UNIX socket that plugd names. */
 export interface ProcessManifest extends ManifestBase {
@@ -169,7 +174,7 @@ export function isInsideBundle(relative: string): boolean {
  */
 export function parseManifest(raw: unknown, source?: string): Manifest {
   if (!isRecord(raw)) fail('(root)', 'plugin.json must hold a JSON object', source);
-  checkKeys(raw, ['name', 'version', 'description', 'kind', 'entrypoint', 'exec', 'workdir', 'interface', 'env', 'args', 'permissions', 'restart', 'requires'], '', source);
+  checkKeys(raw, ['name', 'version', 'description', 'kind', 'entrypoint', 'exec', 'workdir', 'interface', 'env', 'args', 'permissions', 'restart', 'requires', 'isolation'], '', source);
   const { name, version, description, kind } = raw;
   if (typeof name !== 'string' || name.length > 128 || !NAME_PATTERN.test(name)) {
     fail('name', 'must match [a-z0-9][a-z0-9._-]* (optionally scope/name), at most 128 characters', source);
@@ -206,8 +211,12 @@ export function parseManifest(raw: unknown, source?: string): Manifest {
     if (typeof entrypoint !== 'string' || !isInsideBundle(entrypoint)) {
       fail('entrypoint', 'must be a relative path inside the bundle (no "..", not absolute)', source);
     }
-    return { ...base, kind, entrypoint };
+    // Kept only when given, so the IDs of manifests without it do not change.
+    if (raw.isolation === undefined) return { ...base, kind, entrypoint };
+    if (!ISOLATIONS.includes(raw.isolation as Isolation)) fail('isolation', `must be one of ${ISOLATIONS.join(', ')}`, source);
+    return { ...base, kind, entrypoint, isolation: raw.isolation as Isolation };
   }
+  if (raw.isolation !== undefined) fail('isolation', 'only applies to "worker" plugins; a process plugin is a process already', source);
   if (raw.entrypoint !== undefined) fail('entrypoint', 'only applies to "worker" plugins; a process plugin has "exec"', source);
   const exec = stringList(raw.exec, 'exec', undefined, source);
   const command = exec[0];
