@@ -1,4 +1,4 @@
-// The lifecycle of one plugin (the README draws it). Pure: the runtime provides the
+// The lifecycle of one plugin, as the README draws it. Pure: the runtime provides the
 // `instance` actor (a worker that activates, runs and exits) and timing comes from named delays.
 //
 //   installed --ENABLE--> enabled --START--> live.activating --HANDSHAKE_OK--> live.running

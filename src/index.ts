@@ -13,5 +13,5 @@ export type { Manifest, EnvVar, RestartSpec, RestartPolicyName } from './store/m
 export type { StoreProblem } from './store/store.js';
 export type { DiscoveryProblem } from './docker/discovery.js';
 export { definePlugin } from './sdk/define-plugin.js';
-export type { PluginDefinition, PluginContext, ActivateAnswer } from './sdk/define-plugin.js';
+export type { PluginDefinition, PluginContext, PluginMethod, ActivateAnswer } from './sdk/define-plugin.js';
 export type { PluginStateName, ExitReason } from '../machines/types.js';

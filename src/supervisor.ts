@@ -109,7 +109,7 @@ export class Supervisor {
    */
   async install(bundleDir: string, options: { grantPermissions?: boolean } = {}): Promise<{ id: string; name: string }> {
     this.#assertOpen();
-    const bundle = await prepareBundle(bundleDir, this.#tasks, () => this.#store.scratchDir());
+    const bundle = await prepareBundle(bundleDir, this.#tasks, () => this.#store.scratchDir(), { maxEntries: this.#options.maxBundleEntries });
     try {
       const { manifest, id } = bundle;
       const grantedEnv = checkPermissions(manifest, options.grantPermissions === true);
@@ -136,7 +136,7 @@ export class Supervisor {
     this.#assertOpen();
     const name = this.#claim(nameOrId).manifest.name;
     return this.#locks.exclusive(name, 'upgraded', async () => {
-      const bundle = await prepareBundle(bundlePath, this.#tasks, () => this.#store.scratchDir());
+      const bundle = await prepareBundle(bundlePath, this.#tasks, () => this.#store.scratchDir(), { maxEntries: this.#options.maxBundleEntries });
       try {
         if (bundle.manifest.name !== name) {
           throw new PlugdError('PLUGD_E_MANIFEST', `the bundle holds plugin "${bundle.manifest.name}", not "${name}"`, { details: { field: 'name' } });
