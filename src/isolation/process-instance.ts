@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { agentFor, dockerCall, probeHandshake, type Address } from '../docker/docker-protocol.mjs';
-import { PlugdError, type ErrorCode } from '../errors.js';
+import { dockerCallError } from './docker-call-error.js';
 import type { ExitReason } from '../../machines/types.js';
 import type { TaskPool } from '../tasks/task-pool.js';
 import { InstanceEnd } from './instance-end.js';
@@ -108,7 +108,7 @@ export class ProcessInstance implements ProbedInstance {
   call(method: string, args: unknown, timeoutMs: number): Promise<unknown> {
     if (!this.running) return Promise.reject(this.#end.error);
     return this.#end.race(dockerCall(this.address, method, args, { timeoutMs, agent: this.#agent })).catch((e: unknown) => {
-      throw toPlugdError(this.name, method, e);
+      throw dockerCallError(this.name, method, e);
     });
   }
 
@@ -151,12 +151,4 @@ export class ProcessInstance implements ProbedInstance {
   #finish(reason: ExitReason, code: number | null, cause: unknown): void {
     if (this.#end.finish(reason, code, cause)) this.#agent.destroy();
   }
-}
-
-function toPlugdError(name: string, method: string, e: unknown): PlugdError {
-  if (e instanceof PlugdError) return e;
-  const message = e instanceof Error ? e.message : String(e);
-  const code = ((e as { code?: string }).code ?? 'PLUGD_E_PLUGIN_ERROR') as ErrorCode;
-  if (code === 'PLUGD_E_PLUGIN_ERROR') return new PlugdError(code, `plugin "${name}" method "${method}" failed: ${message}`, { cause: e });
-  return new PlugdError(code, `plugin "${name}", "${method}": ${message}`, { cause: e });
 }
