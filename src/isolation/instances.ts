@@ -172,7 +172,8 @@ export class Instances implements InstanceHost {
     this.#activating.delete(instance);
     const onHung = () => {
       const what = instance.kind === 'worker' ? 'blocked its event loop' : 'did not answer a health check';
-      this.#log.warn({ plugin: instance.name, instance: instance.instance }, `watchdog: ${instance.name} ${what} for ${this.#options.watchdogMs} ms; terminating it`);
+      // Info, not a warning: the state change that follows carries the error, once.
+      this.#log.info({ plugin: instance.name, instance: instance.instance }, `watchdog: ${instance.name} ${what} for ${this.#options.watchdogMs} ms; terminating it`);
       instance.kill('hung');
     };
     const unwatch = instance.kind === 'worker' ? this.#watchdog.watch(instance.slots, onHung) : this.#probes.watch(instance as ProbedInstance, onHung);
