@@ -17,6 +17,7 @@ import { HealthProbes } from './health-probes.js';
 import type { PluginInstance, ProbedInstance } from './plugin-instance.js';
 import { NodeProcessInstance } from './node-process-instance.js';
 import { ProcessInstance } from './process-instance.js';
+import { linkHostPackage } from './host-package.js';
 import { SLOT_COUNT } from './wire-constants.mjs';
 import { WorkerInstance } from './worker-instance.js';
 import type { LogPump } from '../logs/log-pump.js';
@@ -48,6 +49,8 @@ export class Instances implements InstanceHost {
   readonly #logTotals = new Map<string, LogCounters>();
   /** Instances started and neither activated nor ended: the warm pool refills when there are none. */
   readonly #activating = new Set<PluginInstance>();
+  /** `<root>/node_modules/plugd`, made before the first plugin starts (host-package.ts). */
+  readonly #hostPackage: Promise<unknown>;
 
   constructor(options: ResolvedOptions, store: Store, pump: LogPump, tasks: TaskPool, log: Logger) {
     this.#tasks = tasks;
@@ -57,6 +60,9 @@ export class Instances implements InstanceHost {
     this.#pump = pump;
     this.#log = log;
     this.stopTimeoutMs = options.stopTimeoutMs;
+    this.#hostPackage = linkHostPackage(store.root).catch((e: unknown) => {
+      log.warn({ err: e }, `cannot link ${path.join(store.root, 'node_modules', 'plugd')} to the host's plugd; plugins that import 'plugd' will not find it`);
+    });
     this.#watchdog = new Watchdog(options.watchdogMs);
     this.#starts = new Semaphore(options.maxConcurrentStarts);
     const thread = { memoryLimitMb: options.memoryLimitMb, nice: options.pluginNice, execArgv: options.pluginExecArgv };
@@ -74,6 +80,7 @@ export class Instances implements InstanceHost {
         tasks: this.#tasks, activationTimeoutMs: this.#options.activationTimeoutMs, watchdogMs: this.#options.watchdogMs,
       }));
     }
+    await this.#hostPackage;
     const isolated = manifest.kind === 'worker' && manifest.isolation === 'process';
     const standby = manifest.kind === 'worker' && !isolated ? this.#warm?.take() : undefined;
     const release = standby ? null : await this.#starts.acquire('urgent', signal);
