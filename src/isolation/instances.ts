@@ -28,6 +28,8 @@ import type { PluginRecord, Store } from '../store/store.js';
 import type { TaskPool } from '../tasks/task-pool.js';
 import type { ProcessManifest, WorkerManifest } from '../store/manifest.js';
 
+/** The stderr lines a process plugin's unexpected exit shows in its error (systemd's status shows 10). */
+const STDERR_TAIL_LINES = 10;
 /** Linux's limit on a UNIX socket path (sun_path is 108 bytes with its NUL). */
 const MAX_SOCKET_PATH = 107;
 /** plugd's SDK, offered to the process plugins it runs as $PLUGD_SDK (a bundle copied into the store cannot resolve 'plugd/sdk'). */
@@ -171,6 +173,7 @@ export class Instances implements InstanceHost {
       activationTimeoutMs: this.#options.activationTimeoutMs,
       watchdogMs: this.#options.watchdogMs,
       tasks: this.#tasks,
+      stderrTail: () => this.#pump.stderrTail(input.id, input.instance, STDERR_TAIL_LINES),
     });
   }
 
