@@ -32,7 +32,7 @@ import type { ProcessManifest, WorkerManifest } from '../store/manifest.js';
 const STDERR_TAIL_LINES = 10;
 /** Linux's limit on a UNIX socket path (sun_path is 108 bytes with its NUL). */
 const MAX_SOCKET_PATH = 107;
-/** plugd's SDK, offered to the process plugins it runs as $PLUGD_SDK (a bundle copied into the store cannot resolve 'plugd/sdk'). */
+/** plugd's SDK module, also given to process plugins as $PLUGD_SDK (plugins written before 'plugd/sdk' resolved from the store use it). */
 const SDK_URL = new URL('../sdk/serve-plugin.mjs', import.meta.url).href;
 
 export class Instances implements InstanceHost {
