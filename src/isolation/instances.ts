@@ -51,8 +51,8 @@ export class Instances implements InstanceHost {
   readonly #logTotals = new Map<string, LogCounters>();
   /** Instances started and neither activated nor ended: the warm pool refills when there are none. */
   readonly #activating = new Set<PluginInstance>();
-  /** `<root>/node_modules/plugd`, made before the first plugin starts (host-package.ts). */
-  readonly #hostPackage: Promise<unknown>;
+  /** `<root>/node_modules/plugd`, made as the first plugin starts (host-package.ts). */
+  #hostPackage: Promise<unknown> | null = null;
 
   constructor(options: ResolvedOptions, store: Store, pump: LogPump, tasks: TaskPool, log: Logger) {
     this.#tasks = tasks;
@@ -62,9 +62,6 @@ export class Instances implements InstanceHost {
     this.#pump = pump;
     this.#log = log;
     this.stopTimeoutMs = options.stopTimeoutMs;
-    this.#hostPackage = linkHostPackage(store.root).catch((e: unknown) => {
-      log.warn({ err: e }, `cannot link ${path.join(store.root, 'node_modules', 'plugd')} to the host's plugd; plugins that import 'plugd' will not find it`);
-    });
     this.#watchdog = new Watchdog(options.watchdogMs);
     this.#starts = new Semaphore(options.maxConcurrentStarts);
     const thread = { memoryLimitMb: options.memoryLimitMb, nice: options.pluginNice, execArgv: options.pluginExecArgv };
@@ -82,7 +79,7 @@ export class Instances implements InstanceHost {
         tasks: this.#tasks, activationTimeoutMs: this.#options.activationTimeoutMs, watchdogMs: this.#options.watchdogMs,
       }));
     }
-    await this.#hostPackage;
+    await (this.#hostPackage ??= this.#linkHostPackage());
     const isolated = manifest.kind === 'worker' && manifest.isolation === 'process';
     const standby = manifest.kind === 'worker' && !isolated ? this.#warm?.take() : undefined;
     const release = standby ? null : await this.#starts.acquire('urgent', signal);
@@ -100,6 +97,12 @@ export class Instances implements InstanceHost {
     }
     if (release) void instance.booted.then(release);
     return this.#track(input.name, instance);
+  }
+
+  #linkHostPackage(): Promise<unknown> {
+    return linkHostPackage(this.#store.root).catch((e: unknown) => {
+      this.#log.warn({ err: e }, `cannot link ${path.join(this.#store.root, 'node_modules', 'plugd')} to the host's plugd; plugins that import 'plugd' will not find it`);
+    });
   }
 
   #track(name: string, instance: PluginInstance): PluginInstance {
