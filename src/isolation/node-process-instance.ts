@@ -7,7 +7,7 @@ import { realpath } from 'node:fs/promises';
 import net from 'node:net';
 import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { ErrorCodes, PlugdError, type ErrorCode } from '../errors.js';
+import { asPlugdError, PlugdError } from '../errors.js';
 import type { ExitReason } from '../../machines/types.js';
 import { InstanceEnd } from './instance-end.js';
 import { answersPing } from './process-hang.js';
@@ -137,7 +137,7 @@ export class NodeProcessInstance implements ProbedInstance {
           return;
         }
       } catch (e) {
-        reject(new PlugdError('PLUGD_E_OPTION', `the arguments of "${method}" cannot be sent to a plugin process (they must be structured-cloneable): ${(e as Error).message}`, { cause: e, details: { option: 'args' } }));
+        reject(new PlugdError('PLUGD_E_CALL', `plugin "${this.name}": the arguments of "${method}" cannot be sent to a plugin process (they must be structured-cloneable): ${(e as Error).message}`, { cause: e }));
         return;
       }
       const deadline = performance.now() + timeoutMs;
@@ -300,11 +300,9 @@ function fromPlain(plain: PlainError): Error {
   return err;
 }
 
-/** Keeps plugd's own codes from the child (PLUGD_E_METHOD...) and wraps a plugin's error. */
+/** Keeps plugd's own errors from the child (PLUGD_E_METHOD...) as they are, and wraps a plugin's error once. */
 function toCallError(name: string, method: string, e: Error & { code?: unknown }): PlugdError {
-  const { code } = e;
-  if (typeof code === 'string' && code in ErrorCodes && code !== 'PLUGD_E_PLUGIN_ERROR' && code !== 'PLUGD_E_PROTOCOL') {
-    return new PlugdError(code as ErrorCode, e.message.replace(`${code}: `, ''), { cause: e });
-  }
+  const own = e.name === 'PlugdError' && e.code !== 'PLUGD_E_PROTOCOL' ? asPlugdError(e) : undefined;
+  if (own) return own;
   return new PlugdError('PLUGD_E_PLUGIN_ERROR', `plugin "${name}" method "${method}" failed: ${e.message}`, { cause: e });
 }
