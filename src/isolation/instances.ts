@@ -52,7 +52,7 @@ export class Instances implements InstanceHost {
   /** Instances started and neither activated nor ended: the warm pool refills when there are none. */
   readonly #activating = new Set<PluginInstance>();
   /** `<root>/node_modules/plugd`, made as the first plugin starts (host-package.ts). */
-  #hostPackage: Promise<unknown> | null = null;
+  #hostPackage: Promise<string | null> | null = null;
 
   constructor(options: ResolvedOptions, store: Store, pump: LogPump, tasks: TaskPool, log: Logger) {
     this.#tasks = tasks;
@@ -99,10 +99,19 @@ export class Instances implements InstanceHost {
     return this.#track(input.name, instance);
   }
 
-  #linkHostPackage(): Promise<unknown> {
+  /** Resolves with the host's plugd package folder, or null when plugins cannot be given it. */
+  #linkHostPackage(): Promise<string | null> {
     return linkHostPackage(this.#store.root).catch((e: unknown) => {
       this.#log.warn({ err: e }, `cannot link ${path.join(this.#store.root, 'node_modules', 'plugd')} to the host's plugd; plugins that import 'plugd' will not find it`);
+      return null;
     });
+  }
+
+  /** What a confined plugin may read of plugd to import 'plugd/sdk': the link, the package's manifest and build. */
+  async #hostPackageReads(): Promise<string[]> {
+    const target = await (this.#hostPackage ??= this.#linkHostPackage());
+    if (target === null) return [];
+    return [path.join(this.#store.root, 'node_modules', 'plugd'), path.join(target, 'package.json'), path.join(target, 'dist')];
   }
 
   #track(name: string, instance: PluginInstance): PluginInstance {
@@ -145,6 +154,7 @@ export class Instances implements InstanceHost {
       args: manifest.args, env: pluginEnv(record), bundleDir: record.bundleDir, dataDir,
       memoryLimitMb: this.#options.memoryLimitMb, nice: this.#options.pluginNice, watchdogMs: this.#options.watchdogMs,
       logSocket: await this.#pump.processSocket(), slots, logLevel: this.#options.logs.level,
+      readable: await this.#hostPackageReads(),
     });
   }
 

@@ -33,6 +33,8 @@ export interface NodeProcessInstanceOptions extends Omit<IsolatedInit, 'logLevel
   /** Shared with the log pump, which counts the lines. */
   slots: SharedArrayBuffer;
   logLevel: string;
+  /** More paths the plugin may read: plugd's own package, for 'plugd/sdk'. */
+  readable?: string[];
 }
 
 export class NodeProcessInstance implements ProbedInstance {
@@ -61,7 +63,7 @@ export class NodeProcessInstance implements ProbedInstance {
     // The loader reads modules by their real path: a symlink in the store's root must not lock them out.
     const [bundle, data, entry] = await Promise.all([options.bundleDir, options.dataDir, ISOLATED_ENTRY].map((p) => realpath(p)));
     const confinement: Confinement = {
-      read: [ISOLATED_ENTRY, entry!, options.bundleDir, bundle!, options.dataDir, data!],
+      read: [ISOLATED_ENTRY, entry!, options.bundleDir, bundle!, options.dataDir, data!, ...options.readable ?? []],
       write: [options.dataDir, data!],
       memoryLimitMb: options.memoryLimitMb,
     };

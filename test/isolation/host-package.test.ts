@@ -42,6 +42,14 @@ describe('plugins that import plugd by name, from a store outside the host\'s pr
     expect(where.sdk.startsWith(`${pathToFileURL(await realpath(PACKAGE_ROOT)).href}/`)).toBe(true);
   });
 
+  it('a worker plugin with "isolation": "process" imports definePlugin from "plugd/sdk" under the permission model', async () => {
+    const sup = await supervisor({ root: await tmpRoot() });
+    await sup.install(await bundle('iso-imports-sdk'));
+    await sup.enable('iso-imports-sdk');
+    const where = await (await sup.get('iso-imports-sdk', 'Where')).call<{ sdk: string }>('Where.Sdk');
+    expect(where.sdk.startsWith(`${pathToFileURL(await realpath(PACKAGE_ROOT)).href}/`)).toBe(true);
+  });
+
   it('re-points a link another copy of plugd left in the store at the host\'s copy', async () => {
     const root = await tmpRoot();
     const elsewhere = await tempDir('plugd-other-copy-');
