@@ -4,10 +4,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { agentFor, dockerCall, probeHandshake, type Address } from '../docker/docker-protocol.mjs';
-import { dockerCallError } from './docker-call-error.js';
+import { PlugdError } from '../errors.js';
 import type { ExitReason } from '../../machines/types.js';
 import type { TaskPool } from '../tasks/task-pool.js';
-import { PlugdError } from '../errors.js';
+import { dockerCallError } from './docker-call-error.js';
 import { exitError } from './exit-errors.js';
 import { InstanceEnd } from './instance-end.js';
 import type { ProbedInstance } from './plugin-instance.js';
