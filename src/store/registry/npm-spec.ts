@@ -9,7 +9,7 @@ export interface NpmSpec {
   /** As the caller wrote it, `npm:` included. */
   raw: string;
   name: string;
-  /** The version, range or tag (`latest` if none was given). */
+  /** The version, range or tag (`*`, npm's "latest", if none was given). */
   range: string;
 }
 
@@ -25,8 +25,8 @@ export function parseNpmSpec(raw: string): NpmSpec {
   } catch (e) {
     throw new PlugdError('PLUGD_E_OPTION', `"${raw}" is not a package spec (npm:name, npm:name@1.2.3, npm:@scope/name@^1.2): ${(e as Error).message}`, { cause: e, details: { option: 'spec' } });
   }
-  if (!parsed.registry || parsed.name === null || parsed.type === 'alias') {
+  if (!parsed.registry || !parsed.name || parsed.type === 'alias') {
     throw new PlugdError('PLUGD_E_OPTION', `"${raw}" does not name a registry package (expected npm:name@version, range or tag; it parses as ${parsed.type})`, { details: { option: 'spec' } });
   }
-  return { raw, name: parsed.name, range: parsed.fetchSpec ?? 'latest' };
+  return { raw, name: parsed.name, range: parsed.fetchSpec || '*' };
 }
