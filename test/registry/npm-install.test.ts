@@ -5,7 +5,7 @@ import { createServer, type Socket } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSupervisor, type InstallProgress, type Supervisor } from '../../src/index.js';
-import { onCleanup, silent, supervisor } from '../helpers.js';
+import { EXAMPLES, onCleanup, silent, supervisor } from '../helpers.js';
 import { startRegistry, type Registry } from './verdaccio.js';
 
 let registry: Registry;
@@ -32,6 +32,7 @@ beforeAll(async () => {
       { fixture: 'npm-with-dep' },
       { fixture: 'npm-no-manifest' },
       { fixture: 'npm-greet', overrides: { name: '@plugd-test/moving' } },
+      { fixture: path.join(EXAMPLES, 'hello-npm'), overrides: { name: '@plugd-test/hello-npm' } },
     ),
     registry.publish({ fixture: 'npm-greet', overrides: { version: '2.0.0' } }),
   ]);
@@ -98,6 +99,13 @@ describe('install from the registry', () => {
     await sup.remove(name, { force: true });
     const again = await sup.install('npm:@plugd-test/with-dep', { allowScripts: true });
     await expect(access(bundleFile(sup, again.id, 'node_modules', '@plugd-test', 'lib', 'install-script-ran'))).resolves.toBeUndefined();
+  });
+
+  it('installs the example package as its README shows', async () => {
+    const sup = await supervisor();
+    const { name } = await sup.install('npm:@plugd-test/hello-npm@^1');
+    await sup.enable(name);
+    await expect((await sup.get(name, 'Greeter')).call('Greeter.Hello', { name: 'Ada' })).resolves.toEqual({ greeting: 'hello Ada', from: 'npm' });
   });
 
   it('refuses an unknown package or version with PLUGD_E_NOT_FOUND, leaving the store untouched', async () => {

@@ -21,7 +21,7 @@ export interface Registry {
   /** A userconfig .npmrc holding the registry's auth token (and `@plugd-test:registry`). */
   npmrc: string;
   /**
-   * Publishes fixture folders, each with package.json fields replaced by its `overrides`, with
+   * Publishes fixture folders (a name under test/fixtures, or an absolute path), each with package.json fields replaced by its `overrides`, with
    * one `npm publish --workspaces` (one npm start for all; names must differ).
    */
   publish(...packages: { fixture: string; overrides?: Record<string, unknown> }[]): Promise<void>;
@@ -132,7 +132,7 @@ export async function startRegistry(): Promise<Registry> {
       await writeFile(path.join(work, 'package.json'), JSON.stringify({ name: 'publisher', private: true, workspaces }));
       await Promise.all(packages.map(async ({ fixture, overrides = {} }, i) => {
         const folder = path.join(work, workspaces[i]!);
-        await cp(path.join(NPM_FIXTURES, fixture), folder, { recursive: true });
+        await cp(path.resolve(NPM_FIXTURES, fixture), folder, { recursive: true });
         const file = path.join(folder, 'package.json');
         await writeFile(file, JSON.stringify({ ...JSON.parse(await readFile(file, 'utf8')), ...overrides }, null, 2));
       }));
