@@ -71,6 +71,7 @@ export async function fetchPackage(spec: NpmSpec, options: { config: NpmConfig; 
     // Called again if pacote retries after a corrupt stream: each call rewrites the file.
     await pacote.tarball.stream(`${name}@${version}`, async (stream) => {
       bytes = 0;
+      reported = 0;
       const counter = new Transform({
         transform(chunk: Buffer, _encoding, done) {
           bytes += chunk.length;
