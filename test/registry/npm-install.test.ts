@@ -33,6 +33,7 @@ beforeAll(async () => {
       { fixture: 'npm-no-manifest' },
       { fixture: 'npm-greet', overrides: { name: '@plugd-test/moving' } },
       { fixture: path.join(EXAMPLES, 'hello-npm'), overrides: { name: '@plugd-test/hello-npm' } },
+      { fixture: 'npm-with-dep', overrides: { name: '@plugd-test/broken-dep', dependencies: { '@plugd-test/never-published': '^1.0.0' } } },
     ),
     registry.publish({ fixture: 'npm-greet', overrides: { version: '2.0.0' } }),
   ]);
@@ -108,10 +109,11 @@ describe('install from the registry', () => {
     await expect((await sup.get(name, 'Greeter')).call('Greeter.Hello', { name: 'Ada' })).resolves.toEqual({ greeting: 'hello Ada', from: 'npm' });
   });
 
-  it('refuses an unknown package or version with PLUGD_E_NOT_FOUND, leaving the store untouched', async () => {
+  it('refuses an unknown package, version or dependency with PLUGD_E_NOT_FOUND, leaving the store untouched', async () => {
     const sup = await supervisor();
     await expect(sup.install('npm:@plugd-test/no-such-plugin@^1')).rejects.toMatchObject({ code: 'PLUGD_E_NOT_FOUND' });
     await expect(sup.install('npm:@plugd-test/greet@^9')).rejects.toMatchObject({ code: 'PLUGD_E_NOT_FOUND' });
+    await expect(sup.install('npm:@plugd-test/broken-dep')).rejects.toMatchObject({ code: 'PLUGD_E_NOT_FOUND', message: expect.stringContaining('dependency') });
     await expectStoreUntouched(sup);
   });
 
