@@ -7,7 +7,8 @@ import { PluginClient, type ClientBackend } from './client.js';
 import { PlugdError } from './errors.js';
 import { ActivationHandlers, type ActivationHandler } from './runtime/activation-handlers.js';
 import { adoptDiscovered, discoverPlugins, type DiscoveryProblem } from './docker/discovery.js';
-import { carrySettings, checkInstallable, checkPermissions, prepareBundle, type PreparedBundle } from './store/installer.js';
+import { carrySettings, checkInstallable, checkPermissions, prepareFrom, type InstallContext, type PreparedBundle } from './store/installer.js';
+import type { ProgressListener } from './store/registry/install-progress.js';
 import { Instances } from './isolation/instances.js';
 import { LogPump } from './logs/log-pump.js';
 import type { LogLine } from './logs/pump-protocol.js';
@@ -24,6 +25,16 @@ import { Store, type PluginRecord, type StoreProblem } from './store/store.js';
 import { TaskPool } from './tasks/task-pool.js';
 
 export type Capability = string;
+
+/** Options of install() and upgrade(). */
+export interface InstallOptions {
+  /** Grant the host env variables the plugin asks to read (its permissions.env). */
+  grantPermissions?: boolean;
+  /** `npm:` specs only: let install scripts of the package and its dependencies run. Default false. */
+  allowScripts?: boolean;
+  /** `npm:` specs only: called at each step (resolve, download with bytes, verify, unpack, dependencies, digest). */
+  onProgress?: ProgressListener;
+}
 export type { ActivationHandler, RestoreReport, StateEvent };
 
 /**
@@ -104,19 +115,20 @@ export class Supervisor {
   // ── install, enable, disable, remove, set ────────────────────────────────────────────────
 
   /**
-   * Copies a bundle into the store: a folder, or an archive of one (.tgz, .tar; `npm pack`
-   * output). The plugin starts `installed`; enable it to run it.
+   * Copies a bundle into the store: a folder, an archive of one (.tgz, .tar; `npm pack`
+   * output), or a package from the npm registry (`npm:name@range`, checked against its
+   * integrity, its dependencies installed). The plugin starts `installed`; enable it to run it.
    */
-  async install(bundleDir: string, options: { grantPermissions?: boolean } = {}): Promise<{ id: string; name: string }> {
+  async install(bundleDir: string, options: InstallOptions = {}): Promise<{ id: string; name: string }> {
     this.#assertOpen();
-    const bundle = await prepareBundle(bundleDir, this.#tasks, () => this.#store.scratchDir(), { maxEntries: this.#options.maxBundleEntries });
+    const bundle = await prepareFrom(bundleDir, this.#installContext(options));
     try {
       const { manifest, id } = bundle;
       const grantedEnv = checkPermissions(manifest, options.grantPermissions === true);
       return await this.#exclusive(async () => {
         this.#assertOpen();
         checkInstallable(this.#store, manifest, id);
-        const record = await this.#store.add(id, manifest, bundle.dir, { enabled: false, env: [], grantedEnv });
+        const record = await this.#store.add(id, manifest, bundle.dir, { enabled: false, env: [], grantedEnv }, undefined, bundle.source);
         this.#actors.add(record);
         this.#log.info({ plugin: manifest.name, id }, `installed ${manifest.name}@${manifest.version}`);
         return { id, name: manifest.name };
@@ -131,12 +143,19 @@ export class Supervisor {
    * carry the same name, and the plugin must be at rest (disable it first) and not in use. Env
    * settings the new version still declares settable carry over; host variables it newly asks
    * for need `grantPermissions`. One index write swaps the records. The plugin stays disabled.
+   * Without `bundlePath`, a plugin installed from the npm registry moves to the newest version
+   * its original spec allows; `npm:name@2` moves it to another range.
    */
-  async upgrade(nameOrId: string, bundlePath: string, options: { grantPermissions?: boolean } = {}): Promise<{ id: string; name: string; previous: string }> {
+  async upgrade(nameOrId: string, bundlePath?: string, options: InstallOptions = {}): Promise<{ id: string; name: string; previous: string }> {
     this.#assertOpen();
-    const name = this.#claim(nameOrId).manifest.name;
+    const current = this.#claim(nameOrId);
+    const name = current.manifest.name;
+    const from = bundlePath ?? current.source?.spec;
+    if (from === undefined) {
+      throw new PlugdError('PLUGD_E_OPTION', `plugin "${name}" was not installed from the npm registry; upgrade() needs a bundle for it`, { details: { option: 'bundlePath' } });
+    }
     return this.#locks.exclusive(name, 'upgraded', async () => {
-      const bundle = await prepareBundle(bundlePath, this.#tasks, () => this.#store.scratchDir(), { maxEntries: this.#options.maxBundleEntries });
+      const bundle = await prepareFrom(from, this.#installContext(options));
       try {
         if (bundle.manifest.name !== name) {
           throw new PlugdError('PLUGD_E_MANIFEST', `the bundle holds plugin "${bundle.manifest.name}", not "${name}"`, { details: { field: 'name' } });
@@ -157,7 +176,7 @@ export class Supervisor {
     checkInstallable(this.#store, bundle.manifest, bundle.id, old);
     const { settings, dropped } = carrySettings(old, bundle.manifest, granted);
     await this.#settings.settle(old.id);
-    const record = await this.#store.add(bundle.id, bundle.manifest, bundle.dir, settings, old.id);
+    const record = await this.#store.add(bundle.id, bundle.manifest, bundle.dir, settings, old.id, bundle.source);
     await this.#actors.remove(name);
     this.#retire(old.id, name);
     this.#actors.add(record);
@@ -398,6 +417,17 @@ export class Supervisor {
     const run = this.#storeQueue.then(work, work);
     this.#storeQueue = run.catch(() => undefined);
     return run;
+  }
+
+  #installContext(options: InstallOptions): InstallContext {
+    return {
+      tasks: this.#tasks,
+      scratchDir: () => this.#store.scratchDir(),
+      maxEntries: this.#options.maxBundleEntries,
+      registryTimeoutMs: this.#options.registryTimeoutMs,
+      allowScripts: options.allowScripts,
+      onProgress: options.onProgress,
+    };
   }
 
   #describe(record: PluginRecord): PluginInfo {
