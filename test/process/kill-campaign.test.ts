@@ -14,7 +14,7 @@ import { bundle, onCleanup, tempDir } from '../helpers.js';
 const HOST = fileURLToPath(new URL('../fixtures/enable-host.ts', import.meta.url));
 const KILLS = Number(process.env.PLUGD_KILL_CAMPAIGN ?? 50);
 /** Kill moments are drawn from [0, KILL_WINDOW_MS) after the host starts its loop. */
-const KILL_WINDOW_MS = 600;
+const KILL_WINDOW_MS = 400;
 /** How long the processes of a killed host may take to end (the wrappers' grace is 1 s). */
 const SETTLE_MS = 8_000;
 
