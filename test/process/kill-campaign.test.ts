@@ -4,12 +4,12 @@
 // to the run, carried in their command line or environment (the store's path is in both).
 // PLUGD_KILL_CAMPAIGN=<n> sets the number of kills (50 by default; a long campaign runs 500).
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { bundle, onCleanup, tempDir } from '../helpers.js';
+import { describeProcess, killAll, marked } from './proc-scan.js';
 
 const HOST = fileURLToPath(new URL('../fixtures/enable-host.ts', import.meta.url));
 const KILLS = Number(process.env.PLUGD_KILL_CAMPAIGN ?? 50);
@@ -17,40 +17,6 @@ const KILLS = Number(process.env.PLUGD_KILL_CAMPAIGN ?? 50);
 const KILL_WINDOW_MS = 400;
 /** How long the processes of a killed host may take to end (the wrappers' grace is 1 s). */
 const SETTLE_MS = 8_000;
-
-/** Pids of live processes whose command line or environment contains `marker`. */
-function marked(marker: string): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue; // a zombie has ended
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      const environ = readFileSync(`/proc/${entry}/environ`, 'utf8');
-      if (cmdline.includes(marker) || environ.includes(marker)) found.push(Number(entry));
-    } catch {
-      // gone meanwhile, or not ours to read
-    }
-  }
-  return found;
-}
-
-function describeProcess(pid: number): string {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const ppid = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
-    return `${pid} (ppid ${ppid}): ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim()}`;
-  } catch {
-    return `${pid} (gone)`;
-  }
-}
-
-function killAll(pids: number[]): void {
-  for (const pid of pids) {
-    try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
-  }
-}
 
 /** Resolves once no marked process is left, or with those still there after SETTLE_MS. */
 async function survivors(marker: string): Promise<number[]> {
