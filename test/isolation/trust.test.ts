@@ -43,10 +43,12 @@ describe('a worker plugin and its host\'s process', () => {
 
   it('can still read the host\'s environment, read and open the store, and run processes (docs/trust.md)', async () => {
     const { probe } = await prober();
-    const reach = await probe.call('Probe.Reach') as Record<string, { done: boolean; detail?: unknown }> & { ownEnv: string[] };
+    const reach = await probe.call('Probe.Reach') as Record<string, { done: boolean; detail?: unknown }> & { ownEnv: string[]; nativeCode: boolean };
     // process.env holds only the plugin's env; /proc/self/environ is the host's whole environment.
     expect(reach.ownEnv).not.toContain('PATH');
     expect(reach.hostEnviron).toMatchObject({ done: true, detail: expect.arrayContaining(['PATH']) });
+    expect(reach.readHostMemory).toMatchObject({ done: true, detail: 64 });
+    expect(reach.nativeCode).toBe(true);
     expect(reach.readIndex!.done).toBe(true);
     expect(reach.readOtherSettings).toMatchObject({ done: true, detail: 2 });
     expect(reach.openIndexForWriting!.done).toBe(true);
