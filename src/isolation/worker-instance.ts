@@ -5,7 +5,7 @@
 // method call is rejected by it.
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { transfer, wrap, type Endpoint, type Remote } from 'comlink/dist/esm/comlink.mjs';
-import { PlugdError } from '../errors.js';
+import { asPlugdError, PlugdError } from '../errors.js';
 import type { ExitReason } from '../../machines/types.js';
 import { fromPlain, registerErrorTransfer } from './error-transfer.mjs';
 import { InstanceEnd } from './instance-end.js';
@@ -44,7 +44,7 @@ export class WorkerInstance implements PluginInstance {
   #sweep: NodeJS.Timeout | null = null;
   #sweepAt = Infinity;
   readonly #end: InstanceEnd;
-  #workerError: Error | null = null;
+  #workerError: unknown = null;
   #stopping = false;
 
   /** Starts a thread for the instance, or takes on `standby`, a ready thread of the warm pool. */
@@ -83,7 +83,7 @@ export class WorkerInstance implements PluginInstance {
         this.#worker.once('online', () => resolve());
         void this.exited.then(() => resolve());
       });
-    this.#worker.on('error', (err) => { this.#workerError = err; });
+    this.#worker.on('error', (err: unknown) => { this.#workerError = err; });
     this.#worker.on('exit', (code) => this.#onWorkerExit(code));
     this.#worker.on('messageerror', (e) => this.#violation('its control channel', e));
     this.#api = wrap<PluginWorkerApi>(this.#controlEndpoint());
@@ -114,7 +114,7 @@ export class WorkerInstance implements PluginInstance {
       try {
         this.#callPort.postMessage(request);
       } catch (e) {
-        reject(new PlugdError('PLUGD_E_OPTION', `the arguments of "${method}" cannot be sent to a worker (they must be structured-cloneable): ${(e as Error).message}`, { cause: e, details: { option: 'args' } }));
+        reject(new PlugdError('PLUGD_E_CALL', `plugin "${this.name}": the arguments of "${method}" cannot be sent to a worker plugin (they must be structured-cloneable): ${(e as Error).message}`, { cause: e }));
         return;
       }
       const deadline = performance.now() + timeoutMs;
@@ -237,13 +237,10 @@ function describe(what: unknown): string {
   return what === null ? 'null' : `a value of type ${typeof what}`;
 }
 
-/** Keeps plugd's own codes from the worker (PLUGD_E_METHOD...) and wraps a plugin's error. */
+/** Keeps plugd's own errors from the worker (PLUGD_E_METHOD...) as they are, and wraps a plugin's error once. */
 function toCallError(name: string, method: string, e: unknown): PlugdError {
-  if (e instanceof PlugdError) return e;
-  const code = (e as { code?: unknown })?.code;
+  const own = e instanceof Error && e.name === 'PlugdError' ? asPlugdError(e) : undefined;
+  if (own) return own;
   const message = e instanceof Error ? e.message : String(e);
-  if (typeof code === 'string' && code.startsWith('PLUGD_E_') && code !== 'PLUGD_E_PLUGIN_ERROR') {
-    return new PlugdError(code as PlugdError['code'], message.replace(`${code}: `, ''), { cause: e });
-  }
   return new PlugdError('PLUGD_E_PLUGIN_ERROR', `plugin "${name}" method "${method}" failed: ${message}`, { cause: e });
 }

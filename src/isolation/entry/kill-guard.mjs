@@ -27,7 +27,8 @@ function refused(pid, signal) {
 
 /** @param {unknown} pid */
 function refusal(pid) {
-  const err = new Error(`PLUGD_E_PERMISSION: a plugin cannot signal its host (process.kill(${String(pid)}) refused): a worker plugin runs inside the host's process; to end the plugin, throw or return from its methods`);
+  const err = new Error(`a plugin cannot signal its host (process.kill(${String(pid)}) refused): a worker plugin runs inside the host's process; to end the plugin, throw or return from its methods`);
+  err.name = 'PlugdError';
   return Object.assign(err, { code: 'PLUGD_E_PERMISSION' });
 }
 
