@@ -59,7 +59,7 @@ delete process.env.PLUGD_WRAPPER;
 
 // A parent that is not the host (re-parented to init or a subreaper) means the host died before
 // or during this start: nothing is spawned then, and the same check runs for as long as we live.
-const hostGone = () => process.ppid !== config.hostPid;
+const hostGone = () => typeof config.hostPid === 'number' && process.ppid !== config.hostPid;
 if (hostGone()) process.exit(0);
 setInterval(() => { if (hostGone()) endGroup(); }, PARENT_POLL_MS).unref();
 
