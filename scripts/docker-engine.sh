@@ -57,7 +57,8 @@ busybox_rootfs() {
   echo 'root:x:0:' > "$1/etc/group"
 }
 
-# Adds the host's node binary with the libraries it links (ldd), and plugd's SDK at /plugd.
+# Adds the host's node binary with the libraries it links (ldd), and plugd's SDK as the package
+# /node_modules/plugd, so that `import 'plugd/sdk'` resolves from any script of the image.
 node_rootfs() {
   node=$(readlink -f "$(command -v node)")
   mkdir -p "$1/usr/local/bin"
@@ -66,9 +67,11 @@ node_rootfs() {
     mkdir -p "$1$(dirname "$lib")"
     cp -L "$lib" "$1$lib"
   done
-  mkdir -p "$1/plugd/sdk" "$1/plugd/docker"
-  cp "$HERE/src/sdk/serve-plugin.mjs" "$1/plugd/sdk/"
-  cp "$HERE/src/docker/docker-protocol.mjs" "$1/plugd/docker/"
+  sdk="$1/node_modules/plugd"
+  mkdir -p "$sdk/sdk" "$sdk/docker"
+  cp "$HERE/src/sdk/serve-plugin.mjs" "$sdk/sdk/"
+  cp "$HERE/src/docker/docker-protocol.mjs" "$sdk/docker/"
+  printf '%s\n' '{ "name": "plugd", "type": "module", "exports": { "./sdk": "./sdk/serve-plugin.mjs" } }' > "$sdk/package.json"
 }
 
 build_images() {
@@ -81,14 +84,14 @@ build_images() {
   # local/plugd-node: busybox, node and plugd's SDK, the base of the example container plugins.
   busybox_rootfs "$tmp/node"
   node_rootfs "$tmp/node"
-  tar -C "$tmp/node" -c . | docker import -c 'ENV PLUGD_SDK=/plugd/sdk/serve-plugin.mjs' \
+  tar -C "$tmp/node" -c . | docker import -c 'ENV PLUGD_SDK=/node_modules/plugd/sdk/serve-plugin.mjs' \
     -c 'ENV PATH=/usr/local/bin:/bin' -c 'CMD ["node"]' - local/plugd-node >/dev/null
   say 'built local/plugd-node'
 
   # local/plugd-volumes: the example volume driver (examples/bundles/volumes) in a container.
   mkdir -p "$tmp/node/plugin"
   cp "$HERE/examples/bundles/volumes/server.mjs" "$tmp/node/plugin/server.mjs"
-  tar -C "$tmp/node" -c . | docker import -c 'ENV PLUGD_SDK=/plugd/sdk/serve-plugin.mjs' \
+  tar -C "$tmp/node" -c . | docker import -c 'ENV PLUGD_SDK=/node_modules/plugd/sdk/serve-plugin.mjs' \
     -c 'ENV PATH=/usr/local/bin:/bin' -c 'WORKDIR /plugin' -c 'CMD ["node", "/plugin/server.mjs"]' - local/plugd-volumes >/dev/null
   say 'built local/plugd-volumes'
 
@@ -104,7 +107,7 @@ build_images() {
   "workdir": "/plugin",
   "env": [
     { "name": "PLUGD_SOCKET", "value": "/run/docker/plugins/volumes.sock", "settable": [] },
-    { "name": "PLUGD_SDK", "value": "/plugd/sdk/serve-plugin.mjs", "settable": [] }
+    { "name": "PLUGD_SDK", "value": "/node_modules/plugd/sdk/serve-plugin.mjs", "settable": [] }
   ],
   "interface": { "types": ["docker.volumedriver/1.0"], "socket": "volumes.sock" },
   "network": { "type": "none" }

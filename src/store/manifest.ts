@@ -39,7 +39,12 @@ interface ManifestBase {
 export interface WorkerManifest extends ManifestBase {
   kind: 'worker';
   entrypoint: string;
+  /** Where the module runs: a thread of the host (trusted code), or a Node process of its own under Node's permission model. Default: "thread". */
+  isolation?: Isolation;
 }
+
+export type Isolation = 'thread' | 'process';
+const ISOLATIONS: readonly Isolation[] = ['thread', 'process'];
 
 /** Any executable serving Docker's plugin protocol on a UNIX socket that plugd names. */
 export interface ProcessManifest extends ManifestBase {
@@ -119,6 +124,11 @@ export function excerpt(value: unknown): string {
 function fail(field: string, message: string, source?: string): never {
   const where = source ? ` in ${source}` : '';
   throw new PlugdError('PLUGD_E_MANIFEST', `"${field}"${where}: ${message}`, { details: { field } });
+}
+
+/** A required key that is absent is refused as missing, not as a value that breaks a rule. */
+function required(obj: Record<string, unknown>, key: string, field: string, example: string, source?: string): void {
+  if (obj[key] === undefined) fail(field, `is missing; it is required, e.g. ${example}`, source);
 }
 
 /** Refuses keys outside `allowed` and keys that could pollute a prototype. */
@@ -202,7 +212,11 @@ export function isInsideBundle(relative: string): boolean {
  */
 export function parseManifest(raw: unknown, source?: string): Manifest {
   if (!isRecord(raw)) fail('(root)', 'plugin.json must hold a JSON object', source);
-  checkKeys(raw, ['name', 'version', 'description', 'kind', 'entrypoint', 'exec', 'workdir', 'interface', 'env', 'args', 'permissions', 'restart', 'requires', 'docker', ...CONTAINER_KEYS], '', source);
+  checkKeys(raw, ['name', 'version', 'description', 'kind', 'entrypoint', 'exec', 'workdir', 'interface', 'env', 'args', 'permissions', 'restart', 'requires', 'isolation', 'docker', ...CONTAINER_KEYS], '', source);
+  required(raw, 'name', 'name', '"name": "hello"', source);
+  required(raw, 'version', 'version', '"version": "1.0.0"', source);
+  required(raw, 'kind', 'kind', '"kind": "worker"', source);
+  required(raw, 'interface', 'interface', '"interface": { "types": ["Greeter"] }', source);
   const { name, version, description, kind } = raw;
   if (typeof name !== 'string' || name.length > 128 || !NAME_PATTERN.test(name)) {
     fail('name', 'must match [a-z0-9][a-z0-9._-]* (optionally scope/name), at most 128 characters', source);
@@ -215,6 +229,7 @@ export function parseManifest(raw: unknown, source?: string): Manifest {
   const iface = raw.interface;
   if (!isRecord(iface)) fail('interface', 'must be an object { "types": ["Capability"] }', source);
   checkKeys(iface, kind === 'worker' ? ['types'] : ['types', 'socket'], 'interface', source);
+  required(iface, 'types', 'interface.types', '"types": ["Greeter"]', source);
   const types = stringList(iface.types, 'interface.types', CAPABILITY, source);
   if (types.length === 0) fail('interface.types', 'must name at least one capability', source);
   const permissions = raw.permissions ?? {};
@@ -240,22 +255,28 @@ export function parseManifest(raw: unknown, source?: string): Manifest {
   if (kind === 'worker') {
     if (raw.docker !== undefined) fail('docker', 'only applies to "process" and "container" plugins (a worker has no socket)', source);
     if (raw.exec !== undefined || raw.workdir !== undefined) fail(raw.exec !== undefined ? 'exec' : 'workdir', 'only applies to "process" plugins', source);
+    required(raw, 'entrypoint', 'entrypoint', '"entrypoint": "index.mjs"', source);
     const { entrypoint } = raw;
     if (typeof entrypoint !== 'string' || !isInsideBundle(entrypoint)) {
       fail('entrypoint', 'must be a relative path inside the bundle (no "..", not absolute)', source);
     }
-    return { ...base, kind, entrypoint };
+    // Kept only when given, so the IDs of manifests without it do not change.
+    if (raw.isolation === undefined) return { ...base, kind, entrypoint };
+    if (!ISOLATIONS.includes(raw.isolation as Isolation)) fail('isolation', `must be one of ${ISOLATIONS.join(', ')}`, source);
+    return { ...base, kind, entrypoint, isolation: raw.isolation as Isolation };
   }
   const socket = iface.socket ?? 'plugin.sock';
   if (typeof socket !== 'string' || !SOCKET_NAME.test(socket)) fail('interface.socket', 'must be a file name such as "plugin.sock" (no folders)', source);
   const docker = parseDocker(raw.docker, source);
   if (kind === 'container') {
-    for (const key of ['entrypoint', 'exec', 'workdir'] as const) {
+    for (const key of ['entrypoint', 'exec', 'workdir', 'isolation'] as const) {
       if (raw[key] !== undefined) fail(key, 'does not apply to "container" plugins; the image and "cmd" say what runs', source);
     }
     return { ...base, ...parseContainer(raw, source), kind, interface: { types, socket }, ...(docker ? { docker } : {}) };
   }
+  if (raw.isolation !== undefined) fail('isolation', 'only applies to "worker" plugins; a process plugin is a process already', source);
   if (raw.entrypoint !== undefined) fail('entrypoint', 'only applies to "worker" plugins; a process plugin has "exec"', source);
+  required(raw, 'exec', 'exec', '"exec": ["node", "server.mjs"]', source);
   const exec = stringList(raw.exec, 'exec', undefined, source);
   const command = exec[0];
   if (command === undefined || command === '') fail('exec', 'must name the command to run, e.g. ["./bin/plugin", "--flag"]', source);
