@@ -1,0 +1,55 @@
+// plugd supervising N copies of the peers bench's server as process plugins, on a temp store.
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { createSupervisor, type Supervisor, type SupervisorOptions } from '../../src/index.js';
+import { childrenOf, cmdline, descendants, processTable } from './proc.js';
+
+export const SERVER_BUNDLE = fileURLToPath(new URL('./server/', import.meta.url));
+export const SERVER_SCRIPT = path.join(SERVER_BUNDLE, 'server.mjs');
+
+export interface PlugdProcesses {
+  sup: Supervisor;
+  names: string[];
+  root: string;
+  /** The supervised programs' sockets, one per plugin. */
+  sockets(): Promise<string[]>;
+  dispose(): Promise<void>;
+}
+
+/** A supervisor with `n` copies of the server installed as process plugins (not enabled). */
+export async function plugdWithServers(n: number, options: Partial<SupervisorOptions> = {}): Promise<PlugdProcesses> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'plugd-bench-peers-'));
+  const root = path.join(dir, 'store');
+  const sup = await createSupervisor({ root, logger: pino({ level: 'silent' }), restore: false, ...options });
+  const names: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const name = `peer-${i}`;
+    const bundle = path.join(dir, 'bundles', name);
+    await cp(SERVER_BUNDLE, bundle, { recursive: true });
+    const manifest = JSON.parse(await readFile(path.join(bundle, 'plugin.json'), 'utf8'));
+    await writeFile(path.join(bundle, 'plugin.json'), JSON.stringify({ ...manifest, name }));
+    await sup.install(bundle);
+    names.push(name);
+  }
+  return {
+    sup, names, root,
+    async sockets() {
+      const run = path.join(root, 'run');
+      return (await readdir(run)).map((d) => path.join(run, d, 'bench.sock'));
+    },
+    async dispose() {
+      await sup.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The host's wrapper processes (its children running process-wrapper.mjs) and the plugins below them. */
+export function plugdTree(): { wrappers: number[]; plugins: number[] } {
+  const table = processTable();
+  const wrappers = childrenOf(process.pid, table).filter((pid) => cmdline(pid).includes('process-wrapper'));
+  return { wrappers, plugins: wrappers.flatMap((w) => descendants(w, table)) };
+}
