@@ -38,7 +38,8 @@ export async function plugdWithServers(n: number, options: Partial<SupervisorOpt
     sup, names, root,
     async sockets() {
       const run = path.join(root, 'run');
-      return (await readdir(run)).map((d) => path.join(run, d, 'bench.sock'));
+      const dirs = (await readdir(run, { withFileTypes: true })).filter((d) => d.isDirectory());
+      return dirs.map((d) => path.join(run, d.name, 'bench.sock'));
     },
     async dispose() {
       await sup.close();

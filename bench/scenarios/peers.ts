@@ -10,7 +10,7 @@ import { Piscina } from 'piscina';
 import { plugdTree, plugdWithServers, SERVER_SCRIPT } from '../peers/plugd-side.js';
 import { removePm2Home, pm2Version, startPm2 } from '../peers/pm2-side.js';
 import { cpuSeconds, descendants, rssBytes, sumRss, waitForAnswer } from '../peers/proc.js';
-import { median, ratio, round, summarize } from '../report.js';
+import { median, ratio, round, settledRss, summarize } from '../report.js';
 import { enableAll, sleep, supervisorWithPlugins } from './plugd-fixtures.js';
 
 const MB = 2 ** 20;
@@ -26,13 +26,15 @@ export interface SupervisorSide {
   restartMs: { p50: number; max: number; samples: number[] };
   /** CPU the supervisor used over the idle window (ms), and the servers (ms), with N running. */
   idleCpuMs: { supervisor: number; apps: number };
+  /** Not in the goal, for reference: what the bench's own process grew by (plugd's threads; PM2's client). */
+  hostRssDeltaMb: number;
 }
 
 export interface PeersRow {
   n: number;
   plugd: SupervisorSide;
   pm2: SupervisorSide & { daemonStartMs: number };
-  /** plugd / PM2, each figure: ≤ 1 is the goal. */
+  /** plugd / PM2, each figure: ≤ 1 is the goal (idle CPU with a floor of one clock tick, 10 ms, on both sides). */
   ratios: { allRunning: number; rss: number; restart: number; idleCpu: number };
 }
 
@@ -77,12 +79,14 @@ const restartSummary = (samples: number[]) => {
 async function plugdSide(n: number, idleMs: number, kills: number): Promise<SupervisorSide> {
   const bench = await plugdWithServers(n);
   try {
+    const hostBefore = await settledRss();
     const t0 = performance.now();
     await enableAll(bench.sup, bench.names);
     const sockets = await bench.sockets();
     await Promise.all(sockets.map((s) => waitForAnswer(s, null, 10_000, 5)));
     const allRunningMs = performance.now() - t0;
     await sleep(SETTLE_MS);
+    const hostRssDeltaMb = round(((await settledRss()) - hostBefore) / MB, 1);
     const { wrappers, plugins } = plugdTree();
     if (plugins.length !== n) throw new Error(`expected ${n} plugin processes under the wrappers, found ${plugins.length}`);
     const supervisorRss = sumRss(wrappers);
@@ -96,6 +100,7 @@ async function plugdSide(n: number, idleMs: number, kills: number): Promise<Supe
       rssMb: rss(supervisorRss, appsRss, n),
       restartMs: restartSummary(restartSamples),
       idleCpuMs: { supervisor: round((cpu1.sup - cpu0.sup) * 1000, 0), apps: round((cpu1.apps - cpu0.apps) * 1000, 0) },
+      hostRssDeltaMb,
     };
   } finally {
     await bench.dispose();
@@ -104,6 +109,7 @@ async function plugdSide(n: number, idleMs: number, kills: number): Promise<Supe
 
 async function pm2Side(n: number, idleMs: number, kills: number): Promise<SupervisorSide & { daemonStartMs: number }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'plugd-bench-peers-pm2-'));
+  const hostBefore = await settledRss();
   const tStart = performance.now();
   const daemon = await startPm2();
   const daemonStartMs = performance.now() - tStart;
@@ -114,6 +120,7 @@ async function pm2Side(n: number, idleMs: number, kills: number): Promise<Superv
     await Promise.all(apps.map((a) => waitForAnswer(a.socket, null, 60_000, 5)));
     const allRunningMs = performance.now() - t0;
     await sleep(SETTLE_MS);
+    const hostRssDeltaMb = round(((await settledRss()) - hostBefore) / MB, 1);
     const appPids = descendants(daemon.pid);
     const supervisorRss = rssBytes(daemon.pid);
     const appsRss = sumRss(appPids);
@@ -127,6 +134,7 @@ async function pm2Side(n: number, idleMs: number, kills: number): Promise<Superv
       rssMb: rss(supervisorRss, appsRss, n),
       restartMs: restartSummary(restartSamples),
       idleCpuMs: { supervisor: round((cpu1.sup - cpu0.sup) * 1000, 0), apps: round((cpu1.apps - cpu0.apps) * 1000, 0) },
+      hostRssDeltaMb,
     };
   } finally {
     await daemon.stop();
