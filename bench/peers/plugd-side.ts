@@ -43,7 +43,8 @@ export async function plugdWithServers(n: number, options: Partial<SupervisorOpt
     },
     async dispose() {
       await sup.close();
-      await rm(dir, { recursive: true, force: true });
+      // A log file may still be flushed just after close(): retry while the folder empties.
+      await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     },
   };
 }
