@@ -63,6 +63,12 @@ export async function startPm2(): Promise<Pm2Daemon> {
         await callback((cb) => pm2.killDaemon(cb));
       } finally {
         pm2.disconnect();
+        // With the daemon gone, disconnect() leaves PM2's RPC sockets reconnecting forever (it
+        // closes only connected ones), which would keep the bench alive: close them here.
+        const client = (pm2 as unknown as { Client?: { client_sock?: { close?: () => void }; sub_sock?: { close?: () => void } } }).Client;
+        for (const sock of [client?.client_sock, client?.sub_sock]) {
+          try { sock?.close?.(); } catch { /* closed already */ }
+        }
         // If the daemon outlived killDaemon, it goes now: nothing of PM2 outlives the bench.
         for (const p of [pid, ...apps]) {
           try { process.kill(p, 'SIGKILL'); } catch { /* gone, as it should be */ }
