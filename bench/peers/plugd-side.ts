@@ -23,7 +23,9 @@ export interface PlugdProcesses {
 export async function plugdWithServers(n: number, options: Partial<SupervisorOptions> = {}): Promise<PlugdProcesses> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'plugd-bench-peers-'));
   const root = path.join(dir, 'store');
-  const sup = await createSupervisor({ root, logger: pino({ level: 'silent' }), restore: false, ...options });
+  // PM2 waits for its apps without a deadline (the bench polls them for up to 60 s): the same
+  // 60 s for plugd's activations, since a loaded machine boots 50 Node processes slowly.
+  const sup = await createSupervisor({ root, logger: pino({ level: 'silent' }), restore: false, activationTimeoutMs: 60_000, ...options });
   const names: string[] = [];
   for (let i = 0; i < n; i++) {
     const name = `peer-${i}`;
