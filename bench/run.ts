@@ -165,6 +165,9 @@ for (const r of peersResult?.rows ?? []) {
   x('restart after SIGKILL (p50)', r.plugd.restartMs.p50, r.pm2.restartMs.p50, 'ms', r.ratios.restart);
   x('idle CPU of the supervisor', r.plugd.idleCpuMs.supervisor, r.pm2.idleCpuMs.supervisor, 'ms', r.ratios.idleCpu);
 }
+if (peersResult) {
+  targets.push({ target: 'no plugin process left 2 s after close() (a guard, not a target)', measured: `${peersResult.plugdLeftAfterClose}`, met: peersResult.plugdLeftAfterClose === 0 });
+}
 for (const r of peersResult?.calls.rates ?? []) {
   targets.push({ target: `calls/s ≥ piscina's, ${r.inFlight} in flight`, measured: `${r.ratio}× (${r.plugd}/s vs ${r.piscina}/s)`, met: r.ratio >= 1 });
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { createSupervisor, type Supervisor, type SupervisorOptions } from '../../src/index.js';
-import { childrenOf, cmdline, descendants, processTable } from './proc.js';
+import { childrenOf, cmdline, descendants, processesServing, processTable } from './proc.js';
 
 export const SERVER_BUNDLE = fileURLToPath(new URL('./server/', import.meta.url));
 export const SERVER_SCRIPT = path.join(SERVER_BUNDLE, 'server.mjs');
@@ -16,7 +16,8 @@ export interface PlugdProcesses {
   root: string;
   /** The supervised programs' sockets, one per plugin. */
   sockets(): Promise<string[]>;
-  dispose(): Promise<void>;
+  /** Closes the supervisor; resolves with the plugin processes still alive 2 s later (killed then, so none outlives the bench). */
+  dispose(): Promise<number[]>;
 }
 
 /** A supervisor with `n` copies of the server installed as process plugins (not enabled). */
@@ -45,8 +46,14 @@ export async function plugdWithServers(n: number, options: Partial<SupervisorOpt
     },
     async dispose() {
       await sup.close();
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      const left = processesServing(dir);
+      for (const pid of left) {
+        try { process.kill(pid, 'SIGKILL'); } catch { /* gone meanwhile */ }
+      }
       // A log file may still be flushed just after close(): retry while the folder empties.
       await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+      return left;
     },
   };
 }

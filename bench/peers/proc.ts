@@ -119,3 +119,20 @@ export async function waitForAnswer(socketPath: string, notPid: number | null, d
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }
+
+/** Live processes whose PLUGD_SOCKET lies under `dir`: plugin processes of that store. */
+export function processesServing(dir: string): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let environ: string;
+    try {
+      environ = readFileSync(`/proc/${entry}/environ`, 'utf8');
+    } catch {
+      continue;
+    }
+    const socket = environ.split('\0').find((v) => v.startsWith('PLUGD_SOCKET='));
+    if (socket?.slice('PLUGD_SOCKET='.length).startsWith(`${dir}/`)) out.push(Number(entry));
+  }
+  return out;
+}

@@ -24,6 +24,8 @@ export interface ProcsResult {
   setPrioritySyncMs: { p50: number; max: number };
   burstTotalMs: number;
   loopDelayMs: { idle: { p50: number; p99: number; max: number }; burst: { p50: number; p99: number; max: number }; p99Ratio: number };
+  /** A guard: plugin processes still alive 2 s after close() resolved (should be 0). */
+  leftAfterClose: number;
 }
 
 /** Times the synchronous part of every spawn of plugd's wrapper (and of setPriority) until `restore()`. */
@@ -66,6 +68,7 @@ function delaySummary(h: ReturnType<typeof monitorEventLoopDelay>) {
 export async function processOverhead(burst = 20): Promise<ProcsResult> {
   const bench = await plugdWithServers(burst);
   const timing = timeSpawns();
+  let result: Omit<ProcsResult, 'leftAfterClose'>;
   try {
     const idle = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
     idle.enable();
@@ -86,7 +89,7 @@ export async function processOverhead(burst = 20): Promise<ProcsResult> {
     const nice = summarize(timing.niceMs);
     const idleDelay = delaySummary(idle);
     const burstDelay = delaySummary(during);
-    return {
+    result = {
       burst,
       rssMb: {
         wrapperMean: round(mean(wrapperRss) / MB, 1),
@@ -100,8 +103,10 @@ export async function processOverhead(burst = 20): Promise<ProcsResult> {
       burstTotalMs: round(totalMs, 1),
       loopDelayMs: { idle: idleDelay, burst: burstDelay, p99Ratio: round(Math.max(burstDelay.p99, 0.5) / Math.max(idleDelay.p99, 0.5), 2) },
     };
-  } finally {
+  } catch (e) {
     timing.restore();
     await bench.dispose();
+    throw e;
   }
+  return { ...result, leftAfterClose: (await bench.dispose()).length };
 }

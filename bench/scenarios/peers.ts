@@ -14,6 +14,8 @@ import { median, ratio, round, settledRss, summarize } from '../report.js';
 import { enableAll, sleep, supervisorWithPlugins } from './plugd-fixtures.js';
 
 const MB = 2 ** 20;
+/** Plugin processes found alive 2 s after plugd's close() resolved, over the whole scenario. */
+let leftAfterClose = 0;
 /** Between the last start and the RSS reading: both sides' processes finish booting. */
 const SETTLE_MS = 1_500;
 
@@ -56,6 +58,8 @@ export interface PeersResult {
   /** plugd restart latency with restart.backoff.initialMs 1 and no jitter: the mechanism without the policy's delay. */
   plugdRestartNoBackoffMs: { n: number; p50: number; max: number } | null;
   calls: { count: number; rates: CallRate[] };
+  /** A guard: plugin processes still alive 2 s after plugd's close() resolved (should be 0). */
+  plugdLeftAfterClose: number;
 }
 
 /** Kills `kills` distinct servers one after another; ms from each SIGKILL to the replacement answering. */
@@ -103,7 +107,7 @@ async function plugdSide(n: number, idleMs: number, kills: number): Promise<Supe
       hostRssDeltaMb,
     };
   } finally {
-    await bench.dispose();
+    leftAfterClose += (await bench.dispose()).length;
   }
 }
 
@@ -161,7 +165,7 @@ async function plugdRestartNoBackoff(n: number, kills: number) {
     const s = summarize(await restarts(sockets, kills));
     return { n, p50: round(s.p50, 1), max: round(s.max, 1) };
   } finally {
-    await bench.dispose();
+    leftAfterClose += (await bench.dispose()).length;
   }
 }
 
@@ -250,5 +254,6 @@ export async function peers(ns: number[], options: { idleMs: number; kills: numb
     rows,
     plugdRestartNoBackoffMs: noBackoff,
     calls: { count: callCount, rates: await callRates(callCount, reps) },
+    plugdLeftAfterClose: leftAfterClose,
   };
 }
