@@ -108,6 +108,7 @@ if (peersResult) {
     'restart p50/max ms': `${r[side].restartMs.p50} / ${r[side].restartMs.max}`,
     'idle CPU ms supervisor / apps': `${r[side].idleCpuMs.supervisor} / ${r[side].idleCpuMs.apps}`,
     'host RSS +MB (info)': r[side].hostRssDeltaMb,
+    'other restarts': side === 'plugd' ? Object.entries(r.plugd.otherRestarts ?? {}).filter(([, k]) => k > 0).map(([code, k]) => `${k} ${code}`).join(', ') || 0 : '-',
   }))));
   printTable('peers: plugd / PM2 (≤ 1 is the goal)', rows.map((r) => ({ N: r.n, 'all running': r.ratios.allRunning, RSS: r.ratios.rss, restart: r.ratios.restart, 'idle CPU': r.ratios.idleCpu })));
   if (peersResult.plugdRestartNoBackoffMs) {

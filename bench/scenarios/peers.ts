@@ -30,6 +30,8 @@ export interface SupervisorSide {
   idleCpuMs: { supervisor: number; apps: number };
   /** Not in the goal, for reference: what the bench's own process grew by (plugd's threads; PM2's client). */
   hostRssDeltaMb: number;
+  /** plugd only: restarts other than the bench's SIGKILLs (e.g. a plugin judged hung on a loaded machine), by error code. */
+  otherRestarts?: Record<string, number>;
 }
 
 export interface PeersRow {
@@ -82,6 +84,10 @@ const restartSummary = (samples: number[]) => {
 
 async function plugdSide(n: number, idleMs: number, kills: number): Promise<SupervisorSide> {
   const bench = await plugdWithServers(n);
+  const restartCodes: Record<string, number> = {};
+  bench.sup.on('state', (e) => {
+    if (e.to === 'restarting') restartCodes[e.error?.code ?? '?'] = (restartCodes[e.error?.code ?? '?'] ?? 0) + 1;
+  });
   try {
     const hostBefore = await settledRss();
     const t0 = performance.now();
@@ -98,8 +104,14 @@ async function plugdSide(n: number, idleMs: number, kills: number): Promise<Supe
     const cpu0 = { sup: cpuSeconds(['self', ...wrappers]), apps: cpuSeconds(plugins) };
     await sleep(idleMs);
     const cpu1 = { sup: cpuSeconds(['self', ...wrappers]), apps: cpuSeconds(plugins) };
+    const crashesBefore = restartCodes.PLUGD_E_PLUGIN_EXITED ?? 0;
     const restartSamples = await restarts(sockets, kills);
+    const otherRestarts = { ...restartCodes };
+    // The bench's own SIGKILLs end as crashes: those are not counted here.
+    const ours = Math.min(kills, (restartCodes.PLUGD_E_PLUGIN_EXITED ?? 0) - crashesBefore);
+    if (otherRestarts.PLUGD_E_PLUGIN_EXITED !== undefined) otherRestarts.PLUGD_E_PLUGIN_EXITED -= ours;
     return {
+      otherRestarts,
       allRunningMs: round(allRunningMs, 1),
       rssMb: rss(supervisorRss, appsRss, n),
       restartMs: restartSummary(restartSamples),
