@@ -79,6 +79,16 @@ export function rssBytes(pid: number): number {
   }
 }
 
+/** Pss of one process in bytes (its private pages plus its share of pages shared with others), 0 when gone. */
+export function pssBytes(pid: number): number {
+  try {
+    const match = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
 export const sumRss = (pids: number[]) => pids.reduce((sum, pid) => sum + rssBytes(pid), 0);
 
 /** CPU seconds used so far by these processes (those gone count 0). */

@@ -11,7 +11,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { round, summarize } from '../report.js';
 import { enableAll, sleep } from '../scenarios/plugd-fixtures.js';
 import { plugdTree, plugdWithServers } from './plugd-side.js';
-import { rssBytes } from './proc.js';
+import { pssBytes, rssBytes } from './proc.js';
 
 const MB = 2 ** 20;
 const RESOLUTION_MS = 1;
@@ -19,6 +19,8 @@ const RESOLUTION_MS = 1;
 export interface ProcsResult {
   burst: number;
   rssMb: { wrapperMean: number; pluginMean: number; wrapperPerPlugin: number; wrapperMin: number; wrapperMax: number };
+  /** The same in Pss (shared pages, such as node's own code, split among the processes sharing them): for reference. */
+  pssMb: { wrapperMean: number; pluginMean: number };
   /** Main-thread ms per start, synchronous part only. */
   spawnSyncMs: { p50: number; p99: number; max: number; count: number };
   setPrioritySyncMs: { p50: number; max: number };
@@ -84,6 +86,8 @@ export async function processOverhead(burst = 20): Promise<ProcsResult> {
     const { wrappers, plugins } = plugdTree();
     const wrapperRss = wrappers.map(rssBytes);
     const pluginRss = plugins.map(rssBytes);
+    const wrapperPss = wrappers.map(pssBytes);
+    const pluginPss = plugins.map(pssBytes);
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
     const spawn = summarize(timing.spawnMs);
     const nice = summarize(timing.niceMs);
@@ -98,6 +102,7 @@ export async function processOverhead(burst = 20): Promise<ProcsResult> {
         wrapperMin: round(Math.min(...wrapperRss) / MB, 1),
         wrapperMax: round(Math.max(...wrapperRss) / MB, 1),
       },
+      pssMb: { wrapperMean: round(mean(wrapperPss) / MB, 1), pluginMean: round(mean(pluginPss) / MB, 1) },
       spawnSyncMs: { p50: round(spawn.p50, 2), p99: round(spawn.p99, 2), max: round(spawn.max, 2), count: spawn.count },
       setPrioritySyncMs: { p50: round(nice.p50, 3), max: round(nice.max, 3) },
       burstTotalMs: round(totalMs, 1),
