@@ -27,6 +27,7 @@ export const ErrorCodes = {
   PLUGD_E_STORE: 'the store on disk cannot be read or written',
   PLUGD_E_STORE_LOCKED: 'another live supervisor holds the store (one supervisor per root)',
   PLUGD_E_CLOSED: 'the supervisor is closed',
+  PLUGD_E_REQUEST: 'a control API request is malformed: bad JSON, too large, an unknown route or method',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

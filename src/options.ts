@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { InspectionEvent, Observer } from 'xstate';
 import { PlugdError } from './errors.js';
 import { defaultMaxConcurrentStarts } from './isolation/semaphore.js';
+import { resolveControl, type ControlListen, type ControlOption } from './control/control-options.js';
 import type { BackoffConfig, IntensityConfig } from '../machines/types.js';
 
 export interface SupervisorOptions {
@@ -60,9 +61,16 @@ export interface SupervisorOptions {
    * activation timeout). Default: the core count, from 2 to 8.
    */
   maxConcurrentStarts?: number;
+  /**
+   * Serve the control API (what `plugd` talks to): `true` on `<root>/plugd.sock`, `{ socket }`
+   * on another path, or `{ host: '127.0.0.1', port, token }` on loopback TCP with a bearer token.
+   * Default: off.
+   */
+  control?: ControlOption;
 }
 
-export type ResolvedOptions = Required<Omit<SupervisorOptions, 'logger' | 'inspect' | 'restart' | 'logs'>> & {
+export type ResolvedOptions = Required<Omit<SupervisorOptions, 'logger' | 'inspect' | 'restart' | 'logs' | 'control'>> & {
+  control: ControlListen | null;
   logger: Logger | undefined;
   inspect: SupervisorOptions['inspect'];
   restart: { backoff?: Partial<BackoffConfig>; intensity?: Partial<IntensityConfig> };
@@ -133,6 +141,7 @@ export function resolveOptions(options: SupervisorOptions): ResolvedOptions {
     pluginNice: wholeInRange(o, 'pluginNice', 10, 19),
     pluginExecArgv: stringList(o, 'pluginExecArgv'),
     maxConcurrentStarts: positive(o, 'maxConcurrentStarts', defaultMaxConcurrentStarts()),
+    control: resolveControl(options.control, options.root),
     logs: {
       keepLines: positive(logs, 'keepLines', 1_000, 'logs.keepLines'),
       maxFileBytes: positive(logs, 'maxFileBytes', 5 * 1024 * 1024, 'logs.maxFileBytes'),

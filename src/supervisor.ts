@@ -21,6 +21,10 @@ import { SettingsWriter } from './store/settings-writer.js';
 import type { StateEvent } from './runtime/state-event.js';
 import { Store, type PluginRecord, type StoreProblem } from './store/store.js';
 import { TaskPool } from './tasks/task-pool.js';
+import { ControlServer } from './control/control-server.js';
+import { EventHistory } from './control/event-history.js';
+import { PluginMetrics } from './control/metrics.js';
+import { instanceUsage } from './control/plugin-usage.js';
 
 export type Capability = string;
 export type { ActivationHandler, StateEvent };
@@ -55,6 +59,8 @@ export class Supervisor {
   #closed: Promise<void> | null = null;
   /** Plugins whose record is being replaced: enable, disable, set and remove refuse them meanwhile. */
   readonly #upgrading = new Set<string>();
+  readonly #metrics: PluginMetrics;
+  #control: ControlServer | null = null;
 
   private constructor(options: ResolvedOptions, store: Store, problems: StoreProblem[]) {
     this.#options = options;
@@ -72,7 +78,9 @@ export class Supervisor {
     });
     this.#instances = new Instances(options, store, this.#pump, this.#tasks, this.#log);
     this.#handlers = new ActivationHandlers(this.#log);
+    this.#metrics = new PluginMetrics({ list: () => this.list(), usageOf: (name) => instanceUsage(this.#instances.current(name)) });
     this.#clientBackend = {
+      calls: this.#metrics.calls,
       instanceOf: (name) => this.#instances.current(name),
       callTimeoutMs: options.callTimeoutMs,
       release: (name) => this.#refs.release(name),
@@ -81,6 +89,7 @@ export class Supervisor {
       if (event.to !== 'running') return;
       this.#handlers.activated(event.name, context?.implements ?? [], (capability) => new PluginClient(this.#clientBackend, event.name, capability, false));
     });
+    this.#actors.on(this.#metrics.onState);
     for (const problem of problems) this.#log.error({ file: problem.file, code: problem.error.code }, problem.error.message);
   }
 
@@ -96,6 +105,7 @@ export class Supervisor {
       throw e;
     }
     for (const record of store.list()) sup.#actors.add(record);
+    if (resolved.control) await sup.#serve(resolved.control);
     if (resolved.restore) await sup.#restore();
     return sup;
   }
@@ -263,6 +273,17 @@ export class Supervisor {
     await this.#settings.write(record, { env: merged });
   }
 
+  /** Stops a plugin's instance and starts a new one; resolves once it runs again. Refused unless enabled. */
+  async restart(nameOrId: string): Promise<void> {
+    this.#assertOpen();
+    const record = this.#unlessUpgrading(this.#store.resolve(nameOrId));
+    const name = record.manifest.name;
+    if (!record.settings.enabled) throw new PlugdError('PLUGD_E_STATE', `plugin "${name}" is not enabled; enable it instead`);
+    this.#refs.assertFree(name, false);
+    if (!AT_REST.includes(this.#actors.stateOf(name))) await this.#actors.disable(name);
+    await this.enable(name);
+  }
+
   // ── lookup and calls ─────────────────────────────────────────────────────────────────────
 
   /**
@@ -335,6 +356,16 @@ export class Supervisor {
     return this;
   }
 
+  /** The Prometheus text exposition of plugd's metrics (what `GET /v1/metrics` serves). */
+  metrics(): Promise<string> {
+    return this.#metrics.text();
+  }
+
+  /** Where the control API listens (socket path or host:port), or null without `control`. */
+  get controlAddress(): string | null {
+    return this.#control?.address ?? null;
+  }
+
   /** Resolves once the warm pool (`warmWorkers`) holds all its standby threads. */
   warmed(): Promise<void> {
     return this.#instances.warmed();
@@ -357,10 +388,24 @@ export class Supervisor {
   // ── internals ────────────────────────────────────────────────────────────────────────────
 
   async #shutdown(): Promise<void> {
+    await this.#control?.close();
     const bound = this.#options.stopTimeoutMs * (this.#store.list().length + 1) + 1_000;
     if (!(await this.#actors.close(bound))) this.#log.error(`plugins did not stop within ${bound} ms; terminating them`);
     await Promise.all([this.#instances.close(), this.#pump.close(), this.#tasks.close()]);
     await this.#store.close();
+  }
+
+  /** Starts the control API; a supervisor that cannot serve it does not open. */
+  async #serve(listen: NonNullable<ResolvedOptions['control']>): Promise<void> {
+    const history = new EventHistory();
+    this.#actors.on(history.record);
+    try {
+      this.#control = await ControlServer.start({ sup: this, listen, metrics: this.#metrics, history, logsDir: this.#store.logsDir, log: this.#log });
+    } catch (e) {
+      await this.close();
+      throw e;
+    }
+    this.#log.info({ control: this.#control.address }, `control API on ${this.#control.address}`);
   }
 
   /** Docker's live restore: plugins enabled when the host stopped are activated again. */
