@@ -400,7 +400,8 @@ export class Supervisor {
     const history = new EventHistory();
     this.#actors.on(history.record);
     try {
-      this.#control = await ControlServer.start({ sup: this, listen, metrics: this.#metrics, history, logsDir: this.#store.logsDir, log: this.#log });
+      const factsOf = (name: string) => ({ state: this.#actors.stateOf(name), context: this.#actors.contextOf(name), grantedEnv: this.#store.resolve(name).settings.grantedEnv });
+      this.#control = await ControlServer.start({ sup: this, listen, metrics: this.#metrics, history, factsOf, logsDir: this.#store.logsDir, log: this.#log });
     } catch (e) {
       await this.close();
       throw e;

@@ -10,7 +10,8 @@ import type { Logger } from 'pino';
 import { PlugdError } from '../errors.js';
 import type { Supervisor } from '../supervisor.js';
 import type { ControlListen } from './control-options.js';
-import { EventHistory } from './event-history.js';
+import type { EventHistory } from './event-history.js';
+import type { PluginFacts } from './inspect-details.js';
 import { replyError, requestError } from './http-errors.js';
 import { LogFollowers } from './log-follower.js';
 import type { PluginMetrics } from './metrics.js';
@@ -24,6 +25,7 @@ export interface ControlServerOptions {
   listen: ControlListen;
   metrics: PluginMetrics;
   history: EventHistory;
+  factsOf: (name: string) => PluginFacts;
   logsDir: string;
   log: Logger;
   followerBuffer?: number;
@@ -49,6 +51,7 @@ export class ControlServer {
     if (options.listen.kind === 'tcp') app.addHook('onRequest', guardTcp(options.listen, () => this.#address));
     const routes = registerRoutes(app, {
       sup: options.sup,
+      factsOf: options.factsOf,
       history: options.history,
       followers: this.#followers,
       metrics: options.metrics,

@@ -21,6 +21,11 @@ export class EventHistory {
     return this.#events.filter((e) => e.at >= at).slice(-this.#keep);
   }
 
+  /** The kept events of one plugin, oldest first. */
+  of(name: string): StateEvent[] {
+    return this.#events.filter((e) => e.name === name);
+  }
+
   /** Calls `follower` on every event from now on; returns the unsubscribe. */
   follow(follower: (event: StateEvent) => void): () => void {
     this.#followers.add(follower);

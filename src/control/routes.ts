@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Supervisor } from '../supervisor.js';
 import type { EventHistory } from './event-history.js';
+import { inspectDetails, type PluginFacts } from './inspect-details.js';
 import type { LogFollowers } from './log-follower.js';
 import type { PluginMetrics } from './metrics.js';
 import { NdjsonStream } from './ndjson-stream.js';
@@ -12,6 +13,8 @@ import { plugdVersion } from './version.js';
 
 export interface RouteContext {
   sup: Supervisor;
+  /** The facts about a plugin inspect() does not give (its actor's context, its grants). */
+  factsOf: (name: string) => PluginFacts;
   history: EventHistory;
   followers: LogFollowers;
   metrics: PluginMetrics;
@@ -49,7 +52,10 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): RouteEn
     return sup.list({ capability: q.capability, enabled: q.enabled === undefined ? undefined : isSet(q.enabled) });
   });
 
-  route('GET', '/v1/plugins/:name', { params: name }, (req) => sup.inspect((req.params as Params).name));
+  route('GET', '/v1/plugins/:name', { params: name }, (req) => {
+    const info = sup.inspect((req.params as Params).name);
+    return { ...info, ...inspectDetails(info.name, ctx.factsOf(info.name), ctx.history) };
+  });
 
   route('POST', '/v1/plugins', { body: bundleBody }, async (req, reply) => {
     const body = req.body as { path: string; grantPermissions?: boolean };
