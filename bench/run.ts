@@ -1,13 +1,14 @@
-// npm run bench [-- --quick] [--n 1,10,100,500] [--reps 3] [--only cold,warm,faults,calls]
+// npm run bench [-- --quick] [--n 1,10,100,500] [--reps 3] [--only cold,warm,faults,calls,control]
 // Every scenario runs side by side with its raw worker_threads baseline in this same process and
 // run; the table and bench/results/<date>.json report ratios, never absolute claims alone.
 import { parseArgs } from 'node:util';
 import { machine, printTable, writeResults } from './report.js';
 import { calls } from './scenarios/calls.js';
+import { control } from './scenarios/control.js';
 import { activations } from './scenarios/cold-activations.js';
 import { faults } from './scenarios/faults.js';
 
-const ALL_SCENARIOS = ['cold', 'warm', 'faults', 'calls'];
+const ALL_SCENARIOS = ['cold', 'warm', 'faults', 'calls', 'control'];
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
@@ -33,6 +34,7 @@ const cold = only.has('cold') ? await activations(ns, reps) : [];
 const warm = only.has('warm') ? await activations(warmNs, reps, true, cold) : [];
 const faultRows = only.has('faults') ? await faults(hungCounts, quick ? 1_500 : 3_000, watchdogMs) : [];
 const callResult = only.has('calls') ? await calls(quick ? 2_000 : 10_000) : null;
+const controlResult = only.has('control') ? await control([100, 500], quick ? 3_000 : 10_000) : null;
 
 // ── tables ─────────────────────────────────────────────────────────────────────────────────
 if (cold.length) {
@@ -74,6 +76,17 @@ if (callResult) {
   ]);
 }
 
+if (controlResult) {
+  printTable('control API: GET /v1/plugins over the socket (sequential, keep-alive) beside sup.list() + JSON.stringify', controlResult.list.map((r) => ({
+    'installed plugins': r.n, 'API p50/p99 µs': `${r.apiUs.p50} / ${r.apiUs.p99}`, 'in-process p50/p99 µs': `${r.inProcessUs.p50} / ${r.inProcessUs.p99}`, 'API/in-process p50': r.apiVsInProcessP50,
+  })));
+  const l = controlResult.load;
+  printTable(`control API: host event-loop delay, a flooding plugin, ${l.followers} log followers + /v1/metrics every ${l.scrapeEveryMs} ms vs none (${l.windowMs} ms each)`, [
+    { run: 'without followers or scrapes', 'loop delay p50/p99/max ms': `${l.without.p50} / ${l.without.p99} / ${l.without.max}`, 'lines received': '-', scrapes: '-' },
+    { run: 'with them', 'loop delay p50/p99/max ms': `${l.with.p50} / ${l.with.p99} / ${l.with.max}`, 'lines received': l.linesReceived, scrapes: l.scrapes },
+  ]);
+}
+
 // ── targets (issue 3), each as a ratio measured in this run ────────────────────────────────
 const targets: { target: string; measured: string; met: boolean }[] = [];
 for (const r of cold.filter((c) => c.n >= 100)) {
@@ -107,6 +120,6 @@ const file = await writeResults({
   machine: machine(),
   options: { ns, reps, watchdogMs, hungCounts },
   durationS: Math.round((Date.now() - started) / 1000),
-  cold, warm: warmVsCold.map((w, i) => ({ ...w, detail: warm[i] })), faults: faultRows, calls: callResult, targets,
+  cold, warm: warmVsCold.map((w, i) => ({ ...w, detail: warm[i] })), faults: faultRows, calls: callResult, control: controlResult, targets,
 }, quick, ALL_SCENARIOS.every((name) => only.has(name)) ? null : ALL_SCENARIOS.filter((name) => only.has(name)));
 console.log(`\nwritten ${file} (${Math.round((Date.now() - started) / 1000)} s)`);

@@ -2,6 +2,7 @@
 export { createSupervisor, Supervisor } from './supervisor.js';
 export type { StateEvent, ActivationHandler, Capability } from './supervisor.js';
 export type { SupervisorOptions } from './options.js';
+export type { ControlOption } from './control/control-options.js';
 export { PluginClient } from './client.js';
 export type { CallOptions } from './client.js';
 export type { PluginInfo } from './runtime/plugin-info.js';

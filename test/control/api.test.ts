@@ -164,11 +164,14 @@ describe('control option', () => {
     expect((await get({ authorization: `Bearer ${token}` })).status).toBe(200);
   });
 
-  it('closes the server with the supervisor', async () => {
+  it('closes the server, and ends its followers, with the supervisor', async () => {
     const root = path.join(await tempDir(), 'store');
     const sup = await createSupervisor({ root, logger: silent, control: true });
     const socket = path.join(sup.root, 'plugd.sock');
+    const feed = await follow(socket, '/v1/events?follow=1');
+    const ended = new Promise<void>((resolve) => feed.response.once('close', () => resolve()));
     await sup.close();
+    await ended;
     await expect(request(socket, 'GET', '/v1/version')).rejects.toThrow();
   });
 });

@@ -27,7 +27,7 @@ export function request(socketPath: string, method: string, path: string, body?:
 }
 
 /** Opens an NDJSON feed; `next(pred)` resolves with the first line (parsed) that matches. */
-export function follow(socketPath: string, path: string): Promise<{ next: (pred: (line: any) => boolean) => Promise<any>; close: () => void; lines: any[] }> {
+export function follow(socketPath: string, path: string): Promise<{ next: (pred: (line: any) => boolean) => Promise<any>; close: () => void; lines: any[]; response: http.IncomingMessage }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ socketPath, method: 'GET', path }, (res) => {
       const lines: any[] = [];
@@ -46,6 +46,7 @@ export function follow(socketPath: string, path: string): Promise<{ next: (pred:
       });
       res.on('error', () => undefined);
       resolve({
+        response: res,
         lines,
         next: (pred) => {
           const seen = lines.find(pred);
