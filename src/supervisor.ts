@@ -435,6 +435,7 @@ export class Supervisor {
     this.#pump.forget(id);
     this.#refs.forget(name);
     this.#instances.forget(name);
+    this.#metrics.calls.forget(name);
   }
 
   #unlessUpgrading(record: PluginRecord): PluginRecord {
