@@ -1,4 +1,5 @@
-import { stat } from 'node:fs/promises';
+import { chmod, mkdir, stat } from 'node:fs/promises';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -37,6 +38,9 @@ describe('control API over the socket', () => {
     expect((await request(socket, 'POST', '/v1/plugins/greeter/set', { env: ['GREETING=hi'] })).json.code).toBe('PLUGD_E_STATE');
     expect((await request(socket, 'POST', '/v1/plugins/greeter/disable')).json.state).toBe('disabled');
     expect((await request(socket, 'POST', '/v1/plugins/greeter/set', { env: ['GREETING=hi'] })).status).toBe(200);
+    const upgraded = await request(socket, 'POST', '/v1/plugins/greeter/upgrade', { path: await bundle('greeter', { version: '2.0.0' }) });
+    expect(upgraded.status).toBe(200);
+    expect((await request(socket, 'GET', '/v1/plugins/greeter')).json).toMatchObject({ version: '2.0.0', id: upgraded.json.id, state: 'installed' });
     expect((await request(socket, 'DELETE', '/v1/plugins/greeter')).status).toBe(204);
     expect((await request(socket, 'GET', '/v1/plugins/greeter')).status).toBe(404);
   });
@@ -154,6 +158,17 @@ describe('control option', () => {
     await expect(createSupervisor({ root, logger: silent, control: { host: '127.0.0.1', port: 0, token: '' } })).rejects.toMatchObject({ code: 'PLUGD_E_OPTION' });
   });
 
+  it('serves { socket } at another path, refusing a folder other users can enter', async () => {
+    const dir = await tempDir();
+    const socket = path.join(dir, 'ctl.sock');
+    const sup = await supervisor({ control: { socket } });
+    expect((await request(socket, 'GET', '/v1/version')).json.root).toBe(sup.root);
+    const open = path.join(dir, 'open');
+    await mkdir(open, { mode: 0o755 });
+    await chmod(open, 0o755);
+    await expect(createSupervisor({ root: path.join(dir, 'other'), logger: silent, control: { socket: path.join(open, 'ctl.sock') } })).rejects.toMatchObject({ code: 'PLUGD_E_OPTION' });
+  });
+
   it('serves loopback TCP only with the bearer token and a loopback Host', async () => {
     const token = 't'.repeat(32);
     const sup = await supervisor({ control: { host: '127.0.0.1', port: 0, token } });
@@ -162,6 +177,14 @@ describe('control option', () => {
     expect((await get({})).status).toBe(401);
     expect((await get({ authorization: 'Bearer wrong' })).status).toBe(401);
     expect((await get({ authorization: `Bearer ${token}` })).status).toBe(200);
+    // A page on another site resolving its name to 127.0.0.1 (DNS rebinding) sends its own Host.
+    const rebound = await new Promise<number>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port: Number(port), path: '/v1/version', headers: { host: `evil.example:${port}`, authorization: `Bearer ${token}` } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      }).on('error', reject);
+    });
+    expect(rebound).toBe(403);
   });
 
   it('closes the server, and ends its followers, with the supervisor', async () => {
