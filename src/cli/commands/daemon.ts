@@ -1,7 +1,6 @@
 // `plugd daemon`: a standalone supervisor serving the control socket, like dockerd for plugins.
 import type { Command } from 'commander';
 import { pino, type Logger } from 'pino';
-import { createSupervisor } from '../../supervisor.js';
 import { contextOf } from '../context.js';
 
 async function logger(pretty: boolean): Promise<Logger> {
@@ -17,6 +16,8 @@ export function registerDaemon(program: Command): void {
     .action(async (opts: { pretty?: boolean }, command: Command) => {
       const ctx = contextOf(command);
       const log = await logger(opts.pretty === true);
+      // Loaded here: the other commands are clients and start faster without the runtime.
+      const { createSupervisor } = await import('../../supervisor.js');
       const sup = await createSupervisor({ root: ctx.root, logger: log, control: { socket: ctx.socket } });
       for (const problem of sup.problems) log.warn({ file: problem.file, code: problem.error.code }, 'skipped a record of the store');
       log.info({ root: sup.root, socket: sup.controlAddress, pid: process.pid }, 'plugd daemon ready');
