@@ -24,6 +24,7 @@ export const ErrorCodes = {
   PLUGD_E_PLUGIN_OOM: 'the plugin ran out of its heap (memoryLimitMb) and was terminated',
   PLUGD_E_PLUGIN_EXITED: 'the plugin\'s worker exited (uncaught error or process.exit)',
   PLUGD_E_PLUGIN_ERROR: 'a plugin method threw; the plugin\'s error is the cause',
+  PLUGD_E_PROTOCOL: 'a plugin thread or process sent a malformed message; that instance was ended',
   PLUGD_E_STORE: 'the store on disk cannot be read or written',
   PLUGD_E_STORE_LOCKED: 'another live supervisor holds the store (one supervisor per root)',
   PLUGD_E_CLOSED: 'the supervisor is closed',

@@ -1,6 +1,6 @@
 // plugd's public surface: re-exports only.
 export { createSupervisor, Supervisor } from './supervisor.js';
-export type { StateEvent, ActivationHandler, Capability } from './supervisor.js';
+export type { StateEvent, ActivationHandler, Capability, RestoreReport } from './supervisor.js';
 export type { SupervisorOptions } from './options.js';
 export type { ControlOption } from './control/control-options.js';
 export { PluginClient } from './client.js';
@@ -14,5 +14,5 @@ export type { Manifest, EnvVar, RestartSpec, RestartPolicyName } from './store/m
 export type { StoreProblem } from './store/store.js';
 export type { DiscoveryProblem } from './docker/discovery.js';
 export { definePlugin } from './sdk/define-plugin.js';
-export type { PluginDefinition, PluginContext, ActivateAnswer } from './sdk/define-plugin.js';
+export type { PluginDefinition, PluginContext, PluginMethod, ActivateAnswer } from './sdk/define-plugin.js';
 export type { PluginStateName, ExitReason } from '../machines/types.js';

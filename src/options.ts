@@ -62,6 +62,11 @@ export interface SupervisorOptions {
    */
   maxConcurrentStarts?: number;
   /**
+   * Files, folders and links a bundle (folder or archive) may hold; a bigger one is refused with
+   * PLUGD_E_BUNDLE before it is copied. Default 10,000.
+   */
+  maxBundleEntries?: number;
+  /**
    * Serve the control API (what `plugd` talks to): `true` on `<root>/plugd.sock`, `{ socket }`
    * on another path, or `{ host: '127.0.0.1', port, token }` on loopback TCP with a bearer token.
    * Default: off.
@@ -83,6 +88,15 @@ function wholeInRange(options: Record<string, unknown>, name: string, fallback: 
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
     throw new PlugdError('PLUGD_E_OPTION', `option "${name}" must be a whole number from 0 to ${max}, got ${JSON.stringify(value)}`, { details: { option: name } });
+  }
+  return value;
+}
+
+function wholeAtLeastOne(options: Record<string, unknown>, name: string, fallback: number): number {
+  const value = options[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new PlugdError('PLUGD_E_OPTION', `option "${name}" must be a whole number ≥ 1, got ${JSON.stringify(value)}`, { details: { option: name } });
   }
   return value;
 }
@@ -141,6 +155,7 @@ export function resolveOptions(options: SupervisorOptions): ResolvedOptions {
     pluginNice: wholeInRange(o, 'pluginNice', 10, 19),
     pluginExecArgv: stringList(o, 'pluginExecArgv'),
     maxConcurrentStarts: positive(o, 'maxConcurrentStarts', defaultMaxConcurrentStarts()),
+    maxBundleEntries: wholeAtLeastOne(o, 'maxBundleEntries', 10_000),
     control: resolveControl(options.control, options.root),
     logs: {
       keepLines: positive(logs, 'keepLines', 1_000, 'logs.keepLines'),

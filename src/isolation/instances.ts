@@ -15,6 +15,7 @@ import { Watchdog } from './watchdog.js';
 import { ExternalInstance } from './external-instance.js';
 import { HealthProbes } from './health-probes.js';
 import type { PluginInstance, ProbedInstance } from './plugin-instance.js';
+import { NodeProcessInstance } from './node-process-instance.js';
 import { ProcessInstance } from './process-instance.js';
 import { SLOT_COUNT } from './wire-constants.mjs';
 import { WorkerInstance } from './worker-instance.js';
@@ -73,14 +74,17 @@ export class Instances implements InstanceHost {
         tasks: this.#tasks, activationTimeoutMs: this.#options.activationTimeoutMs, watchdogMs: this.#options.watchdogMs,
       }));
     }
-    const standby = manifest.kind === 'worker' ? this.#warm?.take() : undefined;
+    const isolated = manifest.kind === 'worker' && manifest.isolation === 'process';
+    const standby = manifest.kind === 'worker' && !isolated ? this.#warm?.take() : undefined;
     const release = standby ? null : await this.#starts.acquire('urgent', signal);
     let instance: PluginInstance;
     try {
       signal.throwIfAborted(); // aborted as the slot was handed over
-      instance = manifest.kind === 'worker'
-        ? this.#startWorker(record, manifest, input, standby)
-        : await this.#startProcess(record, manifest, input);
+      instance = isolated
+        ? await this.#startIsolated(record, manifest as WorkerManifest, input)
+        : manifest.kind === 'worker'
+          ? this.#startWorker(record, manifest, input, standby)
+          : await this.#startProcess(record, manifest, input);
     } catch (e) {
       release?.();
       throw e;
@@ -115,6 +119,21 @@ export class Instances implements InstanceHost {
       logPort: this.#pump.attach(input.id),
       log: { level: this.#options.logs.level, ratePerSec: this.#options.logs.ratePerSec, burst: this.#options.logs.burst },
     }, standby);
+  }
+
+  /** A worker-contract plugin in a confined Node process: its data folder <root>/data/<id>/, its output to the pump. */
+  async #startIsolated(record: PluginRecord, manifest: WorkerManifest, input: InstanceActorInput): Promise<NodeProcessInstance> {
+    const dataDir = path.join(this.#store.root, 'data', record.id);
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    const slots = new SharedArrayBuffer(SLOT_COUNT * Int32Array.BYTES_PER_ELEMENT);
+    this.#pump.expect(input.id, input.instance, slots);
+    return NodeProcessInstance.start({
+      name: input.name, id: input.id, instance: input.instance,
+      entry: path.join(record.bundleDir, manifest.entrypoint),
+      args: manifest.args, env: pluginEnv(record), bundleDir: record.bundleDir, dataDir,
+      memoryLimitMb: this.#options.memoryLimitMb, nice: this.#options.pluginNice, watchdogMs: this.#options.watchdogMs,
+      logSocket: await this.#pump.processSocket(), slots, logLevel: this.#options.logs.level,
+    });
   }
 
   /** A process plugin: its socket in <root>/run/<id prefix>/ (mode 0700), its output to the pump. */

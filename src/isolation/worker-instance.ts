@@ -45,7 +45,7 @@ export class WorkerInstance implements PluginInstance {
   #sweep: NodeJS.Timeout | null = null;
   #sweepAt = Infinity;
   readonly #end: InstanceEnd;
-  #workerError: Error | null = null;
+  #workerError: unknown = null;
   #stopping = false;
 
   /** Starts a thread for the instance, or takes on `standby`, a ready thread of the warm pool. */
@@ -80,7 +80,7 @@ export class WorkerInstance implements PluginInstance {
         this.#worker.once('online', () => resolve());
         void this.exited.then(() => resolve());
       });
-    this.#worker.on('error', (err) => { this.#workerError = err; });
+    this.#worker.on('error', (err: unknown) => { this.#workerError = err; });
     this.#worker.on('exit', (code) => this.#onWorkerExit(code));
     this.#api = wrap<PluginWorkerApi>(nodeEndpoint(this.#worker));
   }

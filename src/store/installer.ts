@@ -21,33 +21,40 @@ export interface PreparedBundle {
 /** Bytes an archive may unpack to. */
 const MAX_UNPACKED_BYTES = 512 * 1024 * 1024;
 
+/** Files, folders and links a bundle may hold unless the host says otherwise (maxBundleEntries). */
+export const DEFAULT_MAX_BUNDLE_ENTRIES = 10_000;
+
 /**
  * Reads and checks a bundle: a folder, or an archive (.tgz, .tar.gz, .tar; `npm pack` output)
- * unpacked on the task pool into a scratch folder of the store.
+ * unpacked on the task pool into a scratch folder of the store. Either is refused past
+ * `maxEntries` entries, an archive past 512 MiB unpacked.
  */
-export async function prepareBundle(bundlePath: string, tasks: TaskPool, scratchDir: () => Promise<string>): Promise<PreparedBundle> {
+export async function prepareBundle(bundlePath: string, tasks: TaskPool, scratchDir: () => Promise<string>, limits: { maxEntries: number } = { maxEntries: DEFAULT_MAX_BUNDLE_ENTRIES }): Promise<PreparedBundle> {
   if (typeof bundlePath !== 'string' || bundlePath === '') {
     throw new PlugdError('PLUGD_E_OPTION', 'install() needs the path of a bundle folder or archive', { details: { option: 'bundleDir' } });
   }
   const source = path.resolve(bundlePath);
   const info = await stat(source).catch(() => null);
-  if (info?.isDirectory()) return describeBundle(source, tasks, async () => {});
+  const { maxEntries } = limits;
+  if (info?.isDirectory()) return describeBundle(source, tasks, maxEntries, async () => {});
   if (!info?.isFile()) {
     throw new PlugdError('PLUGD_E_BUNDLE', `bundle ${source} is neither a folder nor an archive (a folder holding plugin.json, or a .tgz of one, is expected)`);
   }
   const scratch = await scratchDir();
-  const dispose = () => rm(scratch, { recursive: true, force: true });
+  // Retried: a refused archive's last writes may still land while the folder is removed.
+  const dispose = () => rm(scratch, { recursive: true, force: true, maxRetries: 3 });
   try {
-    return await describeBundle(await tasks.unpackBundle(source, scratch, MAX_UNPACKED_BYTES), tasks, dispose);
+    const dir = await tasks.unpackBundle(source, scratch, { maxBytes: MAX_UNPACKED_BYTES, maxEntries });
+    return await describeBundle(dir, tasks, maxEntries, dispose);
   } catch (e) {
     await dispose();
     throw e;
   }
 }
 
-async function describeBundle(dir: string, tasks: TaskPool, dispose: () => Promise<void>): Promise<PreparedBundle> {
+async function describeBundle(dir: string, tasks: TaskPool, maxEntries: number, dispose: () => Promise<void>): Promise<PreparedBundle> {
   const manifest = await readBundleManifest(dir);
-  const { digest } = await tasks.digestBundle(dir);
+  const { digest } = await tasks.digestBundle(dir, maxEntries);
   return { dir, manifest, digest, id: pluginId(manifest, digest), dispose };
 }
 

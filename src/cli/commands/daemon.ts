@@ -20,6 +20,9 @@ export function registerDaemon(program: Command): void {
       const { createSupervisor } = await import('../../supervisor.js');
       const sup = await createSupervisor({ root: ctx.root, logger: log, control: { socket: ctx.socket } });
       for (const problem of sup.problems) log.warn({ file: problem.file, code: problem.error.code }, 'skipped a record of the store');
+      // Ready once the restored plugins have settled their first activation (running, or failed and logged).
+      const { running, failed } = await sup.restored();
+      if (running.length + failed.length > 0) log.info({ running, failed: failed.map((f) => f.name) }, `restored ${running.length} plugins, ${failed.length} failed`);
       log.info({ root: sup.root, socket: sup.controlAddress, pid: process.pid }, 'plugd daemon ready');
       await new Promise<void>((resolve) => {
         const stop = (signal: NodeJS.Signals) => {
