@@ -1,7 +1,10 @@
 // plugd's public surface: re-exports only.
 export { createSupervisor, Supervisor } from './supervisor.js';
-export type { StateEvent, ActivationHandler, Capability } from './supervisor.js';
+export type { StateEvent, ActivationHandler, Capability, InstallOptions, RestoreReport } from './supervisor.js';
+export type { InstallProgress } from './store/registry/install-progress.js';
+export type { PluginSource } from './store/registry/plugin-source.js';
 export type { SupervisorOptions } from './options.js';
+export type { ControlOption } from './control/control-options.js';
 export { PluginClient } from './client.js';
 export type { CallOptions } from './client.js';
 export type { PluginInfo } from './runtime/plugin-info.js';
