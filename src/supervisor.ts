@@ -1,5 +1,6 @@
-// The facade a host holds: it validates, writes the store, and hands work to the supervisor
-// actor (plugin-system.ts), the instances (worker, process, external) and the log pump.
+// The facade a host holds: it validates, then hands work to the runtime: the plugin entries,
+// installs (runtime/installs.ts), the supervisor actor (runtime/plugin-actors.ts), the instances
+// (worker, process, external) and the log pump.
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import { withDependencies } from '../machines/dependency-graph.js';
@@ -7,20 +8,20 @@ import { PluginClient, type ClientBackend } from './client.js';
 import { PlugdError } from './errors.js';
 import { ActivationHandlers, type ActivationHandler } from './runtime/activation-handlers.js';
 import { adoptDiscovered, discoverPlugins, type DiscoveryProblem } from './docker/discovery.js';
-import { carrySettings, checkInstallable, checkPermissions, prepareBundle, type PreparedBundle } from './store/installer.js';
 import { Instances } from './isolation/instances.js';
 import { LogPump } from './logs/log-pump.js';
 import type { LogLine } from './logs/pump-protocol.js';
 import { resolveOptions, type ResolvedOptions, type SupervisorOptions } from './options.js';
 import { mergeEnvSettings } from './isolation/plugin-env.js';
 import { describePlugin, type PluginInfo } from './runtime/plugin-info.js';
+import { PluginEntries } from './runtime/plugin-entries.js';
+import type { PluginEntry } from './runtime/plugin-entry.js';
+import { Installs } from './runtime/installs.js';
 import { PluginActors } from './runtime/plugin-actors.js';
-import { PluginLocks } from './runtime/plugin-locks.js';
 import { restore, toRestore, type RestoreReport } from './runtime/restore.js';
-import { References } from './runtime/references.js';
 import { SettingsWriter } from './store/settings-writer.js';
 import type { StateEvent } from './runtime/state-event.js';
-import { Store, type PluginRecord, type StoreProblem } from './store/store.js';
+import { Store, type StoreProblem } from './store/store.js';
 import { TaskPool } from './tasks/task-pool.js';
 
 export type Capability = string;
@@ -46,14 +47,13 @@ export class Supervisor {
   readonly #pump: LogPump;
   readonly #instances: Instances;
   readonly #actors: PluginActors;
-  readonly #refs = new References();
+  readonly #entries = new PluginEntries();
+  readonly #installs: Installs;
   readonly #handlers: ActivationHandlers;
   readonly #clientBackend: ClientBackend;
-  #storeQueue: Promise<unknown> = Promise.resolve();
   readonly #settings: SettingsWriter;
   #closed: Promise<void> | null = null;
   #restoring: Promise<RestoreReport> = Promise.resolve({ running: [], failed: [] });
-  readonly #locks = new PluginLocks();
 
   private constructor(options: ResolvedOptions, store: Store, problems: StoreProblem[]) {
     this.#options = options;
@@ -69,17 +69,21 @@ export class Supervisor {
       ratePerSec: options.logs.ratePerSec,
       burst: options.logs.burst,
     });
-    this.#instances = new Instances(options, store, this.#pump, this.#tasks, this.#log);
+    this.#instances = new Instances(options, store, this.#entries, this.#pump, this.#tasks, this.#log);
     this.#handlers = new ActivationHandlers(this.#log);
     this.#clientBackend = {
       // A stopping plugin takes no new call: its instance is ending.
       instanceOf: (name) => (this.#actors.hasTag(name, 'running') ? this.#instances.current(name) : undefined),
       callTimeoutMs: options.callTimeoutMs,
-      release: (name) => this.#refs.release(name),
+      release: (name) => this.#entries.get(name)?.release(),
     };
     this.#actors = new PluginActors(this.#instances, options, this.#log, (event, context) => {
       if (event.to !== 'running') return;
       this.#handlers.activated(event.name, context?.implements ?? [], (capability) => new PluginClient(this.#clientBackend, event.name, capability, false));
+    });
+    this.#installs = new Installs({
+      options, store, entries: this.#entries, actors: this.#actors, settings: this.#settings, tasks: this.#tasks, log: this.#log,
+      assertOpen: () => this.#assertOpen(), admit: (entry) => this.#admit(entry), retire: (entry) => this.#retire(entry),
     });
     for (const problem of problems) this.#log.error({ file: problem.file, code: problem.error.code }, problem.error.message);
   }
@@ -95,7 +99,7 @@ export class Supervisor {
       await store.close();
       throw e;
     }
-    for (const record of store.list()) sup.#actors.add(record);
+    for (const record of store.list()) sup.#admit(sup.#entries.add(record, 'installed'));
     // Started, not awaited: one plugin's slow or failing activation never holds the host's start.
     if (resolved.restore) sup.#restoring = restore(toRestore(store.list()), (id) => sup.enable(id), sup.#log, () => sup.#closed !== null);
     return sup;
@@ -109,21 +113,7 @@ export class Supervisor {
    */
   async install(bundleDir: string, options: { grantPermissions?: boolean } = {}): Promise<{ id: string; name: string }> {
     this.#assertOpen();
-    const bundle = await prepareBundle(bundleDir, this.#tasks, () => this.#store.scratchDir(), { maxEntries: this.#options.maxBundleEntries });
-    try {
-      const { manifest, id } = bundle;
-      const grantedEnv = checkPermissions(manifest, options.grantPermissions === true);
-      return await this.#exclusive(async () => {
-        this.#assertOpen();
-        checkInstallable(this.#store, manifest, id);
-        const record = await this.#store.add(id, manifest, bundle.dir, { enabled: false, env: [], grantedEnv });
-        this.#actors.add(record);
-        this.#log.info({ plugin: manifest.name, id }, `installed ${manifest.name}@${manifest.version}`);
-        return { id, name: manifest.name };
-      });
-    } finally {
-      await bundle.dispose();
-    }
+    return this.#installs.install(bundleDir, options);
   }
 
   /**
@@ -134,35 +124,7 @@ export class Supervisor {
    */
   async upgrade(nameOrId: string, bundlePath: string, options: { grantPermissions?: boolean } = {}): Promise<{ id: string; name: string; previous: string }> {
     this.#assertOpen();
-    const name = this.#claim(nameOrId).manifest.name;
-    return this.#locks.exclusive(name, 'upgraded', async () => {
-      const bundle = await prepareBundle(bundlePath, this.#tasks, () => this.#store.scratchDir(), { maxEntries: this.#options.maxBundleEntries });
-      try {
-        if (bundle.manifest.name !== name) {
-          throw new PlugdError('PLUGD_E_MANIFEST', `the bundle holds plugin "${bundle.manifest.name}", not "${name}"`, { details: { field: 'name' } });
-        }
-        return await this.#exclusive(() => this.#replace(name, bundle, options.grantPermissions === true));
-      } finally {
-        await bundle.dispose();
-      }
-    });
-  }
-
-  async #replace(name: string, bundle: PreparedBundle, granted: boolean): Promise<{ id: string; name: string; previous: string }> {
-    this.#assertOpen();
-    const old = this.#store.resolve(name);
-    if (old.id === bundle.id) return { id: old.id, name, previous: old.id };
-    if (!this.#actors.hasTag(name, 'atRest')) throw new PlugdError('PLUGD_E_STATE', `plugin "${name}" is ${this.#actors.stateOf(name)}; disable it before upgrading`);
-    this.#refs.assertFree(name, false);
-    checkInstallable(this.#store, bundle.manifest, bundle.id, old);
-    const { settings, dropped } = carrySettings(old, bundle.manifest, granted);
-    await this.#settings.settle(old.id);
-    const record = await this.#store.add(bundle.id, bundle.manifest, bundle.dir, settings, old.id);
-    await this.#actors.remove(name);
-    this.#retire(old.id, name);
-    this.#actors.add(record);
-    this.#log.info({ plugin: name, id: record.id, previous: old.id, droppedSettings: dropped }, `upgraded ${name} from ${old.manifest.version} to ${bundle.manifest.version}`);
-    return { id: record.id, name, previous: old.id };
+    return this.#installs.upgrade(this.#claim(nameOrId), bundlePath, options);
   }
 
   /**
@@ -175,9 +137,8 @@ export class Supervisor {
     this.#assertOpen();
     return adoptDiscovered(await discoverPlugins(options), {
       adopt: (record) => {
-        if (this.#store.byName(record.manifest.name)) return false; // installed, or discovered before
-        this.#store.addExternal(record);
-        this.#actors.add(record);
+        if (this.#entries.get(record.manifest.name)) return false; // installed, or discovered before
+        this.#admit(this.#entries.add(record, 'discovered'));
         return true;
       },
       enable: (name) => this.enable(name),
@@ -194,21 +155,21 @@ export class Supervisor {
    */
   async enable(nameOrId: string): Promise<void> {
     this.#assertOpen();
-    const record = this.#claim(nameOrId);
-    const order = withDependencies(this.#store.requiresMap(), record.manifest.name);
-    const missing = order.filter((n) => !this.#store.byName(n));
+    const entry = this.#claim(nameOrId);
+    const order = withDependencies(this.#entries.requiresMap(), entry.name);
+    const missing = order.filter((n) => !this.#entries.get(n));
     if (missing.length > 0) {
-      throw new PlugdError('PLUGD_E_DEPENDENCY', `plugin "${record.manifest.name}" requires ${missing.map((m) => `"${m}"`).join(', ')}, which ${missing.length > 1 ? 'are' : 'is'} not installed`);
+      throw new PlugdError('PLUGD_E_DEPENDENCY', `plugin "${entry.name}" requires ${missing.map((m) => `"${m}"`).join(', ')}, which ${missing.length > 1 ? 'are' : 'is'} not installed`);
     }
     const stops = this.#actors.afterStops(order);
     if (stops) {
       await stops;
       this.#assertOpen();
     }
-    const running = this.#actors.whenRunning(record.manifest.name, order);
+    const running = this.#actors.whenRunning(entry.name, order);
     // The enabled flags are written while the plugins activate: an fsync per plugin must not
     // delay every activation behind it.
-    const toPersist = order.map((n) => this.#store.byName(n)!).filter((r) => !r.settings.enabled);
+    const toPersist = order.map((n) => this.#entries.get(n)!).filter((e) => !e.record.settings.enabled);
     const persisted = Promise.all(toPersist.map((r) => this.#settings.write(r, { enabled: true })));
     for (const name of order) this.#actors.enable(name);
     // `running` may settle while the flags are written (a close, a failed activation): it is
@@ -218,7 +179,7 @@ export class Supervisor {
       await persisted;
     } catch (e) {
       // Not recorded, not run: a host restart would not bring it back.
-      for (const r of toPersist) void this.#actors.disable(r.manifest.name).catch(() => undefined);
+      for (const e of toPersist) void this.#actors.disable(e.name).catch(() => undefined);
       throw e;
     }
     await running;
@@ -231,10 +192,10 @@ export class Supervisor {
    */
   async disable(nameOrId: string, options: { force?: boolean } = {}): Promise<void> {
     this.#assertOpen();
-    const record = this.#claim(nameOrId);
-    const name = record.manifest.name;
-    this.#refs.assertFree(name, options.force);
-    await this.#settings.write(record, { enabled: false });
+    const entry = this.#claim(nameOrId);
+    const name = entry.name;
+    entry.assertFree(options.force);
+    await this.#settings.write(entry, { enabled: false });
     if (this.#actors.hasTag(name, 'atRest')) return;
     await this.#actors.disable(name);
   }
@@ -245,34 +206,35 @@ export class Supervisor {
    */
   async remove(nameOrId: string, options: { force?: boolean } = {}): Promise<void> {
     this.#assertOpen();
-    const record = this.#claim(nameOrId);
-    const name = record.manifest.name;
-    const dependents = this.#store.list().filter((r) => r.manifest.requires.includes(name)).map((r) => r.manifest.name);
+    const entry = this.#claim(nameOrId);
+    const { name, record } = entry;
+    const dependents = this.#entries.list().filter((e) => e.record.manifest.requires.includes(name)).map((e) => e.name);
     if (dependents.length > 0 && !options.force) {
       throw new PlugdError('PLUGD_E_DEPENDENCY', `plugin "${name}" is required by ${dependents.join(', ')}; remove those first or pass { force: true }`);
     }
-    this.#refs.assertFree(name, options.force);
+    entry.assertFree(options.force);
     if (!this.#actors.can(name, { type: 'REMOVE' })) {
       if (!options.force) throw new PlugdError('PLUGD_E_STATE', `plugin "${name}" is ${this.#actors.stateOf(name)}; disable it first or pass { force: true }`);
       await this.disable(name, { force: true });
     }
     await this.#actors.remove(name);
-    await this.#settings.settle(record.id);
-    await this.#exclusive(() => this.#store.remove(record.id));
-    this.#retire(record.id, name);
+    await this.#settings.settle(entry);
+    if (entry.origin === 'installed') await this.#installs.exclusive(() => this.#store.remove(record.id));
+    this.#retire(entry);
     this.#log.info({ plugin: name, id: record.id }, `removed ${name}`);
   }
 
   /** Sets settable env variables (`KEY=VALUE`). Refused while the plugin has an instance. */
   async set(nameOrId: string, env: string[]): Promise<void> {
     this.#assertOpen();
-    const record = this.#claim(nameOrId);
+    const entry = this.#claim(nameOrId);
+    const { record } = entry;
     if (!Array.isArray(env)) throw new PlugdError('PLUGD_E_OPTION', 'set() takes an array of "KEY=VALUE" strings', { details: { option: 'env' } });
     if (!this.#actors.hasTag(record.manifest.name, 'atRest')) {
       throw new PlugdError('PLUGD_E_STATE', `plugin "${record.manifest.name}" is ${this.#actors.stateOf(record.manifest.name)}; disable it before changing its settings`);
     }
     const merged = mergeEnvSettings(record.manifest, record.settings.env, env);
-    await this.#settings.write(record, { env: merged });
+    await this.#settings.write(entry, { env: merged });
   }
 
   // ── lookup and calls ─────────────────────────────────────────────────────────────────────
@@ -283,20 +245,19 @@ export class Supervisor {
    */
   async get(nameOrId: string, capability: Capability, options: { acquire?: boolean } = {}): Promise<PluginClient> {
     this.#assertOpen();
-    const record = this.#store.resolve(nameOrId);
-    const name = record.manifest.name;
+    const { record, name } = this.#entries.resolve(nameOrId);
     const implemented = new Set([...record.manifest.interface.types, ...(this.#actors.contextOf(name)?.implements ?? [])]);
     if (!implemented.has(capability)) {
       throw new PlugdError('PLUGD_E_CAPABILITY', `plugin "${name}" does not implement "${capability}"; it implements ${[...implemented].join(', ')}`);
     }
-    if (options.acquire) this.#refs.acquire(name);
+    if (options.acquire) this.#entries.get(name)!.acquire();
     return new PluginClient(this.#clientBackend, name, capability, options.acquire === true);
   }
 
   /** Clients of every running plugin that implements `capability` (synchronous). */
   find(capability: Capability): PluginClient[] {
-    return this.#store.list()
-      .map((r) => r.manifest.name)
+    return this.#entries.list()
+      .map((e) => e.name)
       .filter((name) => this.#actors.hasTag(name, 'running') && (this.#actors.contextOf(name)?.implements ?? []).includes(capability))
       .map((name) => new PluginClient(this.#clientBackend, name, capability, false));
   }
@@ -315,15 +276,16 @@ export class Supervisor {
 
   /** The plugin's current facts (synchronous: read from its actor's snapshot). */
   inspect(nameOrId: string): PluginInfo {
-    return this.#describe(this.#store.resolve(nameOrId));
+    return describePlugin(this.#entries.resolve(nameOrId));
   }
 
   /** Every installed plugin's facts, optionally filtered (synchronous). */
   list(filter: { capability?: Capability; enabled?: boolean } = {}): PluginInfo[] {
     const infos: PluginInfo[] = [];
-    for (const record of this.#store.list()) {
+    for (const entry of this.#entries.list()) {
+      const { record } = entry;
       if (filter.enabled !== undefined && record.settings.enabled !== filter.enabled) continue;
-      const info = this.#describe(record);
+      const info = describePlugin(entry);
       if (filter.capability !== undefined && !info.implements.includes(filter.capability) && !record.manifest.interface.types.includes(filter.capability)) continue;
       infos.push(info);
     }
@@ -333,7 +295,7 @@ export class Supervisor {
   /** The last lines a plugin logged (pino objects, oldest first), from memory or its log file. */
   async logs(nameOrId: string, options: { tail?: number } = {}): Promise<LogLine[]> {
     this.#assertOpen();
-    return this.#pump.tail(this.#store.resolve(nameOrId).id, options.tail ?? 100);
+    return this.#pump.tail(this.#entries.resolve(nameOrId).id, options.tail ?? 100);
   }
 
   /** Subscribes to plugin state changes. */
@@ -387,36 +349,28 @@ export class Supervisor {
   // ── internals ────────────────────────────────────────────────────────────────────────────
 
   async #shutdown(): Promise<void> {
-    const bound = this.#options.stopTimeoutMs * (this.#store.list().length + 1) + 1_000;
+    const bound = this.#options.stopTimeoutMs * (this.#entries.size + 1) + 1_000;
     if (!(await this.#actors.close(bound))) this.#log.error(`plugins did not stop within ${bound} ms; terminating them`);
     await Promise.all([this.#instances.close(), this.#pump.close(), this.#tasks.close()]);
     await this.#store.close();
   }
 
-  /** Serialises writes to the store, so two installs cannot both take one name. */
-  #exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.#storeQueue.then(work, work);
-    this.#storeQueue = run.catch(() => undefined);
-    return run;
+  /** Spawns the actor of a plugin that just got its entry. */
+  #admit(entry: PluginEntry): void {
+    entry.actor = this.#actors.add(entry.record);
   }
 
-  #describe(record: PluginRecord): PluginInfo {
-    const name = record.manifest.name;
-    return describePlugin(record, this.#actors.stateOf(name), this.#actors.contextOf(name), this.#instances.current(name), this.#instances.logTotals(name), this.#refs.count(name));
+  /** Forgets what the runtime kept of a plugin that left the store or discovery: its entry, its log. */
+  #retire(entry: PluginEntry): void {
+    this.#entries.delete(entry);
+    this.#pump.forget(entry.id);
   }
 
-  /** Forgets what the runtime kept of a record that left the store (its log, counters, references). */
-  #retire(id: string, name: string): void {
-    this.#pump.forget(id);
-    this.#refs.forget(name);
-    this.#instances.forget(name);
-  }
-
-  /** The record an operation will change: every such operation goes through the plugin's lock. */
-  #claim(nameOrId: string): PluginRecord {
-    const record = this.#store.resolve(nameOrId);
-    this.#locks.check(record.manifest.name);
-    return record;
+  /** The plugin an operation will change: every such operation checks that nothing holds it. */
+  #claim(nameOrId: string): PluginEntry {
+    const entry = this.#entries.resolve(nameOrId);
+    entry.checkUnheld();
+    return entry;
   }
 
   #assertOpen(): void {
