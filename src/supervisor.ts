@@ -2,7 +2,7 @@
 // installs (runtime/installs.ts), the supervisor actor (runtime/plugin-actors.ts), the instances
 // (worker, process, external) and the log pump.
 import path from 'node:path';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { withDependencies } from '../machines/dependency-graph.js';
 import { PluginClient, type ClientBackend } from './client.js';
 import { PlugdError } from './errors.js';
@@ -60,7 +60,7 @@ export class Supervisor {
     this.#store = store;
     this.#settings = new SettingsWriter(store);
     this.problems = problems;
-    this.#log = (options.logger ?? pino({ name: 'plugd' })).child({ component: 'plugd' });
+    this.#log = options.logger.child({ component: 'plugd' });
     this.#pump = new LogPump({
       logsDir: store.logsDir,
       keepLines: options.logs.keepLines,

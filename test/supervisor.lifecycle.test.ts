@@ -77,7 +77,8 @@ describe('calls', () => {
     await sup.install(await bundle('greeter'));
     await sup.enable('greeter');
     const client = await sup.get('greeter', 'Greeter');
-    await expect(client.call('Greeter.Hello', { name: () => 'x' })).rejects.toMatchObject({ code: 'PLUGD_E_OPTION', details: { option: 'args' } });
+    await expect(client.call('Greeter.Hello', { name: () => 'x' })).rejects.toMatchObject({ code: 'PLUGD_E_CALL' });
+    await expect(client.call('')).rejects.toMatchObject({ code: 'PLUGD_E_CALL' });
     await expect(client.call('Greeter.Unsendable')).rejects.toMatchObject({ code: 'PLUGD_E_PLUGIN_ERROR', message: expect.stringContaining('cannot be sent') });
     await expect(client.call('Greeter.Hello', { name: 'after' })).resolves.toMatchObject({ greeting: 'hello after' });
   });

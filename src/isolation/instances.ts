@@ -18,6 +18,7 @@ import { HealthProbes } from './health-probes.js';
 import type { PluginInstance, ProbedInstance } from './plugin-instance.js';
 import { NodeProcessInstance } from './node-process-instance.js';
 import { ProcessInstance } from './process-instance.js';
+import { linkHostPackage } from './host-package.js';
 import { SLOT_COUNT } from './wire-constants.mjs';
 import { WorkerInstance } from './worker-instance.js';
 import type { LogPump } from '../logs/log-pump.js';
@@ -29,9 +30,11 @@ import type { PluginRecord, Store } from '../store/store.js';
 import type { TaskPool } from '../tasks/task-pool.js';
 import type { ProcessManifest, WorkerManifest } from '../store/manifest.js';
 
+/** The stderr lines a process plugin's unexpected exit shows in its error (systemd's status shows 10). */
+const STDERR_TAIL_LINES = 10;
 /** Linux's limit on a UNIX socket path (sun_path is 108 bytes with its NUL). */
 const MAX_SOCKET_PATH = 107;
-/** plugd's SDK, offered to the process plugins it runs as $PLUGD_SDK (a bundle copied into the store cannot resolve 'plugd/sdk'). */
+/** plugd's SDK module, also given to process plugins as $PLUGD_SDK (plugins written before 'plugd/sdk' resolved from the store use it). */
 const SDK_URL = new URL('../sdk/serve-plugin.mjs', import.meta.url).href;
 
 export class Instances implements InstanceHost {
@@ -50,6 +53,8 @@ export class Instances implements InstanceHost {
   readonly #live = new Set<PluginInstance>();
   /** Instances started and neither activated nor ended: the warm pool refills when there are none. */
   readonly #activating = new Set<PluginInstance>();
+  /** `<root>/node_modules/plugd`, made as the first plugin starts (host-package.ts). */
+  #hostPackage: Promise<string | null> | null = null;
 
   constructor(options: ResolvedOptions, store: Store, entries: PluginEntries, pump: LogPump, tasks: TaskPool, log: Logger) {
     this.#entries = entries;
@@ -78,6 +83,7 @@ export class Instances implements InstanceHost {
         tasks: this.#tasks, activationTimeoutMs: this.#options.activationTimeoutMs, watchdogMs: this.#options.watchdogMs,
       }));
     }
+    await (this.#hostPackage ??= this.#linkHostPackage());
     const isolated = manifest.kind === 'worker' && manifest.isolation === 'process';
     const standby = manifest.kind === 'worker' && !isolated ? this.#warm?.take() : undefined;
     const release = standby ? null : await this.#starts.acquire('urgent', signal);
@@ -95,6 +101,21 @@ export class Instances implements InstanceHost {
     }
     if (release) void instance.booted.then(release);
     return this.#track(entry, instance);
+  }
+
+  /** Resolves with the host's plugd package folder, or null when plugins cannot be given it. */
+  #linkHostPackage(): Promise<string | null> {
+    return linkHostPackage(this.#store.root).catch((e: unknown) => {
+      this.#log.warn({ err: e }, `cannot link ${path.join(this.#store.root, 'node_modules', 'plugd')} to the host's plugd; plugins that import 'plugd' will not find it`);
+      return null;
+    });
+  }
+
+  /** What a confined plugin may read of plugd to import 'plugd/sdk': the link, the package's manifest and build. */
+  async #hostPackageReads(): Promise<string[]> {
+    const target = await (this.#hostPackage ??= this.#linkHostPackage());
+    if (target === null) return [];
+    return [path.join(this.#store.root, 'node_modules', 'plugd'), path.join(target, 'package.json'), path.join(target, 'dist')];
   }
 
   #track(entry: PluginEntry, instance: PluginInstance): PluginInstance {
@@ -139,6 +160,7 @@ export class Instances implements InstanceHost {
       args: manifest.args, env: pluginEnv(record), bundleDir: record.bundleDir, dataDir,
       memoryLimitMb: this.#options.memoryLimitMb, nice: this.#options.pluginNice, watchdogMs: this.#options.watchdogMs,
       logSocket: await this.#pump.processSocket(), slots, logLevel: this.#options.logs.level,
+      readable: await this.#hostPackageReads(),
     });
   }
 
@@ -170,6 +192,7 @@ export class Instances implements InstanceHost {
       activationTimeoutMs: this.#options.activationTimeoutMs,
       watchdogMs: this.#options.watchdogMs,
       tasks: this.#tasks,
+      stderrTail: () => this.#pump.stderrTail(input.id, input.instance, STDERR_TAIL_LINES),
     });
   }
 
@@ -178,7 +201,8 @@ export class Instances implements InstanceHost {
     this.#activating.delete(instance);
     const onHung = () => {
       const what = instance.kind === 'worker' ? 'blocked its event loop' : 'did not answer a health check';
-      this.#log.warn({ plugin: instance.name, instance: instance.instance }, `watchdog: ${instance.name} ${what} for ${this.#options.watchdogMs} ms; terminating it`);
+      // Info, not a warning: the state change that follows carries the error, once.
+      this.#log.info({ plugin: instance.name, instance: instance.instance }, `watchdog: ${instance.name} ${what} for ${this.#options.watchdogMs} ms; terminating it`);
       instance.kill('hung');
     };
     const unwatch = instance.kind === 'worker' ? this.#watchdog.watch(instance.slots, onHung) : this.#probes.watch(instance as ProbedInstance, onHung);

@@ -7,7 +7,7 @@ import { realpath } from 'node:fs/promises';
 import net from 'node:net';
 import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { ErrorCodes, PlugdError, type ErrorCode } from '../errors.js';
+import { asPlugdError, PlugdError } from '../errors.js';
 import type { ExitReason } from '../../machines/types.js';
 import { InstanceEnd } from './instance-end.js';
 import { answersPing } from './process-hang.js';
@@ -33,6 +33,8 @@ export interface NodeProcessInstanceOptions extends Omit<IsolatedInit, 'logLevel
   /** Shared with the log pump, which counts the lines. */
   slots: SharedArrayBuffer;
   logLevel: string;
+  /** More paths the plugin may read: plugd's own package, for 'plugd/sdk'. */
+  readable?: string[];
 }
 
 export class NodeProcessInstance implements ProbedInstance {
@@ -61,7 +63,7 @@ export class NodeProcessInstance implements ProbedInstance {
     // The loader reads modules by their real path: a symlink in the store's root must not lock them out.
     const [bundle, data, entry] = await Promise.all([options.bundleDir, options.dataDir, ISOLATED_ENTRY].map((p) => realpath(p)));
     const confinement: Confinement = {
-      read: [ISOLATED_ENTRY, entry!, options.bundleDir, bundle!, options.dataDir, data!],
+      read: [ISOLATED_ENTRY, entry!, options.bundleDir, bundle!, options.dataDir, data!, ...options.readable ?? []],
       write: [options.dataDir, data!],
       memoryLimitMb: options.memoryLimitMb,
     };
@@ -137,7 +139,7 @@ export class NodeProcessInstance implements ProbedInstance {
           return;
         }
       } catch (e) {
-        reject(new PlugdError('PLUGD_E_OPTION', `the arguments of "${method}" cannot be sent to a plugin process (they must be structured-cloneable): ${(e as Error).message}`, { cause: e, details: { option: 'args' } }));
+        reject(new PlugdError('PLUGD_E_CALL', `plugin "${this.name}": the arguments of "${method}" cannot be sent to a plugin process (they must be structured-cloneable): ${(e as Error).message}`, { cause: e }));
         return;
       }
       const deadline = performance.now() + timeoutMs;
@@ -300,11 +302,9 @@ function fromPlain(plain: PlainError): Error {
   return err;
 }
 
-/** Keeps plugd's own codes from the child (PLUGD_E_METHOD...) and wraps a plugin's error. */
+/** Keeps plugd's own errors from the child (PLUGD_E_METHOD...) as they are, and wraps a plugin's error once. */
 function toCallError(name: string, method: string, e: Error & { code?: unknown }): PlugdError {
-  const { code } = e;
-  if (typeof code === 'string' && code in ErrorCodes && code !== 'PLUGD_E_PLUGIN_ERROR' && code !== 'PLUGD_E_PROTOCOL') {
-    return new PlugdError(code as ErrorCode, e.message.replace(`${code}: `, ''), { cause: e });
-  }
+  const own = e.name === 'PlugdError' && e.code !== 'PLUGD_E_PROTOCOL' ? asPlugdError(e) : undefined;
+  if (own) return own;
   return new PlugdError('PLUGD_E_PLUGIN_ERROR', `plugin "${name}" method "${method}" failed: ${e.message}`, { cause: e });
 }

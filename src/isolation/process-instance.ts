@@ -4,9 +4,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { agentFor, dockerCall, probeHandshake, type Address } from '../docker/docker-protocol.mjs';
-import { PlugdError, type ErrorCode } from '../errors.js';
+import { PlugdError } from '../errors.js';
 import type { ExitReason } from '../../machines/types.js';
 import type { TaskPool } from '../tasks/task-pool.js';
+import { dockerCallError } from './docker-call-error.js';
+import { exitError } from './exit-errors.js';
 import { InstanceEnd } from './instance-end.js';
 import type { ProbedInstance } from './plugin-instance.js';
 import type { ActivationResult } from './protocol.js';
@@ -36,7 +38,12 @@ export interface ProcessInstanceOptions {
   activationTimeoutMs: number;
   watchdogMs: number;
   tasks: TaskPool;
+  /** The last lines the plugin wrote to stderr, once the log pump has read all its output. */
+  stderrTail: () => Promise<string[]>;
 }
+
+/** How long an unexpected exit waits for the log pump to read the plugin's last stderr lines. */
+const STDERR_TAIL_WAIT_MS = 1_000;
 
 export class ProcessInstance implements ProbedInstance {
   readonly kind = 'process' as const;
@@ -52,6 +59,7 @@ export class ProcessInstance implements ProbedInstance {
   #reason: ExitReason | null = null;
   /** The plugin's pid, which is also its process group (the wrapper reports it). */
   #pluginPid: number | null = null;
+  #activated = false;
 
   constructor(options: ProcessInstanceOptions) {
     this.#options = options;
@@ -85,7 +93,12 @@ export class ProcessInstance implements ProbedInstance {
     this.#child.on('error', (e) => this.#finish('crash', null, e));
     this.#child.on('exit', (code, signal) => {
       const reason = this.#reason ?? (signal ? 'crash' : 'exit');
-      this.#finish(reason, code, signal ? new Error(`killed by ${signal}`) : undefined);
+      const cause = signal ? new Error(`killed by ${signal}`) : undefined;
+      if (this.#reason !== null || !this.running) return this.#finish(reason, code, cause);
+      // An exit nobody asked for: its last stderr lines say why, as systemd's status shows them.
+      void this.#lastStderr().then((stderr) => {
+        this.#finish(reason, code, exitError(this.name, reason, { code, cause, stderr, activating: !this.#activated }));
+      });
     });
   }
 
@@ -97,6 +110,7 @@ export class ProcessInstance implements ProbedInstance {
   async activate(): Promise<ActivationResult> {
     try {
       const implemented = await this.#end.race(this.#options.tasks.handshake(this.address, this.#options.activationTimeoutMs));
+      this.#activated = true;
       return { implements: implemented };
     } catch (e) {
       this.kill('activation-failed', e);
@@ -108,7 +122,7 @@ export class ProcessInstance implements ProbedInstance {
   call(method: string, args: unknown, timeoutMs: number): Promise<unknown> {
     if (!this.running) return Promise.reject(this.#end.error);
     return this.#end.race(dockerCall(this.address, method, args, { timeoutMs, agent: this.#agent })).catch((e: unknown) => {
-      throw toPlugdError(this.name, method, e);
+      throw dockerCallError(this.name, method, e);
     });
   }
 
@@ -130,7 +144,18 @@ export class ProcessInstance implements ProbedInstance {
     if (!this.running) return;
     this.#reason ??= reason;
     this.#terminate(this.#options.graceMs);
-    this.#finish(reason, null, cause);
+    const why = reason === 'hung' && cause === undefined
+      ? new PlugdError('PLUGD_E_PLUGIN_HUNG', `plugin "${this.name}" did not answer a health check within ${this.#options.watchdogMs} ms and was terminated`)
+      : cause;
+    this.#finish(reason, null, why);
+  }
+
+  /** The plugin's last stderr lines, or none if the log pump cannot tell within STDERR_TAIL_WAIT_MS. */
+  #lastStderr(): Promise<string[]> {
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<string[]>((resolve) => { timer = setTimeout(() => resolve([]), STDERR_TAIL_WAIT_MS); });
+    const tail = this.#options.stderrTail().catch(() => []);
+    return Promise.race([tail, bound]).finally(() => clearTimeout(timer));
   }
 
   #terminate(graceMs: number): void {
@@ -151,12 +176,4 @@ export class ProcessInstance implements ProbedInstance {
   #finish(reason: ExitReason, code: number | null, cause: unknown): void {
     if (this.#end.finish(reason, code, cause)) this.#agent.destroy();
   }
-}
-
-function toPlugdError(name: string, method: string, e: unknown): PlugdError {
-  if (e instanceof PlugdError) return e;
-  const message = e instanceof Error ? e.message : String(e);
-  const code = ((e as { code?: string }).code ?? 'PLUGD_E_PLUGIN_ERROR') as ErrorCode;
-  if (code === 'PLUGD_E_PLUGIN_ERROR') return new PlugdError(code, `plugin "${name}" method "${method}" failed: ${message}`, { cause: e });
-  return new PlugdError(code, `plugin "${name}", "${method}": ${message}`, { cause: e });
 }

@@ -6,7 +6,7 @@
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { transfer, wrap, type Remote } from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { PlugdError } from '../errors.js';
+import { asPlugdError, PlugdError } from '../errors.js';
 import type { ExitReason } from '../../machines/types.js';
 import { fromPlain, registerErrorTransfer } from './error-transfer.mjs';
 import { InstanceEnd } from './instance-end.js';
@@ -110,7 +110,7 @@ export class WorkerInstance implements PluginInstance {
       try {
         this.#callPort.postMessage(request);
       } catch (e) {
-        reject(new PlugdError('PLUGD_E_OPTION', `the arguments of "${method}" cannot be sent to a worker (they must be structured-cloneable): ${(e as Error).message}`, { cause: e, details: { option: 'args' } }));
+        reject(new PlugdError('PLUGD_E_CALL', `plugin "${this.name}": the arguments of "${method}" cannot be sent to a worker plugin (they must be structured-cloneable): ${(e as Error).message}`, { cause: e }));
         return;
       }
       const deadline = performance.now() + timeoutMs;
@@ -195,13 +195,10 @@ interface PendingCall {
   timeoutMs: number;
 }
 
-/** Keeps plugd's own codes from the worker (PLUGD_E_METHOD...) and wraps a plugin's error. */
+/** Keeps plugd's own errors from the worker (PLUGD_E_METHOD...) as they are, and wraps a plugin's error once. */
 function toCallError(name: string, method: string, e: unknown): PlugdError {
-  if (e instanceof PlugdError) return e;
-  const code = (e as { code?: unknown })?.code;
+  const own = e instanceof Error && e.name === 'PlugdError' ? asPlugdError(e) : undefined;
+  if (own) return own;
   const message = e instanceof Error ? e.message : String(e);
-  if (typeof code === 'string' && code.startsWith('PLUGD_E_') && code !== 'PLUGD_E_PLUGIN_ERROR') {
-    return new PlugdError(code as PlugdError['code'], message.replace(`${code}: `, ''), { cause: e });
-  }
   return new PlugdError('PLUGD_E_PLUGIN_ERROR', `plugin "${name}" method "${method}" failed: ${message}`, { cause: e });
 }

@@ -25,7 +25,7 @@ export function toStateEvent(change: StateChange): StateEvent {
 /** One host log line per change: a warning when it carries an error. */
 export function logStateEvent(log: Logger, event: StateEvent, instance: number): void {
   const fields = { plugin: event.name, instance, from: event.from, to: event.to };
-  const text = `${event.name}: ${event.from} -> ${event.to}`;
+  const text = `${event.name}: ${event.from} -> ${event.to}${event.to === 'disabled' && event.error ? ' (gave up)' : ''}`;
   if (event.error) log.warn({ ...fields, code: event.error.code }, `${text}: ${event.error.message}`);
   else log.info(fields, text);
 }

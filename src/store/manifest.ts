@@ -93,6 +93,11 @@ function fail(field: string, message: string, source?: string): never {
   throw new PlugdError('PLUGD_E_MANIFEST', `"${field}"${where}: ${message}`, { details: { field } });
 }
 
+/** A required key that is absent is refused as missing, not as a value that breaks a rule. */
+function required(obj: Record<string, unknown>, key: string, field: string, example: string, source?: string): void {
+  if (obj[key] === undefined) fail(field, `is missing; it is required, e.g. ${example}`, source);
+}
+
 /** Refuses keys outside `allowed` and keys that could pollute a prototype. */
 function checkKeys(obj: Record<string, unknown>, allowed: readonly string[], at: string, source?: string): void {
   for (const key of Object.keys(obj)) {
@@ -175,6 +180,10 @@ export function isInsideBundle(relative: string): boolean {
 export function parseManifest(raw: unknown, source?: string): Manifest {
   if (!isRecord(raw)) fail('(root)', 'plugin.json must hold a JSON object', source);
   checkKeys(raw, ['name', 'version', 'description', 'kind', 'entrypoint', 'exec', 'workdir', 'interface', 'env', 'args', 'permissions', 'restart', 'requires', 'isolation'], '', source);
+  required(raw, 'name', 'name', '"name": "hello"', source);
+  required(raw, 'version', 'version', '"version": "1.0.0"', source);
+  required(raw, 'kind', 'kind', '"kind": "worker"', source);
+  required(raw, 'interface', 'interface', '"interface": { "types": ["Greeter"] }', source);
   const { name, version, description, kind } = raw;
   if (typeof name !== 'string' || name.length > 128 || !NAME_PATTERN.test(name)) {
     fail('name', 'must match [a-z0-9][a-z0-9._-]* (optionally scope/name), at most 128 characters', source);
@@ -187,6 +196,7 @@ export function parseManifest(raw: unknown, source?: string): Manifest {
   const iface = raw.interface;
   if (!isRecord(iface)) fail('interface', 'must be an object { "types": ["Capability"] }', source);
   checkKeys(iface, kind === 'process' ? ['types', 'socket'] : ['types'], 'interface', source);
+  required(iface, 'types', 'interface.types', '"types": ["Greeter"]', source);
   const types = stringList(iface.types, 'interface.types', CAPABILITY, source);
   if (types.length === 0) fail('interface.types', 'must name at least one capability', source);
   const permissions = raw.permissions ?? {};
@@ -207,6 +217,7 @@ export function parseManifest(raw: unknown, source?: string): Manifest {
   if (description !== undefined) base.description = description;
   if (kind === 'worker') {
     if (raw.exec !== undefined || raw.workdir !== undefined) fail(raw.exec !== undefined ? 'exec' : 'workdir', 'only applies to "process" plugins', source);
+    required(raw, 'entrypoint', 'entrypoint', '"entrypoint": "index.mjs"', source);
     const { entrypoint } = raw;
     if (typeof entrypoint !== 'string' || !isInsideBundle(entrypoint)) {
       fail('entrypoint', 'must be a relative path inside the bundle (no "..", not absolute)', source);
@@ -218,6 +229,7 @@ export function parseManifest(raw: unknown, source?: string): Manifest {
   }
   if (raw.isolation !== undefined) fail('isolation', 'only applies to "worker" plugins; a process plugin is a process already', source);
   if (raw.entrypoint !== undefined) fail('entrypoint', 'only applies to "worker" plugins; a process plugin has "exec"', source);
+  required(raw, 'exec', 'exec', '"exec": ["node", "server.mjs"]', source);
   const exec = stringList(raw.exec, 'exec', undefined, source);
   const command = exec[0];
   if (command === undefined || command === '') fail('exec', 'must name the command to run, e.g. ["./bin/plugin", "--flag"]', source);

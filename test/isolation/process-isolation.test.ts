@@ -37,7 +37,7 @@ describe('a worker-contract plugin with "isolation": "process"', () => {
     expect(failed).toMatchObject({ code: 'PLUGD_E_PLUGIN_ERROR', cause: { code: 'EISO', message: 'not today' } });
     await expect(client.call('Iso.Nope')).rejects.toMatchObject({ code: 'PLUGD_E_METHOD' });
     await expect(client.call('Iso.Unsendable')).rejects.toMatchObject({ code: 'PLUGD_E_PLUGIN_ERROR' });
-    await expect(client.call('Iso.Echo', { fn: () => 1 })).rejects.toMatchObject({ code: 'PLUGD_E_OPTION' });
+    await expect(client.call('Iso.Echo', { fn: () => 1 })).rejects.toMatchObject({ code: 'PLUGD_E_CALL' });
     expect(sup.inspect('iso-basic').state).toBe('running');
   });
 

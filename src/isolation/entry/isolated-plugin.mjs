@@ -71,9 +71,15 @@ function safeString(value) {
   try { return JSON.stringify(value) ?? String(value); } catch { return String(value); }
 }
 
-/** @param {string} code @param {string} message */
-function codedError(code, message) {
-  return Object.assign(new Error(`${code}: ${message}`), { code });
+/**
+ * An error of plugd's own (named PlugdError, the code kept out of the message): the host
+ * rebuilds it as a PlugdError, where a plugin's own error is wrapped.
+ * @param {string} code @param {string} message @param {unknown} [cause]
+ */
+function codedError(code, message, cause) {
+  const error = Object.assign(new Error(message, cause === undefined ? undefined : { cause }), { code });
+  error.name = 'PlugdError';
+  return error;
 }
 
 // pino's levels; ctx.log writes one line per record to stdout (below warn) or stderr, which the
@@ -120,7 +126,12 @@ async function activate(init) {
   if (data) throw codedError('PLUGD_E_ACTIVATION', `this process already runs plugin "${data.name}"`);
   data = init;
   process.argv.push(...init.args);
-  const mod = await import(pathToFileURL(init.entry).href);
+  let mod;
+  try {
+    mod = await import(pathToFileURL(init.entry).href);
+  } catch (e) {
+    throw codedError('PLUGD_E_ACTIVATION', `plugin "${init.name}": cannot load ${init.entry}: ${e instanceof Error ? e.message : String(e)}`, e);
+  }
   const def = checkDefinition(mod.default, init);
   ctx = Object.freeze({
     name: init.name,
@@ -135,7 +146,7 @@ async function activate(init) {
   try {
     answer = def.activate ? await def.activate(ctx) : undefined;
   } catch (e) {
-    throw Object.assign(new Error(`PLUGD_E_ACTIVATION: plugin "${init.name}": activate() threw: ${e instanceof Error ? e.message : String(e)}`, { cause: e }), { code: 'PLUGD_E_ACTIVATION' });
+    throw codedError('PLUGD_E_ACTIVATION', `plugin "${init.name}": activate() threw: ${e instanceof Error ? e.message : String(e)}`, e);
   }
   const list = /** @type {{ Implements?: unknown } | undefined} */ (answer)?.Implements;
   if (!Array.isArray(list) || !list.every((t) => typeof t === 'string')) {
@@ -163,7 +174,8 @@ function answerCall(id, method, args) {
       try {
         send(['reply', id, 0, value]);
       } catch (e) {
-        send(['reply', id, 1, toPlain(codedError('PLUGD_E_PLUGIN_ERROR', `method "${method}" returned a value that cannot be sent between processes: ${e instanceof Error ? e.message : String(e)}`))]);
+        const name = /** @type {IsolatedInit} */ (data).name;
+        send(['reply', id, 1, toPlain(codedError('PLUGD_E_PLUGIN_ERROR', `plugin "${name}" method "${method}" returned a value that cannot be sent back to the host (it must be structured-cloneable): ${e instanceof Error ? e.message : String(e)}`))]);
       }
     },
     (e) => send(['reply', id, 1, toPlain(e)]),

@@ -160,7 +160,43 @@ function readProcessOutput(socket) {
     stream.output.notice.report();
     processOutputs.delete(stream.key);
     processSlots.delete(stream.key);
+    settleEnded(stream.key);
   });
+}
+
+/**
+ * Who waits for a process instance's output to end ("id#instance"): asked for its last stderr
+ * lines, answered once both its streams have closed.
+ * @type {Map<string, (() => void)[]>}
+ */
+const endWaiters = new Map();
+
+/** @param {string} key */
+function settleEnded(key) {
+  const waiters = endWaiters.get(key) ?? [];
+  endWaiters.delete(key);
+  for (const answer of waiters) answer();
+}
+
+/** Lines a tail leaves out: blank ones and stack frames, so an uncaught error's message stays in view. */
+const NOT_TELLING = /^\s*$|^\s+at /;
+
+/**
+ * The text of the last `count` stderr lines of one process instance, oldest first.
+ * @param {string} id @param {number} instance @param {number} count
+ */
+function stderrTail(id, instance, count) {
+  const ring = logs.get(id)?.ring ?? [];
+  /** @type {string[]} */
+  const found = [];
+  for (let i = ring.length - 1; i >= 0 && found.length < count; i--) {
+    const line = /** @type {string} */ (ring[i]);
+    if (!line.includes('"stderr"')) continue;
+    const entry = parse(line);
+    if (entry.instance !== instance || entry.stream !== 'stderr' || typeof entry.msg !== 'string') continue;
+    if (!NOT_TELLING.test(entry.msg)) found.push(entry.msg);
+  }
+  return found.reverse();
 }
 
 /** Serves the process socket from the first process plugin on; hosts without any have none. */
@@ -224,6 +260,14 @@ port.on('message', (/** @type {import('../pump-protocol.ts').PumpRequest} */ msg
     case 'attach':
       attach(msg.id, msg.port);
       break;
+    case 'stderr': {
+      const key = `${msg.id}#${msg.instance}`;
+      const answer = () => port.postMessage({ type: 'stderr', seq: msg.seq, lines: stderrTail(msg.id, msg.instance, msg.lines) });
+      // Still expected (its streams not both closed): answer when the last line has been read.
+      if (processSlots.has(key)) endWaiters.set(key, [...endWaiters.get(key) ?? [], answer]);
+      else answer();
+      break;
+    }
     case 'tail': {
       drain(msg.id);
       const ring = logs.get(msg.id)?.ring ?? [];
@@ -233,6 +277,7 @@ port.on('message', (/** @type {import('../pump-protocol.ts').PumpRequest} */ msg
     }
     case 'forget': {
       for (const key of processSlots.keys()) if (key.startsWith(`${msg.id}#`)) processSlots.delete(key);
+      for (const key of [...endWaiters.keys()]) if (key.startsWith(`${msg.id}#`)) settleEnded(key);
       for (const [key, output] of processOutputs) {
         if (!key.startsWith(`${msg.id}#`)) continue;
         output.notice.stop();
@@ -247,6 +292,7 @@ port.on('message', (/** @type {import('../pump-protocol.ts').PumpRequest} */ msg
     }
     case 'close':
       for (const id of attached.keys()) drain(id);
+      for (const key of [...endWaiters.keys()]) settleEnded(key);
       processServer?.close();
       for (const log of logs.values()) if (log.fd !== null) closeSync(log.fd);
       logs.clear();
