@@ -38,7 +38,7 @@ export class ExternalInstance implements ProbedInstance {
 
   async activate(): Promise<ActivationResult> {
     try {
-      return { implements: handshakeResult(this.name, await this.#options.tasks.handshake(this.address, this.#options.activationTimeoutMs)) };
+      return { implements: handshakeResult(this.name, await this.#end.race(this.#options.tasks.handshake(this.address, this.#options.activationTimeoutMs))) };
     } catch (e) {
       this.kill('activation-failed', e);
       throw this.#end.error;

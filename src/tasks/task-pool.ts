@@ -12,6 +12,13 @@ const DIGEST_TASK = new URL('./bundle-digest.mjs', import.meta.url).href;
 const HANDSHAKE_TASK = new URL('./process-handshake.mjs', import.meta.url).href;
 const UNPACK_TASK = new URL('./unpack-bundle.mjs', import.meta.url).href;
 
+/**
+ * How much longer than activationTimeoutMs a handshake task may run. The plugin machine owns the
+ * activation deadline (its timer counts the plugin's own time, and ends the instance with one
+ * message); the task's deadline only ends a handshake nobody stopped.
+ */
+const HANDSHAKE_BACKSTOP_MS = 1_000;
+
 /** Handshakes one handshake thread runs at once. */
 const CONCURRENT_HANDSHAKES = 64;
 
@@ -72,12 +79,12 @@ export class TaskPool {
   }
 
   /**
-   * Docker's handshake with a process (or discovered) plugin, retried for `timeoutMs` from the
-   * moment the task starts. Never aborted from here: aborting a piscina task ends its thread, and
-   * with it every other handshake on that thread; the task ends by its own deadline.
+   * Docker's handshake with a process (or discovered) plugin, retried from the moment the task
+   * starts until a little after `activationTimeoutMs`. Never aborted from here: aborting a piscina
+   * task ends its thread, and with it every other handshake on that thread.
    */
-  handshake(address: Address, timeoutMs: number): Promise<HandshakeOutcome> {
-    return this.#handshakes.run({ address, timeoutMs }) as Promise<HandshakeOutcome>;
+  handshake(address: Address, activationTimeoutMs: number): Promise<HandshakeOutcome> {
+    return this.#handshakes.run({ address, timeoutMs: activationTimeoutMs + HANDSHAKE_BACKSTOP_MS }) as Promise<HandshakeOutcome>;
   }
 
   async close(): Promise<void> {
