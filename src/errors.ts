@@ -29,6 +29,8 @@ export const ErrorCodes = {
   PLUGD_E_STORE: 'the store on disk cannot be read or written, or holds a corrupt record',
   PLUGD_E_STORE_LOCKED: 'another live supervisor holds the store (one supervisor per root)',
   PLUGD_E_CLOSED: 'the supervisor is closed',
+  PLUGD_E_INTEGRITY: 'a package downloaded from the registry does not match its integrity hash',
+  PLUGD_E_REGISTRY: 'the npm registry is unreachable, timed out or refused the request',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -1,6 +1,8 @@
 // plugd's public surface: re-exports only.
 export { createSupervisor, Supervisor } from './supervisor.js';
-export type { StateEvent, ActivationHandler, Capability, RestoreReport } from './supervisor.js';
+export type { StateEvent, ActivationHandler, Capability, InstallOptions, RestoreReport } from './supervisor.js';
+export type { InstallProgress } from './store/registry/install-progress.js';
+export type { PluginSource } from './store/registry/plugin-source.js';
 export type { SupervisorOptions } from './options.js';
 export { PluginClient } from './client.js';
 export type { CallOptions } from './client.js';

@@ -70,6 +70,11 @@ export interface SupervisorOptions {
    * PLUGD_E_BUNDLE before it is copied. Default 10,000.
    */
   maxBundleEntries?: number;
+  /**
+   * How long one request to the npm registry may take (`install('npm:…')`, `upgrade()`) before
+   * it is refused with PLUGD_E_REGISTRY. Default 30 s.
+   */
+  registryTimeoutMs?: number;
 }
 
 export type ResolvedOptions = Required<Omit<SupervisorOptions, 'logger' | 'inspect' | 'restart' | 'logs'>> & {
@@ -163,6 +168,7 @@ export function resolveOptions(options: SupervisorOptions): ResolvedOptions {
     pluginExecArgv: stringList(o, 'pluginExecArgv'),
     maxConcurrentStarts: positive(o, 'maxConcurrentStarts', defaultMaxConcurrentStarts()),
     maxBundleEntries: wholeAtLeastOne(o, 'maxBundleEntries', 10_000),
+    registryTimeoutMs: positive(o, 'registryTimeoutMs', 30_000),
     logs: {
       keepLines: positive(logs, 'keepLines', 1_000, 'logs.keepLines'),
       maxFileBytes: positive(logs, 'maxFileBytes', 5 * 1024 * 1024, 'logs.maxFileBytes'),

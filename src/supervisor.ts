@@ -16,7 +16,7 @@ import { mergeEnvSettings } from './isolation/plugin-env.js';
 import { describePlugin, type PluginInfo } from './runtime/plugin-info.js';
 import { PluginEntries } from './runtime/plugin-entries.js';
 import type { PluginEntry } from './runtime/plugin-entry.js';
-import { Installs } from './runtime/installs.js';
+import { Installs, type InstallOptions } from './runtime/installs.js';
 import { PluginActors } from './runtime/plugin-actors.js';
 import { restore, toRestore, type RestoreReport } from './runtime/restore.js';
 import { SettingsWriter } from './store/settings-writer.js';
@@ -25,7 +25,8 @@ import { Store, type StoreProblem } from './store/store.js';
 import { TaskPool } from './tasks/task-pool.js';
 
 export type Capability = string;
-export type { ActivationHandler, RestoreReport, StateEvent };
+
+export type { ActivationHandler, InstallOptions, RestoreReport, StateEvent };
 
 /**
  * A plugin supervisor: create one per host with {@link createSupervisor}.
@@ -108,10 +109,11 @@ export class Supervisor {
   // ── install, enable, disable, remove, set ────────────────────────────────────────────────
 
   /**
-   * Copies a bundle into the store: a folder, or an archive of one (.tgz, .tar; `npm pack`
-   * output). The plugin starts `installed`; enable it to run it.
+   * Copies a bundle into the store: a folder, an archive of one (.tgz, .tar; `npm pack`
+   * output), or a package from the npm registry (`npm:name@range`, checked against its
+   * integrity, its dependencies installed). The plugin starts `installed`; enable it to run it.
    */
-  async install(bundleDir: string, options: { grantPermissions?: boolean } = {}): Promise<{ id: string; name: string }> {
+  async install(bundleDir: string, options: InstallOptions = {}): Promise<{ id: string; name: string }> {
     this.#assertOpen();
     return this.#installs.install(bundleDir, options);
   }
@@ -121,8 +123,10 @@ export class Supervisor {
    * carry the same name, and the plugin must be at rest (disable it first) and not in use. Env
    * settings the new version still declares settable carry over; host variables it newly asks
    * for need `grantPermissions`. One index write swaps the records. The plugin stays disabled.
+   * Without `bundlePath`, a plugin installed from the npm registry moves to the newest version
+   * its original spec allows; `npm:name@2` moves it to another range.
    */
-  async upgrade(nameOrId: string, bundlePath: string, options: { grantPermissions?: boolean } = {}): Promise<{ id: string; name: string; previous: string }> {
+  async upgrade(nameOrId: string, bundlePath?: string, options: InstallOptions = {}): Promise<{ id: string; name: string; previous: string }> {
     this.#assertOpen();
     return this.#installs.upgrade(this.#claim(nameOrId), bundlePath, options);
   }

@@ -4,13 +4,24 @@
 import type { Logger } from 'pino';
 import { PlugdError } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
-import { carrySettings, checkInstallable, checkPermissions, prepareBundle, type PreparedBundle } from '../store/installer.js';
+import { carrySettings, checkInstallable, checkPermissions, prepareFrom, type InstallContext, type PreparedBundle } from '../store/installer.js';
 import type { SettingsWriter } from '../store/settings-writer.js';
 import type { Store } from '../store/store.js';
 import type { TaskPool } from '../tasks/task-pool.js';
+import type { ProgressListener } from '../store/registry/install-progress.js';
 import type { PluginActors } from './plugin-actors.js';
 import type { PluginEntries } from './plugin-entries.js';
 import type { PluginEntry } from './plugin-entry.js';
+
+/** Options of install() and upgrade(). */
+export interface InstallOptions {
+  /** Grant the host env variables the plugin asks to read (its permissions.env). */
+  grantPermissions?: boolean;
+  /** `npm:` specs only: let install scripts of the package and its dependencies run. Default false. */
+  allowScripts?: boolean;
+  /** `npm:` specs only: called at each step (resolve, download with bytes, verify, unpack, dependencies, digest). */
+  onProgress?: ProgressListener;
+}
 
 /** What installs need from the supervisor. */
 export interface InstallHost {
@@ -38,16 +49,16 @@ export class Installs {
   }
 
   /** See Supervisor.install. */
-  async install(bundleDir: string, options: { grantPermissions?: boolean } = {}): Promise<{ id: string; name: string }> {
+  async install(bundleDir: string, options: InstallOptions = {}): Promise<{ id: string; name: string }> {
     const host = this.#host;
-    const bundle = await prepareBundle(bundleDir, host.tasks, () => host.store.scratchDir(), { maxEntries: host.options.maxBundleEntries });
+    const bundle = await prepareFrom(bundleDir, this.#installContext(options));
     try {
       const { manifest, id } = bundle;
       const grantedEnv = checkPermissions(manifest, options.grantPermissions === true);
       return await this.exclusive(async () => {
         host.assertOpen();
         checkInstallable(host.entries, manifest, id);
-        const record = await host.store.add(id, manifest, bundle.dir, { enabled: false, env: [], grantedEnv });
+        const record = await host.store.add(id, manifest, bundle.dir, { enabled: false, env: [], grantedEnv }, undefined, bundle.source);
         host.admit(host.entries.add(record, 'installed'));
         host.log.info({ plugin: manifest.name, id }, `installed ${manifest.name}@${manifest.version}`);
         return { id, name: manifest.name };
@@ -58,11 +69,14 @@ export class Installs {
   }
 
   /** See Supervisor.upgrade. */
-  async upgrade(entry: PluginEntry, bundlePath: string, options: { grantPermissions?: boolean } = {}): Promise<{ id: string; name: string; previous: string }> {
-    const host = this.#host;
+  async upgrade(entry: PluginEntry, bundlePath: string | undefined, options: InstallOptions = {}): Promise<{ id: string; name: string; previous: string }> {
     const name = entry.name;
+    const from = bundlePath ?? entry.record.source?.spec;
+    if (from === undefined) {
+      throw new PlugdError('PLUGD_E_OPTION', `plugin "${name}" was not installed from the npm registry; upgrade() needs a bundle for it`, { details: { option: 'bundlePath' } });
+    }
     return entry.exclusive('upgraded', async () => {
-      const bundle = await prepareBundle(bundlePath, host.tasks, () => host.store.scratchDir(), { maxEntries: host.options.maxBundleEntries });
+      const bundle = await prepareFrom(from, this.#installContext(options));
       try {
         if (bundle.manifest.name !== name) {
           throw new PlugdError('PLUGD_E_MANIFEST', `the bundle holds plugin "${bundle.manifest.name}", not "${name}"`, { details: { field: 'name' } });
@@ -85,12 +99,24 @@ export class Installs {
     checkInstallable(host.entries, bundle.manifest, bundle.id, old);
     const { settings, dropped } = carrySettings(old, bundle.manifest, granted);
     await host.settings.settle(entry);
-    const record = await host.store.add(bundle.id, bundle.manifest, bundle.dir, settings, old.id);
+    const record = await host.store.add(bundle.id, bundle.manifest, bundle.dir, settings, old.id, bundle.source);
     await host.actors.remove(name);
     host.retire(entry);
     host.admit(host.entries.add(record, 'installed'));
     host.log.info({ plugin: name, id: record.id, previous: old.id, droppedSettings: dropped }, `upgraded ${name} from ${old.manifest.version} to ${bundle.manifest.version}`);
     return { id: record.id, name, previous: old.id };
+  }
+
+  #installContext(options: InstallOptions): InstallContext {
+    const host = this.#host;
+    return {
+      tasks: host.tasks,
+      scratchDir: () => host.store.scratchDir(),
+      maxEntries: host.options.maxBundleEntries,
+      registryTimeoutMs: host.options.registryTimeoutMs,
+      allowScripts: options.allowScripts,
+      onProgress: options.onProgress,
+    };
   }
 
   /** Serialises writes to the store, so two installs cannot both take one name. */

@@ -3,6 +3,7 @@
 import type { ErrorInfo } from '../errors.js';
 import { pluginStateOf } from '../../machines/plugin.machine.js';
 import type { PluginStateName } from '../../machines/types.js';
+import type { PluginSource } from '../store/registry/plugin-source.js';
 import type { PluginEntry } from './plugin-entry.js';
 
 export type { LogCounters } from './plugin-entry.js';
@@ -31,6 +32,8 @@ export interface PluginInfo {
   /** References taken with get(..., { acquire: true }) and not released. */
   inUse: number;
   logs: { lines: number; dropped: number };
+  /** Where a plugin installed from the npm registry came from: `{ spec, resolved, integrity }`; null otherwise. */
+  source: PluginSource | null;
 }
 
 export function describePlugin(entry: PluginEntry): PluginInfo {
@@ -57,5 +60,6 @@ export function describePlugin(entry: PluginEntry): PluginInfo {
     instance: live ? { number: live.instance, uptimeMs: live.uptimeMs } : null,
     inUse: entry.references,
     logs: entry.logCounters(),
+    source: record.source ? { ...record.source } : null,
   };
 }

@@ -7,6 +7,10 @@ import { PlugdError } from '../errors.js';
 import { pluginId, readBundleManifest, type Manifest } from './manifest.js';
 import type { PluginRecord, PluginSettings } from './store.js';
 import type { TaskPool } from '../tasks/task-pool.js';
+import type { PluginSource } from './registry/plugin-source.js';
+import type { ProgressListener } from './registry/install-progress.js';
+import { isNpmSpec } from './registry/npm-spec.js';
+import { preparePackage } from './registry/prepare-package.js';
 
 export interface PreparedBundle {
   /** The folder holding plugin.json: the bundle folder, or where its archive was unpacked. */
@@ -16,6 +20,43 @@ export interface PreparedBundle {
   id: string;
   /** Removes what unpacking left (nothing for a folder). */
   dispose(): Promise<void>;
+  /** Where a package from the registry came from; undefined for a folder or an archive. */
+  source?: PluginSource;
+}
+
+/** What install() and upgrade() need besides the bundle. */
+export interface InstallContext {
+  tasks: TaskPool;
+  scratchDir: () => Promise<string>;
+  maxEntries: number;
+  registryTimeoutMs: number;
+  allowScripts?: boolean;
+  onProgress?: ProgressListener;
+}
+
+/**
+ * A bundle from wherever `bundle` says: `npm:name@range` from the npm registry (see
+ * registry/prepare-package.ts), else a folder or an archive on disk.
+ */
+export async function prepareFrom(bundle: string, context: InstallContext): Promise<PreparedBundle> {
+  const { tasks, maxEntries } = context;
+  if (!isNpmSpec(bundle)) return prepareBundle(bundle, tasks, context.scratchDir, { maxEntries });
+  const pkg = await preparePackage(bundle, {
+    tasks,
+    scratchDir: context.scratchDir,
+    maxEntries,
+    maxUnpackedBytes: MAX_UNPACKED_BYTES,
+    timeoutMs: context.registryTimeoutMs,
+    allowScripts: context.allowScripts === true,
+    onProgress: context.onProgress,
+  });
+  const dispose = () => rm(pkg.scratch, { recursive: true, force: true, maxRetries: 3 });
+  try {
+    return { ...(await describeBundle(pkg.dir, tasks, maxEntries, dispose)), source: pkg.source };
+  } catch (e) {
+    await dispose();
+    throw e;
+  }
 }
 
 /** Bytes an archive may unpack to. */

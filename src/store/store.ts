@@ -11,6 +11,7 @@ import { clearInProgress, IN_PROGRESS_MARKER, markInProgress, readInProgress } f
 import { readManifestFile, type Manifest } from './manifest.js';
 import { NotPlainFile, readPlainFile } from './plain-file.js';
 import { LOCK_FILE, StoreLock } from './store-lock.js';
+import { readSource, writeSource, type PluginSource } from './registry/plugin-source.js';
 
 export { IN_PROGRESS_MARKER };
 
@@ -29,6 +30,8 @@ export interface PluginRecord {
   settings: PluginSettings;
   /** Absolute path of the installed copy of the bundle. */
   bundleDir: string;
+  /** Where a plugin from the npm registry came from (`source.json`); absent otherwise. */
+  source?: PluginSource;
 }
 
 /** A record that could not be loaded: reported, skipped, never fatal. */
@@ -278,7 +281,8 @@ export class Store {
       throw new PlugdError('PLUGD_E_STORE', (e as Error).message, { cause: e });
     }
     const settings = parseSettings(text, settingsFile);
-    return { id, manifest, settings, bundleDir: path.join(dir, 'bundle') };
+    const source = await readSource(dir);
+    return { id, manifest, settings, bundleDir: path.join(dir, 'bundle'), ...(source ? { source } : {}) };
   }
 
   async #writeIndex(): Promise<void> {
@@ -299,7 +303,7 @@ export class Store {
    * renamed into place; the index write that follows is the commit point. With `replaces`, the
    * same index write also drops that record (an upgrade): a crash leaves one or the other.
    */
-  async add(id: string, manifest: Manifest, sourceDir: string, settings: PluginSettings, replaces?: string): Promise<PluginRecord> {
+  async add(id: string, manifest: Manifest, sourceDir: string, settings: PluginSettings, replaces?: string, source?: PluginSource): Promise<PluginRecord> {
     const incoming = await mkdtemp(path.join(this.pluginsDir, INCOMING_PREFIX));
     const finalDir = this.recordDir(id);
     const old = replaces === undefined ? undefined : this.#records.get(replaces);
@@ -309,11 +313,12 @@ export class Store {
       await syncTree(path.join(incoming, 'bundle'));
       await writeJsonAtomic(path.join(incoming, 'plugin.json'), manifest);
       await writeJsonAtomic(path.join(incoming, 'settings.json'), settings);
+      if (source) await writeSource(incoming, source);
       await syncDir(incoming);
       await rename(incoming, finalDir);
       await syncDir(this.pluginsDir);
       if (old) await markInProgress(this.recordDir(old.id), 'remove');
-      const record: PluginRecord = { id, manifest, settings, bundleDir: path.join(finalDir, 'bundle') };
+      const record: PluginRecord = { id, manifest, settings, bundleDir: path.join(finalDir, 'bundle'), ...(source ? { source } : {}) };
       if (old) this.#forget(old);
       this.#remember(record);
       try {

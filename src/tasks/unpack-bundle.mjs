@@ -20,10 +20,12 @@ function shown(entryPath) {
 
 /**
  * The outcome comes back as data: piscina clones a thrown error, which loses its `code`.
- * @param {{ archive: string, into: string, maxBytes: number, maxEntries: number }} task
+ * `marker` is the file that marks the bundle's root: plugin.json, or package.json for a package
+ * from the npm registry (whose manifest may sit in package.json's "plugd" field).
+ * @param {{ archive: string, into: string, maxBytes: number, maxEntries: number, marker?: string }} task
  * @returns {Promise<{ ok: true, dir: string, bytes: number, entries: number } | { ok: false, message: string }>}
  */
-export default async function unpackBundle({ archive, into, maxBytes, maxEntries }) {
+export default async function unpackBundle({ archive, into, maxBytes, maxEntries, marker = 'plugin.json' }) {
   /** @type {string[]} */
   const refused = [];
   /** @type {string | null} */
@@ -79,11 +81,11 @@ export default async function unpackBundle({ archive, into, maxBytes, maxEntries
   if (refused.length > 0) return { ok: false, message: `${archive} holds entries a bundle may not: ${refused.slice(0, 5).join(', ')}` };
   if (overLimit) return { ok: false, message: `${archive} ${overLimit}` };
   // plugin.json at the root, or in the one folder the archive holds (npm pack's `package/`).
-  if (await isFile(path.join(into, 'plugin.json'))) return { ok: true, dir: into, bytes, entries };
+  if (await isFile(path.join(into, marker))) return { ok: true, dir: into, bytes, entries };
   const top = await readdir(into, { withFileTypes: true });
   const only = top.length === 1 && top[0]?.isDirectory() ? path.join(into, top[0].name) : null;
-  if (only && (await isFile(path.join(only, 'plugin.json')))) return { ok: true, dir: only, bytes, entries };
-  return { ok: false, message: `${archive} has no plugin.json at its root or in its single top folder` };
+  if (only && (await isFile(path.join(only, marker)))) return { ok: true, dir: only, bytes, entries };
+  return { ok: false, message: `${archive} has no ${marker} at its root or in its single top folder` };
 }
 
 /** A regular file, not a link to one. @param {string} file */
