@@ -2,7 +2,9 @@
 // (process-wrapper.mjs) that owns the plugin's process group, the handshake on the task pool,
 // and calls in Docker's protocol, each raced against the end of the process.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
+import type { Readable } from 'node:stream';
 import type { Address } from '../docker/docker-protocol.mjs';
 import { DockerPluginClient } from '../docker/plugin-client.mjs';
 import { dockerCallError, handshakeResult } from '../docker/plugin-errors.js';
@@ -73,6 +75,8 @@ export class ProcessInstance implements ProbedInstance {
     const config = {
       command: options.command, args: options.args, cwd: options.cwd, logSocket: options.logSocket,
       id: options.id, name: options.name, instance: options.instance, graceMs: options.graceMs,
+      // The wrapper checks its parent is still this process, and ends the plugin when it is not.
+      hostPid: process.pid,
     };
     this.#child = spawn(process.execPath, [WRAPPER.pathname], {
       env: { ...options.env, PLUGD_SOCKET: options.socketPath, PLUGD_WRAPPER: JSON.stringify(config) },
@@ -86,11 +90,7 @@ export class ProcessInstance implements ProbedInstance {
       this.#child.once('spawn', () => resolve());
       void this.exited.then(() => resolve());
     });
-    this.#child.stdout!.setEncoding('utf8');
-    this.#child.stdout!.once('data', (line: string) => {
-      const pid = /^pid (\d+)/.exec(line);
-      if (pid) this.#pluginPid = Number(pid[1]);
-    });
+    this.#readWrapper(this.#child.stdout!);
     this.#child.on('error', (e) => this.#finish('crash', null, e));
     this.#child.on('exit', (code, signal) => {
       const reason = this.#reason ?? (signal ? 'crash' : 'exit');
@@ -101,6 +101,27 @@ export class ProcessInstance implements ProbedInstance {
         this.#finish(reason, code, exitError(this.name, reason, { code, cause, stderr, activating: !this.#activated }));
       });
     });
+  }
+
+  /**
+   * The wrapper says one thing, once: "pid N\n". Anything else on that pipe (the plugin can
+   * open it through /proc) is a protocol violation that ends the instance; a pid is trusted
+   * only if it is a child of the wrapper, since the host signals its group.
+   */
+  #readWrapper(stdout: Readable): void {
+    let buffered = '';
+    stdout.setEncoding('utf8');
+    const onData = (text: string) => {
+      buffered += text;
+      const nl = buffered.indexOf('\n');
+      if (nl === -1 && buffered.length < 32) return;
+      stdout.off('data', onData);
+      stdout.resume(); // whatever follows is drained, never read
+      const pid = wrapperPid(buffered.slice(0, nl), this.#child.pid);
+      if (typeof pid === 'number') this.#pluginPid = pid;
+      else if (pid === 'malformed') this.kill('crash', new PlugdError('PLUGD_E_PROTOCOL', `the wrapper of plugin "${this.name}" sent a malformed message instead of "pid N"; the instance was ended`));
+    };
+    stdout.on('data', onData);
   }
 
   get exited() { return this.#end.exited; }
@@ -176,5 +197,19 @@ export class ProcessInstance implements ProbedInstance {
 
   #finish(reason: ExitReason, code: number | null, cause: unknown): void {
     if (this.#end.finish(reason, code, cause)) this.#client.close();
+  }
+}
+
+/** The plugin's pid from the wrapper's line, if the line is well-formed and names the wrapper's child. */
+function wrapperPid(line: string, wrapperPid: number | undefined): number | 'malformed' | 'gone' {
+  const match = /^pid ([1-9]\d{0,9})$/.exec(line);
+  if (!match) return 'malformed';
+  const pid = Number(match[1]);
+  if (pid <= 1 || pid === process.pid || pid === wrapperPid) return 'malformed';
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === wrapperPid ? pid : 'malformed';
+  } catch {
+    return 'gone'; // the plugin has ended already: its wrapper ends its group
   }
 }

@@ -4,15 +4,14 @@
 // settles when its worker dies (comlink #601), so each is raced against it, and every pending
 // method call is rejected by it.
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
-import { transfer, wrap, type Remote } from 'comlink/dist/esm/comlink.mjs';
-import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { transfer, wrap, type Endpoint, type Remote } from 'comlink/dist/esm/comlink.mjs';
 import { asPlugdError, PlugdError } from '../errors.js';
 import type { ExitReason } from '../../machines/types.js';
 import { fromPlain, registerErrorTransfer } from './error-transfer.mjs';
 import { InstanceEnd } from './instance-end.js';
 import type { PluginInstance } from './plugin-instance.js';
 import { startPluginThread } from './plugin-thread.js';
-import type { ActivationResult, CallReply, CallRequest, PluginInit, PluginWorkerApi } from './protocol.js';
+import { isCallReply, isControlReply, type ActivationResult, type CallReply, type CallRequest, type PluginInit, type PluginWorkerApi } from './protocol.js';
 import { SLOT_COUNT } from './wire-constants.mjs';
 
 /** The plugin's part of PluginInit, plus what the thread is started with. */
@@ -58,7 +57,11 @@ export class WorkerInstance implements PluginInstance {
     this.slots = new Int32Array(heartbeat);
     const calls = new MessageChannel();
     this.#callPort = calls.port1;
-    this.#callPort.on('message', (reply: CallReply) => this.#onReply(reply));
+    this.#callPort.on('message', (reply: unknown) => {
+      if (isCallReply(reply, this.#callSeq)) this.#onReply(reply);
+      else this.#violation('its call channel', reply);
+    });
+    this.#callPort.on('messageerror', (e) => this.#violation('its call channel', e));
     const init: PluginInit = {
       name: options.name,
       id: options.id,
@@ -82,7 +85,8 @@ export class WorkerInstance implements PluginInstance {
       });
     this.#worker.on('error', (err: unknown) => { this.#workerError = err; });
     this.#worker.on('exit', (code) => this.#onWorkerExit(code));
-    this.#api = wrap<PluginWorkerApi>(nodeEndpoint(this.#worker));
+    this.#worker.on('messageerror', (e) => this.#violation('its control channel', e));
+    this.#api = wrap<PluginWorkerApi>(this.#controlEndpoint());
   }
 
   get exited() { return this.#end.exited; }
@@ -117,6 +121,37 @@ export class WorkerInstance implements PluginInstance {
       this.#calls.set(id, { method, resolve, reject, deadline, timeoutMs });
       if (deadline < this.#sweepAt) this.#armSweep(deadline);
     });
+  }
+
+  /**
+   * comlink's endpoint on the worker, with every message checked before comlink sees it: the
+   * worker's port carries only comlink's replies once the thread runs a plugin.
+   */
+  #controlEndpoint(): Endpoint {
+    const listeners = new Map<unknown, (data: unknown) => void>();
+    return {
+      postMessage: (message, transferList) => this.#worker.postMessage(message, transferList as never),
+      addEventListener: (_type, handler) => {
+        const listener = (data: unknown) => {
+          if (!isControlReply(data)) return this.#violation('its control channel', data);
+          if (typeof handler === 'function') handler({ data } as MessageEvent);
+          else handler.handleEvent({ data } as MessageEvent);
+        };
+        listeners.set(handler, listener);
+        this.#worker.on('message', listener);
+      },
+      removeEventListener: (_type, handler) => {
+        const listener = listeners.get(handler);
+        if (listener) this.#worker.off('message', listener);
+        listeners.delete(handler);
+      },
+    };
+  }
+
+  /** A malformed message from the plugin's thread ends the instance; the host only notes what came. */
+  #violation(where: string, what: unknown): void {
+    if (!this.running) return;
+    this.kill('crash', new PlugdError('PLUGD_E_PROTOCOL', `plugin "${this.name}" sent a malformed message on ${where} (${describe(what)}); the instance was ended`));
   }
 
   #armSweep(at: number): void {
@@ -193,6 +228,13 @@ interface PendingCall {
   reject: (error: PlugdError) => void;
   deadline: number;
   timeoutMs: number;
+}
+
+/** A short, safe description of what arrived: its type, never its content. */
+function describe(what: unknown): string {
+  if (what instanceof Error) return `undeliverable: ${what.message}`;
+  if (Array.isArray(what)) return `an array of ${what.length}`;
+  return what === null ? 'null' : `a value of type ${typeof what}`;
 }
 
 /** Keeps plugd's own errors from the worker (PLUGD_E_METHOD...) as they are, and wraps a plugin's error once. */

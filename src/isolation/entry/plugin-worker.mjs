@@ -1,6 +1,8 @@
 // The entry of every plugin worker: loads the plugin's module and serves the PluginWorkerApi
 // over comlink. Runs inside the worker thread, never on the main thread. A standby worker (the
 // warm pool) starts without a plugin and receives it with its first activate(init).
+// First of all, before any plugin code can run: process.kill refuses the host's own pid.
+import './kill-guard.mjs';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import { expose } from 'comlink/dist/esm/comlink.mjs';

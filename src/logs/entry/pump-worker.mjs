@@ -229,12 +229,42 @@ function attach(id, logPort) {
   let ports = attached.get(id);
   if (!ports) attached.set(id, (ports = new Set()));
   ports.add(logPort);
-  logPort.on('message', (/** @type {string[]} */ lines) => append(id, lines));
+  logPort.on('message', (/** @type {unknown} */ lines) => accept(id, logPort, lines));
+  logPort.on('messageerror', () => refuse(id, logPort));
   // (No receiveMessageOnPort here: on a closing port it crashes Node 20 with a segfault.)
   logPort.on('close', () => {
     ports.delete(logPort);
     if (ports.size === 0 && attached.get(id) === ports) attached.delete(id);
   });
+}
+
+/**
+ * A batch is what plugin-output.mjs posts: an array of strings. The plugin's code shares its
+ * thread and can post anything on the port: anything else closes that port (the instance logs
+ * no more), is noted in the plugin's log, and never reaches code that would throw on it.
+ * @param {string} id @param {import('node:worker_threads').MessagePort} logPort @param {unknown} lines
+ * @returns {boolean} whether the batch was taken
+ */
+function accept(id, logPort, lines) {
+  if (Array.isArray(lines) && lines.every((l) => typeof l === 'string')) {
+    append(id, lines);
+    return true;
+  }
+  refuse(id, logPort);
+  return false;
+}
+
+/** Ports closed for a malformed message (a port can also report one as a 'messageerror'). */
+const refused = new WeakSet();
+
+/** @param {string} id @param {import('node:worker_threads').MessagePort} logPort */
+function refuse(id, logPort) {
+  if (refused.has(logPort)) return;
+  refused.add(logPort);
+  attached.get(id)?.delete(logPort); // at once: a closing port is never drained (see attach)
+  logPort.close();
+  const msg = 'the plugin posted a malformed message on its log port; its log port was closed';
+  append(id, [`${JSON.stringify({ level: 50, time: Date.now(), plugin: id, code: 'PLUGD_E_PROTOCOL', msg })}\n`]);
 }
 
 /** @param {string} id */
@@ -245,7 +275,7 @@ function drain(id) {
 /** @param {string} id @param {import('node:worker_threads').MessagePort} logPort */
 function drainPort(id, logPort) {
   for (let queued = receiveMessageOnPort(logPort); queued; queued = receiveMessageOnPort(logPort)) {
-    if (logs.has(id)) append(id, /** @type {string[]} */ (queued.message));
+    if (logs.has(id) && !accept(id, logPort, queued.message)) return; // closed: never read again
   }
 }
 
