@@ -3,7 +3,6 @@
 // (worker, process, external) and the log pump.
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { withDependencies } from '../machines/dependency-graph.js';
 import { PluginClient, type ClientBackend } from './client.js';
 import { PlugdError } from './errors.js';
 import { ActivationHandlers, type ActivationHandler } from './runtime/activation-handlers.js';
@@ -13,19 +12,23 @@ import { LogPump } from './logs/log-pump.js';
 import type { LogLine } from './logs/pump-protocol.js';
 import { resolveOptions, type ResolvedOptions, type SupervisorOptions } from './options.js';
 import { mergeEnvSettings } from './isolation/plugin-env.js';
-import { describePlugin, type PluginInfo } from './runtime/plugin-info.js';
+import { describePlugin, describePlugins, type PluginInfo } from './runtime/plugin-info.js';
 import { PluginEntries } from './runtime/plugin-entries.js';
 import type { PluginEntry } from './runtime/plugin-entry.js';
 import { Installs, type InstallOptions } from './runtime/installs.js';
+import { enableWithRequires, restartPlugin } from './runtime/enabling.js';
 import { PluginActors } from './runtime/plugin-actors.js';
 import { restore, toRestore, type RestoreReport } from './runtime/restore.js';
 import { SettingsWriter } from './store/settings-writer.js';
 import type { StateEvent } from './runtime/state-event.js';
 import { Store, type StoreProblem } from './store/store.js';
 import { TaskPool } from './tasks/task-pool.js';
+import { ControlServer } from './control/control-server.js';
+import { EventHistory } from './control/event-history.js';
+import { PluginMetrics } from './control/metrics.js';
+import { instanceUsage } from './control/plugin-usage.js';
 
 export type Capability = string;
-
 export type { ActivationHandler, InstallOptions, RestoreReport, StateEvent };
 
 /**
@@ -55,6 +58,8 @@ export class Supervisor {
   readonly #settings: SettingsWriter;
   #closed: Promise<void> | null = null;
   #restoring: Promise<RestoreReport> = Promise.resolve({ running: [], failed: [] });
+  readonly #metrics: PluginMetrics;
+  #control: ControlServer | null = null;
 
   private constructor(options: ResolvedOptions, store: Store, problems: StoreProblem[]) {
     this.#options = options;
@@ -72,7 +77,9 @@ export class Supervisor {
     });
     this.#instances = new Instances(options, store, this.#entries, this.#pump, this.#tasks, this.#log);
     this.#handlers = new ActivationHandlers(this.#log);
+    this.#metrics = new PluginMetrics({ list: () => this.list(), usageOf: (name) => instanceUsage(this.#instances.current(name)) });
     this.#clientBackend = {
+      calls: this.#metrics.calls,
       // A stopping plugin takes no new call: its instance is ending.
       instanceOf: (name) => (this.#actors.hasTag(name, 'running') ? this.#instances.current(name) : undefined),
       callTimeoutMs: options.callTimeoutMs,
@@ -86,6 +93,7 @@ export class Supervisor {
       options, store, entries: this.#entries, actors: this.#actors, settings: this.#settings, tasks: this.#tasks, log: this.#log,
       assertOpen: () => this.#assertOpen(), admit: (entry) => this.#admit(entry), retire: (entry) => this.#retire(entry),
     });
+    this.#actors.on(this.#metrics.onState);
     for (const problem of problems) this.#log.error({ file: problem.file, code: problem.error.code }, problem.error.message);
   }
 
@@ -101,6 +109,7 @@ export class Supervisor {
       throw e;
     }
     for (const record of store.list()) sup.#admit(sup.#entries.add(record, 'installed'));
+    if (resolved.control) await sup.#serve(resolved.control);
     // Started, not awaited: one plugin's slow or failing activation never holds the host's start.
     if (resolved.restore) sup.#restoring = restore(toRestore(store.list()), (id) => sup.enable(id), sup.#log, () => sup.#closed !== null);
     return sup;
@@ -160,33 +169,7 @@ export class Supervisor {
   async enable(nameOrId: string): Promise<void> {
     this.#assertOpen();
     const entry = this.#claim(nameOrId);
-    const order = withDependencies(this.#entries.requiresMap(), entry.name);
-    const missing = order.filter((n) => !this.#entries.get(n));
-    if (missing.length > 0) {
-      throw new PlugdError('PLUGD_E_DEPENDENCY', `plugin "${entry.name}" requires ${missing.map((m) => `"${m}"`).join(', ')}, which ${missing.length > 1 ? 'are' : 'is'} not installed`);
-    }
-    const stops = this.#actors.afterStops(order);
-    if (stops) {
-      await stops;
-      this.#assertOpen();
-    }
-    const running = this.#actors.whenRunning(entry.name, order);
-    // The enabled flags are written while the plugins activate: an fsync per plugin must not
-    // delay every activation behind it.
-    const toPersist = order.map((n) => this.#entries.get(n)!).filter((e) => !e.record.settings.enabled);
-    const persisted = Promise.all(toPersist.map((r) => this.#settings.write(r, { enabled: true })));
-    for (const name of order) this.#actors.enable(name);
-    // `running` may settle while the flags are written (a close, a failed activation): it is
-    // awaited below, so mark it handled now rather than leave an unhandled rejection.
-    running.catch(() => undefined);
-    try {
-      await persisted;
-    } catch (e) {
-      // Not recorded, not run: a host restart would not bring it back.
-      for (const e of toPersist) void this.#actors.disable(e.name).catch(() => undefined);
-      throw e;
-    }
-    await running;
+    return enableWithRequires(entry, { entries: this.#entries, actors: this.#actors, settings: this.#settings, assertOpen: () => this.#assertOpen() });
   }
 
   /**
@@ -197,8 +180,7 @@ export class Supervisor {
   async disable(nameOrId: string, options: { force?: boolean } = {}): Promise<void> {
     this.#assertOpen();
     const entry = this.#claim(nameOrId);
-    const name = entry.name;
-    entry.assertFree(options.force);
+    const { name } = entry.assertFree(options.force);
     await this.#settings.write(entry, { enabled: false });
     if (this.#actors.hasTag(name, 'atRest')) return;
     await this.#actors.disable(name);
@@ -211,8 +193,8 @@ export class Supervisor {
   async remove(nameOrId: string, options: { force?: boolean } = {}): Promise<void> {
     this.#assertOpen();
     const entry = this.#claim(nameOrId);
-    const { name, record } = entry;
-    const dependents = this.#entries.list().filter((e) => e.record.manifest.requires.includes(name)).map((e) => e.name);
+    const { name } = entry;
+    const dependents = this.#entries.dependentsOf(name);
     if (dependents.length > 0 && !options.force) {
       throw new PlugdError('PLUGD_E_DEPENDENCY', `plugin "${name}" is required by ${dependents.join(', ')}; remove those first or pass { force: true }`);
     }
@@ -221,11 +203,7 @@ export class Supervisor {
       if (!options.force) throw new PlugdError('PLUGD_E_STATE', `plugin "${name}" is ${this.#actors.stateOf(name)}; disable it first or pass { force: true }`);
       await this.disable(name, { force: true });
     }
-    await this.#actors.remove(name);
-    await this.#settings.settle(entry);
-    if (entry.origin === 'installed') await this.#installs.exclusive(() => this.#store.remove(record.id));
-    this.#retire(entry);
-    this.#log.info({ plugin: name, id: record.id }, `removed ${name}`);
+    await this.#installs.remove(entry);
   }
 
   /** Sets settable env variables (`KEY=VALUE`). Refused while the plugin has an instance. */
@@ -239,6 +217,12 @@ export class Supervisor {
     }
     const merged = mergeEnvSettings(record.manifest, record.settings.env, env);
     await this.#settings.write(entry, { env: merged });
+  }
+
+  /** Stops a plugin's instance and starts a new one; resolves once it runs again. Refused unless enabled. */
+  async restart(nameOrId: string): Promise<void> {
+    this.#assertOpen();
+    await restartPlugin(this.#claim(nameOrId), this.#actors, (name) => this.enable(name));
   }
 
   // ── lookup and calls ─────────────────────────────────────────────────────────────────────
@@ -285,15 +269,7 @@ export class Supervisor {
 
   /** Every installed plugin's facts, optionally filtered (synchronous). */
   list(filter: { capability?: Capability; enabled?: boolean } = {}): PluginInfo[] {
-    const infos: PluginInfo[] = [];
-    for (const entry of this.#entries.list()) {
-      const { record } = entry;
-      if (filter.enabled !== undefined && record.settings.enabled !== filter.enabled) continue;
-      const info = describePlugin(entry);
-      if (filter.capability !== undefined && !info.implements.includes(filter.capability) && !record.manifest.interface.types.includes(filter.capability)) continue;
-      infos.push(info);
-    }
-    return infos.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return describePlugins(this.#entries.list(), filter);
   }
 
   /** The last lines a plugin logged (pino objects, oldest first), from memory or its log file. */
@@ -311,6 +287,16 @@ export class Supervisor {
   off(event: 'state', listener: (e: StateEvent) => void): this {
     if (event === 'state') this.#actors.off(listener);
     return this;
+  }
+
+  /** The Prometheus text exposition of plugd's metrics (what `GET /v1/metrics` serves). */
+  metrics(): Promise<string> {
+    return this.#metrics.text();
+  }
+
+  /** Where the control API listens (socket path or host:port), or null without `control`. */
+  get controlAddress(): string | null {
+    return this.#control?.address ?? null;
   }
 
   /**
@@ -353,6 +339,7 @@ export class Supervisor {
   // ── internals ────────────────────────────────────────────────────────────────────────────
 
   async #shutdown(): Promise<void> {
+    await this.#control?.close();
     const bound = this.#options.stopTimeoutMs * (this.#entries.size + 1) + 1_000;
     if (!(await this.#actors.close(bound))) this.#log.error(`plugins did not stop within ${bound} ms; terminating them`);
     await Promise.all([this.#instances.close(), this.#pump.close(), this.#tasks.close()]);
@@ -364,10 +351,25 @@ export class Supervisor {
     entry.actor = this.#actors.add(entry.record);
   }
 
+  /** Starts the control API; a supervisor that cannot serve it does not open. */
+  async #serve(listen: NonNullable<ResolvedOptions['control']>): Promise<void> {
+    const history = new EventHistory();
+    this.#actors.on(history.record);
+    try {
+      const factsOf = (name: string) => ({ state: this.#actors.stateOf(name), context: this.#actors.contextOf(name), grantedEnv: this.#entries.resolve(name).record.settings.grantedEnv });
+      this.#control = await ControlServer.start({ sup: this, listen, metrics: this.#metrics, history, factsOf, logsDir: this.#store.logsDir, log: this.#log });
+    } catch (e) {
+      await this.close();
+      throw e;
+    }
+    this.#log.info({ control: this.#control.address }, `control API on ${this.#control.address}`);
+  }
+
   /** Forgets what the runtime kept of a plugin that left the store or discovery: its entry, its log. */
   #retire(entry: PluginEntry): void {
     this.#entries.delete(entry);
     this.#pump.forget(entry.id);
+    this.#metrics.calls.forget(entry.name);
   }
 
   /** The plugin an operation will change: every such operation checks that nothing holds it. */

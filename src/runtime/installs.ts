@@ -1,4 +1,4 @@
-// Install and upgrade as the runtime runs them: a bundle prepared off the main thread, checked
+// Install, upgrade and remove as the runtime runs them: a bundle prepared off the main thread, checked
 // against every plugin known, written to the store one write at a time, then given its entry and
 // its actor. An upgrade holds the plugin's entry from its call until the new record is in place.
 import type { Logger } from 'pino';
@@ -117,6 +117,17 @@ export class Installs {
       allowScripts: options.allowScripts,
       onProgress: options.onProgress,
     };
+  }
+
+  /** Removes a plugin at rest: its actor, then its record (an installed one's, from the store). */
+  async remove(entry: PluginEntry): Promise<void> {
+    const host = this.#host;
+    const { name, record } = entry;
+    await host.actors.remove(name);
+    await host.settings.settle(entry);
+    if (entry.origin === 'installed') await this.exclusive(() => host.store.remove(record.id));
+    host.retire(entry);
+    host.log.info({ plugin: name, id: record.id }, `removed ${name}`);
   }
 
   /** Serialises writes to the store, so two installs cannot both take one name. */

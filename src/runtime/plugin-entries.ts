@@ -46,6 +46,11 @@ export class PluginEntries {
     return new Map(this.list().map((e) => [e.name, e.record.manifest.requires]));
   }
 
+  /** The names of the plugins that require `name`. */
+  dependentsOf(name: string): string[] {
+    return this.list().filter((e) => e.record.manifest.requires.includes(name)).map((e) => e.name);
+  }
+
   /** A plugin by name, full ID, or an unambiguous ID prefix of 12+ characters (as Docker does). */
   find(nameOrId: string): PluginEntry | undefined {
     const found = this.get(nameOrId) ?? this.list().find((e) => e.id === nameOrId);

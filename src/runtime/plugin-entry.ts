@@ -64,12 +64,13 @@ export class PluginEntry {
     this.references = Math.max(0, this.references - 1);
   }
 
-  /** PLUGD_E_IN_USE unless the plugin is free or `force` is given. */
-  assertFree(force: boolean | undefined): void {
+  /** PLUGD_E_IN_USE unless the plugin is free or `force` is given; the entry otherwise. */
+  assertFree(force: boolean | undefined): this {
     const refs = this.references;
     if (refs > 0 && !force) {
       throw new PlugdError('PLUGD_E_IN_USE', `plugin "${this.name}" is in use (${refs} reference${refs > 1 ? 's' : ''} acquired by the host); release them or pass { force: true }`);
     }
+    return this;
   }
 
   /** Throws PLUGD_E_STATE while an exclusive operation holds the plugin. */

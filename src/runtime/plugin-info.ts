@@ -63,3 +63,16 @@ export function describePlugin(entry: PluginEntry): PluginInfo {
     source: record.source ? { ...record.source } : null,
   };
 }
+
+/** The facts of `entries`, optionally filtered, by name. */
+export function describePlugins(entries: PluginEntry[], filter: { capability?: string; enabled?: boolean }): PluginInfo[] {
+  const infos: PluginInfo[] = [];
+  for (const entry of entries) {
+    const { record } = entry;
+    if (filter.enabled !== undefined && record.settings.enabled !== filter.enabled) continue;
+    const info = describePlugin(entry);
+    if (filter.capability !== undefined && !info.implements.includes(filter.capability) && !record.manifest.interface.types.includes(filter.capability)) continue;
+    infos.push(info);
+  }
+  return infos.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
