@@ -1,27 +1,27 @@
-// The facade a host holds: it validates, writes the store, and hands work to the supervisor
-// actor (plugin-system.ts), the instances (worker, process, external) and the log pump.
+// The facade a host holds: it validates, then hands work to the runtime: the plugin entries,
+// installs (runtime/installs.ts), the supervisor actor (runtime/plugin-actors.ts), the instances
+// (worker, process, external) and the log pump.
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { withDependencies } from '../machines/dependency-graph.js';
 import { PluginClient, type ClientBackend } from './client.js';
 import { PlugdError } from './errors.js';
 import { ActivationHandlers, type ActivationHandler } from './runtime/activation-handlers.js';
 import { adoptDiscovered, discoverPlugins, type DiscoveryProblem } from './docker/discovery.js';
-import { carrySettings, checkInstallable, checkPermissions, prepareFrom, type InstallContext, type PreparedBundle } from './store/installer.js';
-import type { ProgressListener } from './store/registry/install-progress.js';
 import { Instances } from './isolation/instances.js';
 import { LogPump } from './logs/log-pump.js';
 import type { LogLine } from './logs/pump-protocol.js';
 import { resolveOptions, type ResolvedOptions, type SupervisorOptions } from './options.js';
 import { mergeEnvSettings } from './isolation/plugin-env.js';
-import { describePlugin, type PluginInfo } from './runtime/plugin-info.js';
+import { describePlugin, describePlugins, type PluginInfo } from './runtime/plugin-info.js';
+import { PluginEntries } from './runtime/plugin-entries.js';
+import type { PluginEntry } from './runtime/plugin-entry.js';
+import { Installs, type InstallOptions } from './runtime/installs.js';
+import { enableWithRequires, restartPlugin } from './runtime/enabling.js';
 import { PluginActors } from './runtime/plugin-actors.js';
-import { PluginLocks } from './runtime/plugin-locks.js';
 import { restore, toRestore, type RestoreReport } from './runtime/restore.js';
-import { References } from './runtime/references.js';
 import { SettingsWriter } from './store/settings-writer.js';
 import type { StateEvent } from './runtime/state-event.js';
-import { Store, type PluginRecord, type StoreProblem } from './store/store.js';
+import { Store, type StoreProblem } from './store/store.js';
 import { TaskPool } from './tasks/task-pool.js';
 import { ControlServer } from './control/control-server.js';
 import { EventHistory } from './control/event-history.js';
@@ -29,17 +29,7 @@ import { PluginMetrics } from './control/metrics.js';
 import { instanceUsage } from './control/plugin-usage.js';
 
 export type Capability = string;
-
-/** Options of install() and upgrade(). */
-export interface InstallOptions {
-  /** Grant the host env variables the plugin asks to read (its permissions.env). */
-  grantPermissions?: boolean;
-  /** `npm:` specs only: let install scripts of the package and its dependencies run. Default false. */
-  allowScripts?: boolean;
-  /** `npm:` specs only: called at each step (resolve, download with bytes, verify, unpack, dependencies, digest). */
-  onProgress?: ProgressListener;
-}
-export type { ActivationHandler, RestoreReport, StateEvent };
+export type { ActivationHandler, InstallOptions, RestoreReport, StateEvent };
 
 /**
  * A plugin supervisor: create one per host with {@link createSupervisor}.
@@ -61,14 +51,13 @@ export class Supervisor {
   readonly #pump: LogPump;
   readonly #instances: Instances;
   readonly #actors: PluginActors;
-  readonly #refs = new References();
+  readonly #entries = new PluginEntries();
+  readonly #installs: Installs;
   readonly #handlers: ActivationHandlers;
   readonly #clientBackend: ClientBackend;
-  #storeQueue: Promise<unknown> = Promise.resolve();
   readonly #settings: SettingsWriter;
   #closed: Promise<void> | null = null;
   #restoring: Promise<RestoreReport> = Promise.resolve({ running: [], failed: [] });
-  readonly #locks = new PluginLocks();
   readonly #metrics: PluginMetrics;
   #control: ControlServer | null = null;
 
@@ -86,7 +75,7 @@ export class Supervisor {
       ratePerSec: options.logs.ratePerSec,
       burst: options.logs.burst,
     });
-    this.#instances = new Instances(options, store, this.#pump, this.#tasks, this.#log);
+    this.#instances = new Instances(options, store, this.#entries, this.#pump, this.#tasks, this.#log);
     this.#handlers = new ActivationHandlers(this.#log);
     this.#metrics = new PluginMetrics({ list: () => this.list(), usageOf: (name) => instanceUsage(this.#instances.current(name)) });
     this.#clientBackend = {
@@ -94,11 +83,15 @@ export class Supervisor {
       // A stopping plugin takes no new call: its instance is ending.
       instanceOf: (name) => (this.#actors.hasTag(name, 'running') ? this.#instances.current(name) : undefined),
       callTimeoutMs: options.callTimeoutMs,
-      release: (name) => this.#refs.release(name),
+      release: (name) => this.#entries.get(name)?.release(),
     };
     this.#actors = new PluginActors(this.#instances, options, this.#log, (event, context) => {
       if (event.to !== 'running') return;
       this.#handlers.activated(event.name, context?.implements ?? [], (capability) => new PluginClient(this.#clientBackend, event.name, capability, false));
+    });
+    this.#installs = new Installs({
+      options, store, entries: this.#entries, actors: this.#actors, settings: this.#settings, tasks: this.#tasks, log: this.#log,
+      assertOpen: () => this.#assertOpen(), admit: (entry) => this.#admit(entry), retire: (entry) => this.#retire(entry),
     });
     this.#actors.on(this.#metrics.onState);
     for (const problem of problems) this.#log.error({ file: problem.file, code: problem.error.code }, problem.error.message);
@@ -115,7 +108,7 @@ export class Supervisor {
       await store.close();
       throw e;
     }
-    for (const record of store.list()) sup.#actors.add(record);
+    for (const record of store.list()) sup.#admit(sup.#entries.add(record, 'installed'));
     if (resolved.control) await sup.#serve(resolved.control);
     // Started, not awaited: one plugin's slow or failing activation never holds the host's start.
     if (resolved.restore) sup.#restoring = restore(toRestore(store.list()), (id) => sup.enable(id), sup.#log, () => sup.#closed !== null);
@@ -131,21 +124,7 @@ export class Supervisor {
    */
   async install(bundleDir: string, options: InstallOptions = {}): Promise<{ id: string; name: string }> {
     this.#assertOpen();
-    const bundle = await prepareFrom(bundleDir, this.#installContext(options));
-    try {
-      const { manifest, id } = bundle;
-      const grantedEnv = checkPermissions(manifest, options.grantPermissions === true);
-      return await this.#exclusive(async () => {
-        this.#assertOpen();
-        checkInstallable(this.#store, manifest, id);
-        const record = await this.#store.add(id, manifest, bundle.dir, { enabled: false, env: [], grantedEnv }, undefined, bundle.source);
-        this.#actors.add(record);
-        this.#log.info({ plugin: manifest.name, id }, `installed ${manifest.name}@${manifest.version}`);
-        return { id, name: manifest.name };
-      });
-    } finally {
-      await bundle.dispose();
-    }
+    return this.#installs.install(bundleDir, options);
   }
 
   /**
@@ -158,40 +137,7 @@ export class Supervisor {
    */
   async upgrade(nameOrId: string, bundlePath?: string, options: InstallOptions = {}): Promise<{ id: string; name: string; previous: string }> {
     this.#assertOpen();
-    const current = this.#claim(nameOrId);
-    const name = current.manifest.name;
-    const from = bundlePath ?? current.source?.spec;
-    if (from === undefined) {
-      throw new PlugdError('PLUGD_E_OPTION', `plugin "${name}" was not installed from the npm registry; upgrade() needs a bundle for it`, { details: { option: 'bundlePath' } });
-    }
-    return this.#locks.exclusive(name, 'upgraded', async () => {
-      const bundle = await prepareFrom(from, this.#installContext(options));
-      try {
-        if (bundle.manifest.name !== name) {
-          throw new PlugdError('PLUGD_E_MANIFEST', `the bundle holds plugin "${bundle.manifest.name}", not "${name}"`, { details: { field: 'name' } });
-        }
-        return await this.#exclusive(() => this.#replace(name, bundle, options.grantPermissions === true));
-      } finally {
-        await bundle.dispose();
-      }
-    });
-  }
-
-  async #replace(name: string, bundle: PreparedBundle, granted: boolean): Promise<{ id: string; name: string; previous: string }> {
-    this.#assertOpen();
-    const old = this.#store.resolve(name);
-    if (old.id === bundle.id) return { id: old.id, name, previous: old.id };
-    if (!this.#actors.hasTag(name, 'atRest')) throw new PlugdError('PLUGD_E_STATE', `plugin "${name}" is ${this.#actors.stateOf(name)}; disable it before upgrading`);
-    this.#refs.assertFree(name, false);
-    checkInstallable(this.#store, bundle.manifest, bundle.id, old);
-    const { settings, dropped } = carrySettings(old, bundle.manifest, granted);
-    await this.#settings.settle(old.id);
-    const record = await this.#store.add(bundle.id, bundle.manifest, bundle.dir, settings, old.id, bundle.source);
-    await this.#actors.remove(name);
-    this.#retire(old.id, name);
-    this.#actors.add(record);
-    this.#log.info({ plugin: name, id: record.id, previous: old.id, droppedSettings: dropped }, `upgraded ${name} from ${old.manifest.version} to ${bundle.manifest.version}`);
-    return { id: record.id, name, previous: old.id };
+    return this.#installs.upgrade(this.#claim(nameOrId), bundlePath, options);
   }
 
   /**
@@ -204,9 +150,8 @@ export class Supervisor {
     this.#assertOpen();
     return adoptDiscovered(await discoverPlugins(options), {
       adopt: (record) => {
-        if (this.#store.byName(record.manifest.name)) return false; // installed, or discovered before
-        this.#store.addExternal(record);
-        this.#actors.add(record);
+        if (this.#entries.get(record.manifest.name)) return false; // installed, or discovered before
+        this.#admit(this.#entries.add(record, 'discovered'));
         return true;
       },
       enable: (name) => this.enable(name),
@@ -223,34 +168,8 @@ export class Supervisor {
    */
   async enable(nameOrId: string): Promise<void> {
     this.#assertOpen();
-    const record = this.#claim(nameOrId);
-    const order = withDependencies(this.#store.requiresMap(), record.manifest.name);
-    const missing = order.filter((n) => !this.#store.byName(n));
-    if (missing.length > 0) {
-      throw new PlugdError('PLUGD_E_DEPENDENCY', `plugin "${record.manifest.name}" requires ${missing.map((m) => `"${m}"`).join(', ')}, which ${missing.length > 1 ? 'are' : 'is'} not installed`);
-    }
-    const stops = this.#actors.afterStops(order);
-    if (stops) {
-      await stops;
-      this.#assertOpen();
-    }
-    const running = this.#actors.whenRunning(record.manifest.name, order);
-    // The enabled flags are written while the plugins activate: an fsync per plugin must not
-    // delay every activation behind it.
-    const toPersist = order.map((n) => this.#store.byName(n)!).filter((r) => !r.settings.enabled);
-    const persisted = Promise.all(toPersist.map((r) => this.#settings.write(r, { enabled: true })));
-    for (const name of order) this.#actors.enable(name);
-    // `running` may settle while the flags are written (a close, a failed activation): it is
-    // awaited below, so mark it handled now rather than leave an unhandled rejection.
-    running.catch(() => undefined);
-    try {
-      await persisted;
-    } catch (e) {
-      // Not recorded, not run: a host restart would not bring it back.
-      for (const r of toPersist) void this.#actors.disable(r.manifest.name).catch(() => undefined);
-      throw e;
-    }
-    await running;
+    const entry = this.#claim(nameOrId);
+    return enableWithRequires(entry, { entries: this.#entries, actors: this.#actors, settings: this.#settings, assertOpen: () => this.#assertOpen() });
   }
 
   /**
@@ -260,10 +179,9 @@ export class Supervisor {
    */
   async disable(nameOrId: string, options: { force?: boolean } = {}): Promise<void> {
     this.#assertOpen();
-    const record = this.#claim(nameOrId);
-    const name = record.manifest.name;
-    this.#refs.assertFree(name, options.force);
-    await this.#settings.write(record, { enabled: false });
+    const entry = this.#claim(nameOrId);
+    const { name } = entry.assertFree(options.force);
+    await this.#settings.write(entry, { enabled: false });
     if (this.#actors.hasTag(name, 'atRest')) return;
     await this.#actors.disable(name);
   }
@@ -274,45 +192,37 @@ export class Supervisor {
    */
   async remove(nameOrId: string, options: { force?: boolean } = {}): Promise<void> {
     this.#assertOpen();
-    const record = this.#claim(nameOrId);
-    const name = record.manifest.name;
-    const dependents = this.#store.list().filter((r) => r.manifest.requires.includes(name)).map((r) => r.manifest.name);
+    const entry = this.#claim(nameOrId);
+    const { name } = entry;
+    const dependents = this.#entries.dependentsOf(name);
     if (dependents.length > 0 && !options.force) {
       throw new PlugdError('PLUGD_E_DEPENDENCY', `plugin "${name}" is required by ${dependents.join(', ')}; remove those first or pass { force: true }`);
     }
-    this.#refs.assertFree(name, options.force);
+    entry.assertFree(options.force);
     if (!this.#actors.can(name, { type: 'REMOVE' })) {
       if (!options.force) throw new PlugdError('PLUGD_E_STATE', `plugin "${name}" is ${this.#actors.stateOf(name)}; disable it first or pass { force: true }`);
       await this.disable(name, { force: true });
     }
-    await this.#actors.remove(name);
-    await this.#settings.settle(record.id);
-    await this.#exclusive(() => this.#store.remove(record.id));
-    this.#retire(record.id, name);
-    this.#log.info({ plugin: name, id: record.id }, `removed ${name}`);
+    await this.#installs.remove(entry);
   }
 
   /** Sets settable env variables (`KEY=VALUE`). Refused while the plugin has an instance. */
   async set(nameOrId: string, env: string[]): Promise<void> {
     this.#assertOpen();
-    const record = this.#claim(nameOrId);
+    const entry = this.#claim(nameOrId);
+    const { record } = entry;
     if (!Array.isArray(env)) throw new PlugdError('PLUGD_E_OPTION', 'set() takes an array of "KEY=VALUE" strings', { details: { option: 'env' } });
     if (!this.#actors.hasTag(record.manifest.name, 'atRest')) {
       throw new PlugdError('PLUGD_E_STATE', `plugin "${record.manifest.name}" is ${this.#actors.stateOf(record.manifest.name)}; disable it before changing its settings`);
     }
     const merged = mergeEnvSettings(record.manifest, record.settings.env, env);
-    await this.#settings.write(record, { env: merged });
+    await this.#settings.write(entry, { env: merged });
   }
 
   /** Stops a plugin's instance and starts a new one; resolves once it runs again. Refused unless enabled. */
   async restart(nameOrId: string): Promise<void> {
     this.#assertOpen();
-    const record = this.#claim(nameOrId);
-    const name = record.manifest.name;
-    if (!record.settings.enabled) throw new PlugdError('PLUGD_E_STATE', `plugin "${name}" is not enabled; enable it instead`);
-    this.#refs.assertFree(name, false);
-    if (!this.#actors.hasTag(name, 'atRest')) await this.#actors.disable(name);
-    await this.enable(name);
+    await restartPlugin(this.#claim(nameOrId), this.#actors, (name) => this.enable(name));
   }
 
   // ── lookup and calls ─────────────────────────────────────────────────────────────────────
@@ -323,20 +233,19 @@ export class Supervisor {
    */
   async get(nameOrId: string, capability: Capability, options: { acquire?: boolean } = {}): Promise<PluginClient> {
     this.#assertOpen();
-    const record = this.#store.resolve(nameOrId);
-    const name = record.manifest.name;
+    const { record, name } = this.#entries.resolve(nameOrId);
     const implemented = new Set([...record.manifest.interface.types, ...(this.#actors.contextOf(name)?.implements ?? [])]);
     if (!implemented.has(capability)) {
       throw new PlugdError('PLUGD_E_CAPABILITY', `plugin "${name}" does not implement "${capability}"; it implements ${[...implemented].join(', ')}`);
     }
-    if (options.acquire) this.#refs.acquire(name);
+    if (options.acquire) this.#entries.get(name)!.acquire();
     return new PluginClient(this.#clientBackend, name, capability, options.acquire === true);
   }
 
   /** Clients of every running plugin that implements `capability` (synchronous). */
   find(capability: Capability): PluginClient[] {
-    return this.#store.list()
-      .map((r) => r.manifest.name)
+    return this.#entries.list()
+      .map((e) => e.name)
       .filter((name) => this.#actors.hasTag(name, 'running') && (this.#actors.contextOf(name)?.implements ?? []).includes(capability))
       .map((name) => new PluginClient(this.#clientBackend, name, capability, false));
   }
@@ -355,25 +264,18 @@ export class Supervisor {
 
   /** The plugin's current facts (synchronous: read from its actor's snapshot). */
   inspect(nameOrId: string): PluginInfo {
-    return this.#describe(this.#store.resolve(nameOrId));
+    return describePlugin(this.#entries.resolve(nameOrId));
   }
 
   /** Every installed plugin's facts, optionally filtered (synchronous). */
   list(filter: { capability?: Capability; enabled?: boolean } = {}): PluginInfo[] {
-    const infos: PluginInfo[] = [];
-    for (const record of this.#store.list()) {
-      if (filter.enabled !== undefined && record.settings.enabled !== filter.enabled) continue;
-      const info = this.#describe(record);
-      if (filter.capability !== undefined && !info.implements.includes(filter.capability) && !record.manifest.interface.types.includes(filter.capability)) continue;
-      infos.push(info);
-    }
-    return infos.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return describePlugins(this.#entries.list(), filter);
   }
 
   /** The last lines a plugin logged (pino objects, oldest first), from memory or its log file. */
   async logs(nameOrId: string, options: { tail?: number } = {}): Promise<LogLine[]> {
     this.#assertOpen();
-    return this.#pump.tail(this.#store.resolve(nameOrId).id, options.tail ?? 100);
+    return this.#pump.tail(this.#entries.resolve(nameOrId).id, options.tail ?? 100);
   }
 
   /** Subscribes to plugin state changes. */
@@ -438,10 +340,15 @@ export class Supervisor {
 
   async #shutdown(): Promise<void> {
     await this.#control?.close();
-    const bound = this.#options.stopTimeoutMs * (this.#store.list().length + 1) + 1_000;
+    const bound = this.#options.stopTimeoutMs * (this.#entries.size + 1) + 1_000;
     if (!(await this.#actors.close(bound))) this.#log.error(`plugins did not stop within ${bound} ms; terminating them`);
     await Promise.all([this.#instances.close(), this.#pump.close(), this.#tasks.close()]);
     await this.#store.close();
+  }
+
+  /** Spawns the actor of a plugin that just got its entry. */
+  #admit(entry: PluginEntry): void {
+    entry.actor = this.#actors.add(entry.record);
   }
 
   /** Starts the control API; a supervisor that cannot serve it does not open. */
@@ -449,7 +356,7 @@ export class Supervisor {
     const history = new EventHistory();
     this.#actors.on(history.record);
     try {
-      const factsOf = (name: string) => ({ state: this.#actors.stateOf(name), context: this.#actors.contextOf(name), grantedEnv: this.#store.resolve(name).settings.grantedEnv });
+      const factsOf = (name: string) => ({ state: this.#actors.stateOf(name), context: this.#actors.contextOf(name), grantedEnv: this.#entries.resolve(name).record.settings.grantedEnv });
       this.#control = await ControlServer.start({ sup: this, listen, metrics: this.#metrics, history, factsOf, logsDir: this.#store.logsDir, log: this.#log });
     } catch (e) {
       await this.close();
@@ -458,42 +365,18 @@ export class Supervisor {
     this.#log.info({ control: this.#control.address }, `control API on ${this.#control.address}`);
   }
 
-  /** Serialises writes to the store, so two installs cannot both take one name. */
-  #exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.#storeQueue.then(work, work);
-    this.#storeQueue = run.catch(() => undefined);
-    return run;
+  /** Forgets what the runtime kept of a plugin that left the store or discovery: its entry, its log. */
+  #retire(entry: PluginEntry): void {
+    this.#entries.delete(entry);
+    this.#pump.forget(entry.id);
+    this.#metrics.calls.forget(entry.name);
   }
 
-  #installContext(options: InstallOptions): InstallContext {
-    return {
-      tasks: this.#tasks,
-      scratchDir: () => this.#store.scratchDir(),
-      maxEntries: this.#options.maxBundleEntries,
-      registryTimeoutMs: this.#options.registryTimeoutMs,
-      allowScripts: options.allowScripts,
-      onProgress: options.onProgress,
-    };
-  }
-
-  #describe(record: PluginRecord): PluginInfo {
-    const name = record.manifest.name;
-    return describePlugin(record, this.#actors.stateOf(name), this.#actors.contextOf(name), this.#instances.current(name), this.#instances.logTotals(name), this.#refs.count(name));
-  }
-
-  /** Forgets what the runtime kept of a record that left the store (its log, counters, references). */
-  #retire(id: string, name: string): void {
-    this.#pump.forget(id);
-    this.#refs.forget(name);
-    this.#instances.forget(name);
-    this.#metrics.calls.forget(name);
-  }
-
-  /** The record an operation will change: every such operation goes through the plugin's lock. */
-  #claim(nameOrId: string): PluginRecord {
-    const record = this.#store.resolve(nameOrId);
-    this.#locks.check(record.manifest.name);
-    return record;
+  /** The plugin an operation will change: every such operation checks that nothing holds it. */
+  #claim(nameOrId: string): PluginEntry {
+    const entry = this.#entries.resolve(nameOrId);
+    entry.checkUnheld();
+    return entry;
   }
 
   #assertOpen(): void {

@@ -116,24 +116,3 @@ export function dockerCall(address, method, body, options) {
 function isTlsRefusal(e) {
   return typeof e.code === 'string' && /CERT|SIGNATURE|^ERR_TLS_|^ERR_SSL_/.test(e.code);
 }
-
-/** A keep-alive agent for calls to `address` (HTTPS when it asks for TLS). @param {Address} address */
-export function agentFor(address) {
-  const options = { keepAlive: true, maxSockets: 64 };
-  return 'tls' in address && address.tls ? new https.Agent(options) : new http.Agent(options);
-}
-
-/**
- * A health probe: a handshake that must answer within `timeoutMs`. False only when the plugin
- * cannot be reached or does not answer in time (an { Err } answer still shows it is alive).
- * @param {Address} address @param {number} timeoutMs @param {http.Agent | https.Agent} agent
- */
-export async function probeHandshake(address, timeoutMs, agent) {
-  try {
-    await dockerCall(address, ACTIVATE, {}, { timeoutMs, agent });
-    return true;
-  } catch (e) {
-    // Only an answer shows it alive: a timeout, a lost connection or a TLS refusal do not.
-    return e instanceof DockerCallError && e.status !== undefined && !e.transport;
-  }
-}

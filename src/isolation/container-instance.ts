@@ -6,8 +6,10 @@
 //     │ attach stream (stdout/stderr frames) ──demux──> unix socket ──> log pump thread
 //     └─ Docker's plugin protocol ──> <root>/run/<id>/<socket>  (the same folder, bind-mounted)
 import type Dockerode from 'dockerode';
-import { agentFor, dockerCall, probeHandshake, type Address } from '../docker/docker-protocol.mjs';
-import { PlugdError, type ErrorCode } from '../errors.js';
+import type { Address } from '../docker/docker-protocol.mjs';
+import { DockerPluginClient } from '../docker/plugin-client.mjs';
+import { dockerCallError, handshakeResult } from '../docker/plugin-errors.js';
+import { PlugdError } from '../errors.js';
 import type { ExitReason } from '../../machines/types.js';
 import type { TaskPool } from '../tasks/task-pool.js';
 import { InstanceEnd } from './instance-end.js';
@@ -42,7 +44,7 @@ export class ContainerInstance implements ProbedInstance {
   readonly booted = Promise.resolve();
   readonly address: Address;
   readonly #options: ContainerInstanceOptions;
-  readonly #agent;
+  readonly #client: DockerPluginClient;
   readonly #end: InstanceEnd;
   #reason: ExitReason | null = null;
   #force: NodeJS.Timeout | null = null;
@@ -57,7 +59,7 @@ export class ContainerInstance implements ProbedInstance {
     this.instance = options.instance;
     this.slots = new Int32Array(options.slots, 0, SLOT_COUNT);
     this.address = { socketPath: options.socketPath };
-    this.#agent = agentFor(this.address);
+    this.#client = new DockerPluginClient(this.address);
     this.#end = new InstanceEnd(options.name, { watchdogMs: options.watchdogMs, memoryLimitMb: options.memoryMb });
     this.#stopped = options.container.wait().then(
       async (result: { StatusCode: number }) => {
@@ -85,7 +87,7 @@ export class ContainerInstance implements ProbedInstance {
   /** Docker's handshake on the bind-mounted socket, retried on the task pool until activationTimeoutMs. */
   async activate(): Promise<ActivationResult> {
     try {
-      const implemented = await this.#end.race(this.#options.tasks.handshake(this.address, this.#options.activationTimeoutMs));
+      const implemented = handshakeResult(this.name, await this.#end.race(this.#options.tasks.handshake(this.address, this.#options.activationTimeoutMs)));
       return { implements: implemented };
     } catch (e) {
       this.kill('activation-failed', e);
@@ -95,16 +97,13 @@ export class ContainerInstance implements ProbedInstance {
 
   call(method: string, args: unknown, timeoutMs: number): Promise<unknown> {
     if (!this.running) return Promise.reject(this.#end.error);
-    return this.#end.race(dockerCall(this.address, method, args, { timeoutMs, agent: this.#agent })).catch((e: unknown) => {
-      if (e instanceof PlugdError) throw e;
-      const message = e instanceof Error ? e.message : String(e);
-      const code = ((e as { code?: string }).code ?? 'PLUGD_E_PLUGIN_ERROR') as ErrorCode;
-      throw new PlugdError(code, `plugin "${this.name}" method "${method}" failed: ${message}`, { cause: e });
+    return this.#end.race(this.#client.call(method, args, timeoutMs)).catch((e: unknown) => {
+      throw dockerCallError(this.name, method, e);
     });
   }
 
   probe(): Promise<boolean> {
-    return this.running ? probeHandshake(this.address, this.#options.watchdogMs, this.#agent) : Promise.resolve(true);
+    return this.running ? this.#client.probe(this.#options.watchdogMs) : Promise.resolve(true);
   }
 
   /** SIGTERM to the container, SIGKILL after graceMs; resolves when it has stopped. */
@@ -131,6 +130,6 @@ export class ContainerInstance implements ProbedInstance {
   }
 
   #finish(reason: ExitReason, code: number | null, cause: unknown): void {
-    if (this.#end.finish(reason, code, cause)) this.#agent.destroy();
+    if (this.#end.finish(reason, code, cause)) this.#client.close();
   }
 }

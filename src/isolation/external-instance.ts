@@ -1,8 +1,9 @@
 // A plugin that plugd did not start (found by discovery): an "instance" is a connection to its
 // address. The handshake and the health probes are those of process plugins; ending it only
 // stops plugd from using it; its process is not plugd's to signal.
-import { agentFor, dockerCall, probeHandshake, type Address } from '../docker/docker-protocol.mjs';
-import { dockerCallError } from './docker-call-error.js';
+import type { Address } from '../docker/docker-protocol.mjs';
+import { DockerPluginClient } from '../docker/plugin-client.mjs';
+import { dockerCallError, handshakeResult } from '../docker/plugin-errors.js';
 import type { ExitReason } from '../../machines/types.js';
 import type { TaskPool } from '../tasks/task-pool.js';
 import { InstanceEnd } from './instance-end.js';
@@ -19,7 +20,7 @@ export class ExternalInstance implements ProbedInstance {
   readonly booted = Promise.resolve();
   readonly address: Address;
   readonly #end: InstanceEnd;
-  readonly #agent;
+  readonly #client: DockerPluginClient;
   readonly #options: { tasks: TaskPool; activationTimeoutMs: number; watchdogMs: number };
 
   constructor(name: string, instance: number, address: Address, options: { tasks: TaskPool; activationTimeoutMs: number; watchdogMs: number }) {
@@ -27,7 +28,7 @@ export class ExternalInstance implements ProbedInstance {
     this.instance = instance;
     this.address = address;
     this.#options = options;
-    this.#agent = agentFor(address);
+    this.#client = new DockerPluginClient(address);
     this.#end = new InstanceEnd(name, { watchdogMs: options.watchdogMs });
   }
 
@@ -37,7 +38,7 @@ export class ExternalInstance implements ProbedInstance {
 
   async activate(): Promise<ActivationResult> {
     try {
-      return { implements: await this.#options.tasks.handshake(this.address, this.#options.activationTimeoutMs) };
+      return { implements: handshakeResult(this.name, await this.#end.race(this.#options.tasks.handshake(this.address, this.#options.activationTimeoutMs))) };
     } catch (e) {
       this.kill('activation-failed', e);
       throw this.#end.error;
@@ -46,13 +47,13 @@ export class ExternalInstance implements ProbedInstance {
 
   call(method: string, args: unknown, timeoutMs: number): Promise<unknown> {
     if (!this.running) return Promise.reject(this.#end.error);
-    return this.#end.race(dockerCall(this.address, method, args, { timeoutMs, agent: this.#agent })).catch((e: unknown) => {
+    return this.#end.race(this.#client.call(method, args, timeoutMs)).catch((e: unknown) => {
       throw dockerCallError(this.name, method, e);
     });
   }
 
   probe(): Promise<boolean> {
-    return this.running ? probeHandshake(this.address, this.#options.watchdogMs, this.#agent) : Promise.resolve(true);
+    return this.running ? this.#client.probe(this.#options.watchdogMs) : Promise.resolve(true);
   }
 
   async stop(): Promise<void> {
@@ -60,6 +61,6 @@ export class ExternalInstance implements ProbedInstance {
   }
 
   kill(reason: ExitReason, cause?: unknown): void {
-    if (this.#end.finish(reason, null, cause)) this.#agent.destroy();
+    if (this.#end.finish(reason, null, cause)) this.#client.close();
   }
 }

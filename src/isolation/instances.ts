@@ -1,6 +1,7 @@
 // Where plugin instances come from and what is known of them: for worker plugins a warm standby
 // thread or a new one through the start gate, for process plugins a wrapped child process; the
-// watchdog (or the health probes) once activated; and each plugin's log counters.
+// watchdog (or the health probes) once activated. Each plugin's entry holds its current instance
+// and its log counters.
 // It is the `InstanceHost` the instance actor of every plugin machine uses.
 import { mkdir } from 'node:fs/promises';
 import type { Worker } from 'node:worker_threads';
@@ -23,7 +24,8 @@ import { WorkerInstance } from './worker-instance.js';
 import type { LogPump } from '../logs/log-pump.js';
 import type { ResolvedOptions } from '../options.js';
 import { pluginEnv } from './plugin-env.js';
-import { addCounters, type LogCounters } from '../runtime/plugin-info.js';
+import type { PluginEntries } from '../runtime/plugin-entries.js';
+import type { PluginEntry } from '../runtime/plugin-entry.js';
 import type { PluginRecord, Store } from '../store/store.js';
 import type { TaskPool } from '../tasks/task-pool.js';
 import type { ContainerManifest, ProcessManifest, WorkerManifest } from '../store/manifest.js';
@@ -48,19 +50,20 @@ export class Instances implements InstanceHost {
   readonly #tasks: TaskPool;
   readonly #starts: Semaphore;
   readonly #warm: WarmPool | null;
-  readonly #current = new Map<string, PluginInstance>();
+  readonly #entries: PluginEntries;
+  /** Every instance started and not ended, for close(). */
+  readonly #live = new Set<PluginInstance>();
   readonly #publisher: DockerPublisher;
   readonly #containers: ContainerRuntime;
   /** Links still to remove; close() waits for them. */
   readonly #unpublishing = new Set<Promise<void>>();
-  /** Log counters of each plugin's finished instances. */
-  readonly #logTotals = new Map<string, LogCounters>();
   /** Instances started and neither activated nor ended: the warm pool refills when there are none. */
   readonly #activating = new Set<PluginInstance>();
   /** `<root>/node_modules/plugd`, made as the first plugin starts (host-package.ts). */
   #hostPackage: Promise<string | null> | null = null;
 
-  constructor(options: ResolvedOptions, store: Store, pump: LogPump, tasks: TaskPool, log: Logger) {
+  constructor(options: ResolvedOptions, store: Store, entries: PluginEntries, pump: LogPump, tasks: TaskPool, log: Logger) {
+    this.#entries = entries;
     this.#tasks = tasks;
     this.#probes = new HealthProbes(options.watchdogMs);
     this.#options = options;
@@ -80,12 +83,13 @@ export class Instances implements InstanceHost {
 
   /** Starts the next instance of a plugin; waits for a start slot unless a warm thread is ready. */
   async start(input: InstanceActorInput, signal: AbortSignal): Promise<PluginInstance> {
-    const record = this.#store.get(input.id);
-    if (!record) throw new PlugdError('PLUGD_E_NOT_FOUND', `no record ${input.id} in the store`);
+    const entry = this.#entries.get(input.name);
+    if (entry?.id !== input.id) throw new PlugdError('PLUGD_E_NOT_FOUND', `no record ${input.id} in the store`);
+    const { record } = entry;
     const { manifest } = record;
     if (manifest.kind === 'external') {
       // Nothing to start: a connection to a plugin someone else runs.
-      return this.#track(input.name, new ExternalInstance(input.name, input.instance, manifest.address, {
+      return this.#track(entry, new ExternalInstance(input.name, input.instance, manifest.address, {
         tasks: this.#tasks, activationTimeoutMs: this.#options.activationTimeoutMs, watchdogMs: this.#options.watchdogMs,
       }));
     }
@@ -109,7 +113,7 @@ export class Instances implements InstanceHost {
     }
     if (release) void instance.booted.then(release);
     if (manifest.kind !== 'worker' && manifest.docker?.publish) await this.#publish(input.name, instance, this.#socketPath(record, manifest));
-    return this.#track(input.name, instance);
+    return this.#track(entry, instance);
   }
 
   /** Links the socket where dockerd looks while the instance lives (`"docker": { "publish": true }`). */
@@ -151,13 +155,15 @@ export class Instances implements InstanceHost {
     return [path.join(this.#store.root, 'node_modules', 'plugd'), path.join(target, 'package.json'), path.join(target, 'dist')];
   }
 
-  #track(name: string, instance: PluginInstance): PluginInstance {
-    this.#current.set(name, instance);
+  #track(entry: PluginEntry, instance: PluginInstance): PluginInstance {
+    entry.instance = instance;
+    this.#live.add(instance);
     this.#activating.add(instance);
     void instance.exited.then(() => {
       this.#activating.delete(instance);
-      this.#logTotals.set(name, addCounters(this.logTotals(name), instance.slots));
-      if (this.#current.get(name) === instance) this.#current.delete(name);
+      this.#live.delete(instance);
+      entry.addFinished(instance);
+      if (entry.instance === instance) entry.instance = undefined;
     });
     return instance;
   }
@@ -239,15 +245,7 @@ export class Instances implements InstanceHost {
 
   /** The plugin's instance, if it has one now. */
   current(name: string): PluginInstance | undefined {
-    return this.#current.get(name);
-  }
-
-  logTotals(name: string): LogCounters {
-    return this.#logTotals.get(name) ?? { lines: 0, dropped: 0 };
-  }
-
-  forget(name: string): void {
-    this.#logTotals.delete(name);
+    return this.#entries.get(name)?.instance;
   }
 
   /** Resolves once the warm pool (if any) holds all its standby threads. */
@@ -257,10 +255,10 @@ export class Instances implements InstanceHost {
 
   /** Kills what is still running (never waiting on a terminate) and ends the pools. */
   async close(): Promise<void> {
-    for (const instance of this.#current.values()) instance.kill('stopped');
+    for (const instance of this.#live) instance.kill('stopped');
     this.#watchdog.close();
     this.#probes.close();
-    await Promise.all([...this.#current.values()].map((i) => i.exited));
+    await Promise.all([...this.#live].map((i) => i.exited));
     await this.#warm?.close();
     await Promise.all(this.#unpublishing);
     await this.#containers.close();

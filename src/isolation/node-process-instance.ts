@@ -9,9 +9,11 @@ import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { asPlugdError, PlugdError } from '../errors.js';
 import type { ExitReason } from '../../machines/types.js';
+import { fromPlain } from './error-transfer.mjs';
 import { InstanceEnd } from './instance-end.js';
+import { PendingRequests } from './pending-requests.js';
 import { answersPing } from './process-hang.js';
-import { readChildMessage, type ChildMessage, type IsolatedInit, type ParentMessage, type PlainError } from './isolated-protocol.js';
+import { readChildMessage, type ChildMessage, type IsolatedInit, type ParentMessage } from './isolated-protocol.js';
 import { confinedEnv, permissionFlags, SETPRIV, type Confinement } from './permission-flags.js';
 import type { ProbedInstance } from './plugin-instance.js';
 import type { ActivationResult } from './protocol.js';
@@ -47,10 +49,8 @@ export class NodeProcessInstance implements ProbedInstance {
   readonly #options: NodeProcessInstanceOptions;
   readonly #child: ChildProcess;
   readonly #end: InstanceEnd;
-  readonly #calls = new Map<number, PendingCall>();
-  #callSeq = 0;
-  #sweep: NodeJS.Timeout | null = null;
-  #sweepAt = Infinity;
+  /** Method calls in flight, by id (the info is the method's name and its time). */
+  readonly #calls: PendingRequests<unknown, CallInfo>;
   readonly #pongs = new Map<number, () => void>();
   #pingSeq = 0;
   #activation: { resolve: (list: string[]) => void; reject: (e: Error) => void } | null = null;
@@ -82,6 +82,7 @@ export class NodeProcessInstance implements ProbedInstance {
     this.instance = options.instance;
     this.slots = new Int32Array(options.slots, 0, SLOT_COUNT);
     this.#end = new InstanceEnd(options.name, { watchdogMs: options.watchdogMs, memoryLimitMb: options.memoryLimitMb });
+    this.#calls = new PendingRequests(({ method, timeoutMs }) => new PlugdError('PLUGD_E_CALL_TIMEOUT', `plugin "${this.name}" did not answer "${method}" within ${timeoutMs} ms`));
     const node = [process.execPath, ...permissionFlags(confinement), ISOLATED_ENTRY];
     // With setpriv, the kernel kills the child when the host dies, busy loop or not.
     const [command, ...args] = SETPRIV ? [SETPRIV, '--pdeathsig', 'KILL', '--', ...node] : node;
@@ -131,21 +132,13 @@ export class NodeProcessInstance implements ProbedInstance {
   /** Calls a plugin method; rejects rather than hangs when the instance ends or times out. */
   call(method: string, args: unknown, timeoutMs: number): Promise<unknown> {
     if (!this.running) return Promise.reject(this.#end.error);
-    return new Promise((resolve, reject) => {
-      const id = ++this.#callSeq;
-      try {
-        if (!this.#send(['call', id, method, args])) {
-          void this.exited.then(() => reject(this.#end.error));
-          return;
-        }
-      } catch (e) {
-        reject(new PlugdError('PLUGD_E_CALL', `plugin "${this.name}": the arguments of "${method}" cannot be sent to a plugin process (they must be structured-cloneable): ${(e as Error).message}`, { cause: e }));
-        return;
-      }
-      const deadline = performance.now() + timeoutMs;
-      this.#calls.set(id, { method, resolve, reject, deadline, timeoutMs });
-      if (deadline < this.#sweepAt) this.#armSweep(deadline);
-    });
+    const id = this.#calls.nextId();
+    try {
+      if (!this.#send(['call', id, method, args])) return this.exited.then(() => { throw this.#end.error; });
+    } catch (e) {
+      return Promise.reject(new PlugdError('PLUGD_E_CALL', `plugin "${this.name}": the arguments of "${method}" cannot be sent to a plugin process (they must be structured-cloneable): ${(e as Error).message}`, { cause: e }));
+    }
+    return this.#calls.wait(id, { method, timeoutMs }, timeoutMs);
   }
 
   /** One health probe: a ping the child's event loop must answer (process-hang.ts judges a silence). */
@@ -226,34 +219,10 @@ export class NodeProcessInstance implements ProbedInstance {
   }
 
   #onReply(m: Extract<ChildMessage, [tag: 'reply', ...unknown[]]>): void {
-    const call = this.#calls.get(m[1]);
+    const call = this.#calls.take(m[1]);
     if (!call) return; // timed out already
-    this.#calls.delete(m[1]);
     if (m[2] === 0) call.resolve(m[3]);
-    else call.reject(toCallError(this.name, call.method, fromPlain(m[3])));
-  }
-
-  #armSweep(at: number): void {
-    if (this.#sweep) clearTimeout(this.#sweep);
-    this.#sweepAt = at;
-    this.#sweep = setTimeout(() => this.#expireCalls(), Math.max(0, at - performance.now()));
-  }
-
-  /** Rejects the calls past their deadline and re-arms for the next one. */
-  #expireCalls(): void {
-    this.#sweep = null;
-    this.#sweepAt = Infinity;
-    const now = performance.now();
-    let next = Infinity;
-    for (const [id, call] of this.#calls) {
-      if (call.deadline <= now) {
-        this.#calls.delete(id);
-        call.reject(new PlugdError('PLUGD_E_CALL_TIMEOUT', `plugin "${this.name}" did not answer "${call.method}" within ${call.timeoutMs} ms`));
-      } else if (call.deadline < next) {
-        next = call.deadline;
-      }
-    }
-    if (next !== Infinity) this.#armSweep(next);
+    else call.reject(toCallError(this.name, call.info.method, fromPlain(m[3])));
   }
 
   /** V8 aborts a process out of heap (SIGABRT): with --max-old-space-size set, that is the likely cause. */
@@ -267,20 +236,15 @@ export class NodeProcessInstance implements ProbedInstance {
 
   #finish(reason: ExitReason, code: number | null, cause: unknown): void {
     this.#end.finish(reason, code, cause, (error) => {
-      for (const call of this.#calls.values()) call.reject(error);
-      this.#calls.clear();
-      if (this.#sweep) clearTimeout(this.#sweep);
+      this.#calls.rejectAll(error);
       this.#activation?.reject(error);
       this.#activation = null;
     });
   }
 }
 
-interface PendingCall {
+interface CallInfo {
   method: string;
-  resolve: (value: unknown) => void;
-  reject: (error: PlugdError) => void;
-  deadline: number;
   timeoutMs: number;
 }
 
@@ -292,14 +256,6 @@ function pumpStream(options: NodeProcessInstanceOptions, stream: 'stdout' | 'std
     const header = `${JSON.stringify({ id: options.id, name: options.name, instance: options.instance, stream })}\n`;
     socket.once('connect', () => socket.write(header, (e) => (e ? reject(e) : resolve(socket))));
   });
-}
-
-function fromPlain(plain: PlainError): Error {
-  const err = new Error(plain.message, plain.cause ? { cause: fromPlain(plain.cause) } : undefined) as Error & { code?: unknown };
-  err.name = plain.name;
-  if (plain.stack !== undefined) err.stack = plain.stack;
-  if (plain.code !== undefined) err.code = plain.code;
-  return err;
 }
 
 /** Keeps plugd's own errors from the child (PLUGD_E_METHOD...) as they are, and wraps a plugin's error once. */

@@ -5,11 +5,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import type { Readable } from 'node:stream';
-import { agentFor, dockerCall, probeHandshake, type Address } from '../docker/docker-protocol.mjs';
+import type { Address } from '../docker/docker-protocol.mjs';
+import { DockerPluginClient } from '../docker/plugin-client.mjs';
+import { dockerCallError, handshakeResult } from '../docker/plugin-errors.js';
 import { PlugdError } from '../errors.js';
 import type { ExitReason } from '../../machines/types.js';
 import type { TaskPool } from '../tasks/task-pool.js';
-import { dockerCallError } from './docker-call-error.js';
 import { exitError } from './exit-errors.js';
 import { InstanceEnd } from './instance-end.js';
 import type { ProbedInstance } from './plugin-instance.js';
@@ -56,7 +57,7 @@ export class ProcessInstance implements ProbedInstance {
   readonly address: Address;
   readonly #options: ProcessInstanceOptions;
   readonly #child: ChildProcess;
-  readonly #agent;
+  readonly #client: DockerPluginClient;
   readonly #end: InstanceEnd;
   #reason: ExitReason | null = null;
   /** The plugin's pid, which is also its process group (the wrapper reports it). */
@@ -69,7 +70,7 @@ export class ProcessInstance implements ProbedInstance {
     this.instance = options.instance;
     this.slots = new Int32Array(options.slots, 0, SLOT_COUNT);
     this.address = { socketPath: options.socketPath };
-    this.#agent = agentFor(this.address);
+    this.#client = new DockerPluginClient(this.address);
     this.#end = new InstanceEnd(options.name, { watchdogMs: options.watchdogMs });
     const config = {
       command: options.command, args: options.args, cwd: options.cwd, logSocket: options.logSocket,
@@ -132,7 +133,7 @@ export class ProcessInstance implements ProbedInstance {
   /** Docker's handshake, retried on the task pool until activationTimeoutMs. */
   async activate(): Promise<ActivationResult> {
     try {
-      const implemented = await this.#end.race(this.#options.tasks.handshake(this.address, this.#options.activationTimeoutMs));
+      const implemented = handshakeResult(this.name, await this.#end.race(this.#options.tasks.handshake(this.address, this.#options.activationTimeoutMs)));
       this.#activated = true;
       return { implements: implemented };
     } catch (e) {
@@ -144,14 +145,14 @@ export class ProcessInstance implements ProbedInstance {
   /** POST /<method> with the JSON body; an { Err } answer rejects with PLUGD_E_PLUGIN_ERROR. */
   call(method: string, args: unknown, timeoutMs: number): Promise<unknown> {
     if (!this.running) return Promise.reject(this.#end.error);
-    return this.#end.race(dockerCall(this.address, method, args, { timeoutMs, agent: this.#agent })).catch((e: unknown) => {
+    return this.#end.race(this.#client.call(method, args, timeoutMs)).catch((e: unknown) => {
       throw dockerCallError(this.name, method, e);
     });
   }
 
   /** One health probe (a handshake): false when it does not answer within watchdogMs. */
   probe(): Promise<boolean> {
-    return this.running ? probeHandshake(this.address, this.#options.watchdogMs, this.#agent) : Promise.resolve(true);
+    return this.running ? this.#client.probe(this.#options.watchdogMs) : Promise.resolve(true);
   }
 
   /** SIGTERM to the plugin's group, SIGKILL after graceMs; resolves when the process is gone. */
@@ -197,7 +198,7 @@ export class ProcessInstance implements ProbedInstance {
   }
 
   #finish(reason: ExitReason, code: number | null, cause: unknown): void {
-    if (this.#end.finish(reason, code, cause)) this.#agent.destroy();
+    if (this.#end.finish(reason, code, cause)) this.#client.close();
   }
 }
 

@@ -9,6 +9,7 @@ import { asPlugdError, PlugdError } from '../errors.js';
 import type { ExitReason } from '../../machines/types.js';
 import { fromPlain, registerErrorTransfer } from './error-transfer.mjs';
 import { InstanceEnd } from './instance-end.js';
+import { PendingRequests } from './pending-requests.js';
 import type { PluginInstance } from './plugin-instance.js';
 import { startPluginThread } from './plugin-thread.js';
 import { isCallReply, isControlReply, type ActivationResult, type CallReply, type CallRequest, type PluginInit, type PluginWorkerApi } from './protocol.js';
@@ -36,13 +37,9 @@ export class WorkerInstance implements PluginInstance {
   readonly #api: Remote<PluginWorkerApi>;
   /** Set for a standby thread from the warm pool: it receives its plugin with activate(). */
   readonly #standbyInit: PluginInit | null;
-  /** Method calls in flight on the call channel, by id. */
-  readonly #calls = new Map<number, PendingCall>();
+  /** Method calls in flight on the call channel, by id (the info is the method's name). */
+  readonly #calls: PendingRequests<unknown, CallInfo>;
   readonly #callPort: MessagePort;
-  #callSeq = 0;
-  /** One timer per instance for all call deadlines, armed for the earliest one. */
-  #sweep: NodeJS.Timeout | null = null;
-  #sweepAt = Infinity;
   readonly #end: InstanceEnd;
   #workerError: unknown = null;
   #stopping = false;
@@ -53,12 +50,13 @@ export class WorkerInstance implements PluginInstance {
     this.name = options.name;
     this.instance = options.instance;
     this.#end = new InstanceEnd(options.name, { watchdogMs: options.watchdogMs, memoryLimitMb: options.memoryLimitMb });
+    this.#calls = new PendingRequests(({ method, timeoutMs }) => new PlugdError('PLUGD_E_CALL_TIMEOUT', `plugin "${this.name}" did not answer "${method}" within ${timeoutMs} ms`));
     const heartbeat = new SharedArrayBuffer(SLOT_COUNT * Int32Array.BYTES_PER_ELEMENT);
     this.slots = new Int32Array(heartbeat);
     const calls = new MessageChannel();
     this.#callPort = calls.port1;
     this.#callPort.on('message', (reply: unknown) => {
-      if (isCallReply(reply, this.#callSeq)) this.#onReply(reply);
+      if (isCallReply(reply, this.#calls.lastId)) this.#onReply(reply);
       else this.#violation('its call channel', reply);
     });
     this.#callPort.on('messageerror', (e) => this.#violation('its call channel', e));
@@ -108,19 +106,14 @@ export class WorkerInstance implements PluginInstance {
   /** Calls a plugin method; rejects rather than hangs when the instance ends or times out. */
   call(method: string, args: unknown, timeoutMs: number): Promise<unknown> {
     if (!this.running) return Promise.reject(this.#end.error);
-    return new Promise((resolve, reject) => {
-      const id = ++this.#callSeq;
-      const request: CallRequest = [id, method, args];
-      try {
-        this.#callPort.postMessage(request);
-      } catch (e) {
-        reject(new PlugdError('PLUGD_E_CALL', `plugin "${this.name}": the arguments of "${method}" cannot be sent to a worker plugin (they must be structured-cloneable): ${(e as Error).message}`, { cause: e }));
-        return;
-      }
-      const deadline = performance.now() + timeoutMs;
-      this.#calls.set(id, { method, resolve, reject, deadline, timeoutMs });
-      if (deadline < this.#sweepAt) this.#armSweep(deadline);
-    });
+    const id = this.#calls.nextId();
+    const request: CallRequest = [id, method, args];
+    try {
+      this.#callPort.postMessage(request);
+    } catch (e) {
+      return Promise.reject(new PlugdError('PLUGD_E_CALL', `plugin "${this.name}": the arguments of "${method}" cannot be sent to a worker plugin (they must be structured-cloneable): ${(e as Error).message}`, { cause: e }));
+    }
+    return this.#calls.wait(id, { method, timeoutMs }, timeoutMs);
   }
 
   /**
@@ -154,34 +147,10 @@ export class WorkerInstance implements PluginInstance {
     this.kill('crash', new PlugdError('PLUGD_E_PROTOCOL', `plugin "${this.name}" sent a malformed message on ${where} (${describe(what)}); the instance was ended`));
   }
 
-  #armSweep(at: number): void {
-    if (this.#sweep) clearTimeout(this.#sweep);
-    this.#sweepAt = at;
-    this.#sweep = setTimeout(() => this.#expireCalls(), Math.max(0, at - performance.now()));
-  }
-
-  /** Rejects the calls past their deadline and re-arms for the next one. */
-  #expireCalls(): void {
-    this.#sweep = null;
-    this.#sweepAt = Infinity;
-    const now = performance.now();
-    let next = Infinity;
-    for (const [id, call] of this.#calls) {
-      if (call.deadline <= now) {
-        this.#calls.delete(id);
-        call.reject(new PlugdError('PLUGD_E_CALL_TIMEOUT', `plugin "${this.name}" did not answer "${call.method}" within ${call.timeoutMs} ms`));
-      } else if (call.deadline < next) {
-        next = call.deadline;
-      }
-    }
-    if (next !== Infinity) this.#armSweep(next);
-  }
-
   #onReply([id, failed, payload]: CallReply): void {
-    const call = this.#calls.get(id);
+    const call = this.#calls.take(id);
     if (!call) return; // timed out already
-    this.#calls.delete(id);
-    if (failed) call.reject(toCallError(this.name, call.method, fromPlain(payload as Parameters<typeof fromPlain>[0])));
+    if (failed) call.reject(toCallError(this.name, call.info.method, fromPlain(payload as Parameters<typeof fromPlain>[0])));
     else call.resolve(payload);
   }
 
@@ -214,19 +183,14 @@ export class WorkerInstance implements PluginInstance {
 
   #finish(reason: ExitReason, code: number | null, cause: unknown): void {
     this.#end.finish(reason, code, cause, (error) => {
-      for (const call of this.#calls.values()) call.reject(error);
-      this.#calls.clear();
-      if (this.#sweep) clearTimeout(this.#sweep);
+      this.#calls.rejectAll(error);
       this.#callPort.close();
     });
   }
 }
 
-interface PendingCall {
+interface CallInfo {
   method: string;
-  resolve: (value: unknown) => void;
-  reject: (error: PlugdError) => void;
-  deadline: number;
   timeoutMs: number;
 }
 

@@ -2,30 +2,30 @@
 // asks for tails. It never reads a plugin's lines itself.
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { PlugdError } from '../errors.js';
+import { PendingRequests } from '../isolation/pending-requests.js';
 import type { LogLine, PumpOptions, PumpReply, PumpRequest } from './pump-protocol.js';
 
 const ENTRY = new URL('./entry/pump-worker.mjs', import.meta.url);
 
+type Question = Extract<PumpRequest, { seq: number }>;
+/** What a question gets once the pump thread has ended: nothing to tell. */
+const ENDED: PumpReply = { type: 'tail', seq: -1, lines: [] };
+
 export class LogPump {
   readonly #worker: Worker;
   readonly #options: PumpOptions;
-  readonly #waiting = new Map<number, (reply: PumpReply) => void>();
-  #seq = 0;
+  readonly #waiting = new PendingRequests<PumpReply>();
   #closed = false;
 
   constructor(options: PumpOptions) {
     this.#options = options;
     this.#worker = new Worker(ENTRY, { name: 'plugd:log-pump', workerData: options });
     this.#worker.unref();
-    this.#worker.on('message', (reply: PumpReply) => {
-      this.#waiting.get(reply.seq)?.(reply);
-      this.#waiting.delete(reply.seq);
-    });
+    this.#worker.on('message', (reply: PumpReply) => this.#waiting.take(reply.seq)?.resolve(reply));
     this.#worker.on('error', () => { this.#closed = true; });
     this.#worker.on('exit', () => {
       this.#closed = true;
-      for (const answer of this.#waiting.values()) answer({ type: 'tail', seq: -1, lines: [] });
-      this.#waiting.clear();
+      this.#waiting.rejectAll(new PlugdError('PLUGD_E_CLOSED', 'the log pump ended'));
     });
   }
 
@@ -39,7 +39,7 @@ export class LogPump {
   /** The last `lines` lines of a plugin's log, oldest first. */
   async tail(id: string, lines: number): Promise<LogLine[]> {
     if (!Number.isInteger(lines) || lines <= 0) throw new PlugdError('PLUGD_E_OPTION', 'option "tail" must be a positive whole number', { details: { option: 'tail' } });
-    const reply = await this.#ask({ type: 'tail', seq: ++this.#seq, id, lines });
+    const reply = await this.#ask((seq) => ({ type: 'tail', seq, id, lines }));
     return reply.type === 'tail' ? reply.lines : [];
   }
 
@@ -48,7 +48,7 @@ export class LogPump {
    * the pump has read both its streams to their end.
    */
   async stderrTail(id: string, instance: number, lines: number): Promise<string[]> {
-    const reply = await this.#ask({ type: 'stderr', seq: ++this.#seq, id, instance, lines });
+    const reply = await this.#ask((seq) => ({ type: 'stderr', seq, id, instance, lines }));
     return reply.type === 'stderr' ? reply.lines : [];
   }
 
@@ -56,7 +56,7 @@ export class LogPump {
 
   /** Where process plugins' output goes; the pump thread starts serving it on the first call. */
   async processSocket(): Promise<string> {
-    this.#listening ??= this.#ask({ type: 'listen', seq: ++this.#seq });
+    this.#listening ??= this.#ask((seq) => ({ type: 'listen', seq }));
     await this.#listening;
     return this.#options.processSocket;
   }
@@ -72,17 +72,17 @@ export class LogPump {
 
   async close(): Promise<void> {
     if (this.#closed) return;
-    await this.#ask({ type: 'close', seq: ++this.#seq });
+    await this.#ask((seq) => ({ type: 'close', seq }));
     this.#closed = true;
     await this.#worker.terminate();
   }
 
-  #ask(request: Extract<PumpRequest, { seq: number }>): Promise<PumpReply> {
+  #ask(question: (seq: number) => Question): Promise<PumpReply> {
     if (this.#closed) return Promise.reject(new PlugdError('PLUGD_E_CLOSED', 'the log pump is closed'));
-    return new Promise((resolve) => {
-      this.#waiting.set(request.seq, resolve);
-      this.#post(request);
-    });
+    const seq = this.#waiting.nextId();
+    const reply = this.#waiting.wait(seq, undefined).catch(() => ENDED);
+    this.#post(question(seq));
+    return reply;
   }
 
   #post(request: PumpRequest, transfer: MessagePort[] = []): void {

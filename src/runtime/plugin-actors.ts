@@ -3,7 +3,7 @@
 // what it is told and the promises that wait on what it reports.
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { createActor, waitFor, type Actor } from 'xstate';
+import { createActor, waitFor, type Actor, type ActorRefFrom } from 'xstate';
 import { pluginMachine, pluginStateOf, type PluginContext, type PluginEvent } from '../../machines/plugin.machine.js';
 import { supervisorMachine } from '../../machines/supervisor.machine.js';
 import type { PluginStateName, PluginTag } from '../../machines/types.js';
@@ -12,6 +12,8 @@ import type { ResolvedOptions } from '../options.js';
 import { logStateEvent, toStateEvent, type StateEvent } from './state-event.js';
 import { StateWaiters } from './state-waiters.js';
 import type { PluginRecord } from '../store/store.js';
+
+export type PluginActorRef = ActorRefFrom<typeof pluginMachine>;
 
 export function runtimeSupervisorMachine(host: InstanceHost, options: ResolvedOptions) {
   const jitter = options.restartJitter;
@@ -65,8 +67,10 @@ export class PluginActors {
     this.#actor.start();
   }
 
-  add(record: PluginRecord): void {
+  /** Spawns the plugin's actor and returns it. */
+  add(record: PluginRecord): PluginActorRef {
     this.#actor.send(addPluginEvent(record, this.#options));
+    return this.#ref(record.manifest.name)!;
   }
 
   enable(name: string): void {

@@ -1,13 +1,13 @@
-// The synchronous view of a plugin that `inspect()` and `list()` return, built from the plugin
-// actor's snapshot, the store record and the instance's shared counters.
+// The synchronous view of a plugin that `inspect()` and `list()` return, built from its entry:
+// the plugin actor's snapshot, the record and the instance's shared counters.
 import type { ErrorInfo } from '../errors.js';
-import { DROPPED_LINES, LOGGED_LINES } from '../isolation/wire-constants.mjs';
-import type { PluginInstance } from '../isolation/plugin-instance.js';
-import type { PluginContext } from '../../machines/plugin.machine.js';
+import { pluginStateOf } from '../../machines/plugin.machine.js';
 import type { PluginStateName } from '../../machines/types.js';
-import type { PluginRecord } from '../store/store.js';
 import type { Manifest } from '../store/manifest.js';
 import type { PluginSource } from '../store/registry/plugin-source.js';
+import type { PluginEntry } from './plugin-entry.js';
+
+export type { LogCounters } from './plugin-entry.js';
 
 export interface PluginInfo {
   id: string;
@@ -37,26 +37,13 @@ export interface PluginInfo {
   source: PluginSource | null;
 }
 
-export interface LogCounters {
-  lines: number;
-  dropped: number;
-}
-
-/** Adds a finished instance's counters to a plugin's running total. */
-export function addCounters(total: LogCounters, slots: Int32Array): LogCounters {
-  return { lines: total.lines + Atomics.load(slots, LOGGED_LINES), dropped: total.dropped + Atomics.load(slots, DROPPED_LINES) };
-}
-
-export function describePlugin(
-  record: PluginRecord,
-  state: PluginStateName,
-  context: PluginContext | undefined,
-  instance: PluginInstance | undefined,
-  totals: LogCounters,
-  inUse: number,
-): PluginInfo {
+export function describePlugin(entry: PluginEntry): PluginInfo {
+  const { record } = entry;
   const { manifest } = record;
-  const live = instance?.running ? instance : undefined;
+  const snapshot = entry.actor?.getSnapshot();
+  const state = snapshot ? pluginStateOf(snapshot) : 'removed';
+  const context = snapshot?.context;
+  const live = entry.instance?.running ? entry.instance : undefined;
   const restart = manifest.restart;
   return {
     id: record.id,
@@ -72,8 +59,21 @@ export function describePlugin(
     requires: [...manifest.requires],
     restartPolicy: restart.maxRetries === undefined ? restart.policy : `${restart.policy}:${restart.maxRetries}`,
     instance: live ? { number: live.instance, uptimeMs: live.uptimeMs } : null,
-    inUse,
-    logs: live ? addCounters(totals, live.slots) : { ...totals },
+    inUse: entry.references,
+    logs: entry.logCounters(),
     source: record.source ? { ...record.source } : null,
   };
+}
+
+/** The facts of `entries`, optionally filtered, by name. */
+export function describePlugins(entries: PluginEntry[], filter: { capability?: string; enabled?: boolean }): PluginInfo[] {
+  const infos: PluginInfo[] = [];
+  for (const entry of entries) {
+    const { record } = entry;
+    if (filter.enabled !== undefined && record.settings.enabled !== filter.enabled) continue;
+    const info = describePlugin(entry);
+    if (filter.capability !== undefined && !info.implements.includes(filter.capability) && !record.manifest.interface.types.includes(filter.capability)) continue;
+    infos.push(info);
+  }
+  return infos.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { findCycle } from '../../machines/dependency-graph.js';
 import { PlugdError } from '../errors.js';
 import { pluginId, readBundleManifest, type Manifest } from './manifest.js';
-import type { PluginRecord, PluginSettings, Store } from './store.js';
+import type { PluginRecord, PluginSettings } from './store.js';
 import type { TaskPool } from '../tasks/task-pool.js';
 import type { PluginSource } from './registry/plugin-source.js';
 import type { ProgressListener } from './registry/install-progress.js';
@@ -108,12 +108,18 @@ export function checkPermissions(manifest: Manifest, granted: boolean): string[]
   return granted ? [...asked] : [];
 }
 
+/** What install checks a new record against: every plugin known by name (installed or discovered). */
+export interface InstalledPlugins {
+  records(): PluginRecord[];
+  requiresMap(): Map<string, string[]>;
+}
+
 /**
  * Refuses a plugin whose name or ID is taken (by another record than the one it `replaces`), or
  * whose requires would close a cycle.
  */
-export function checkInstallable(store: Store, manifest: Manifest, id: string, replaces?: PluginRecord): void {
-  const clash = store.list().find((r) => r !== replaces && (r.manifest.name === manifest.name || r.id === id));
+export function checkInstallable(store: InstalledPlugins, manifest: Manifest, id: string, replaces?: PluginRecord): void {
+  const clash = store.records().find((r) => r !== replaces && (r.manifest.name === manifest.name || r.id === id));
   if (clash) {
     throw new PlugdError('PLUGD_E_EXISTS', `plugin "${manifest.name}" is already installed (id ${clash.id.slice(0, 12)}); remove it first to install another version`);
   }

@@ -143,11 +143,6 @@ export class Store {
     throw new PlugdError('PLUGD_E_NOT_FOUND', `no installed plugin is named "${nameOrId}"; installed: ${this.list().map((r) => r.manifest.name).join(', ') || '(none)'}`);
   }
 
-  /** Records a discovered plugin: in memory only, it is rediscovered rather than restored. */
-  addExternal(record: PluginRecord): void {
-    this.#remember(record);
-  }
-
   /** Each plugin's `requires`, by name. */
   requiresMap(): Map<string, string[]> {
     return new Map(this.list().map((r) => [r.manifest.name, r.manifest.requires]));
@@ -293,7 +288,7 @@ export class Store {
   async #writeIndex(): Promise<void> {
     const index: IndexFile = {
       version: 1,
-      plugins: this.list().filter((r) => r.manifest.kind !== 'external').map((r) => ({ id: r.id, name: r.manifest.name })).sort((a, b) => a.name.localeCompare(b.name)),
+      plugins: this.list().map((r) => ({ id: r.id, name: r.manifest.name })).sort((a, b) => a.name.localeCompare(b.name)),
     };
     await writeJsonAtomic(this.indexFile, index);
   }
@@ -348,7 +343,7 @@ export class Store {
   async writeSettings(id: string, settings: PluginSettings): Promise<PluginRecord> {
     const record = this.#records.get(id);
     if (!record) throw new PlugdError('PLUGD_E_NOT_FOUND', `no record ${id} in the store`);
-    if (record.manifest.kind !== 'external') await writeJsonAtomic(path.join(this.recordDir(id), 'settings.json'), settings);
+    await writeJsonAtomic(path.join(this.recordDir(id), 'settings.json'), settings);
     record.settings = settings;
     return record;
   }
@@ -358,7 +353,6 @@ export class Store {
     const record = this.#records.get(id);
     if (!record) return;
     this.#forget(record);
-    if (record.manifest.kind === 'external') return;
     try {
       await markInProgress(this.recordDir(id), 'remove');
       await this.#writeIndex();

@@ -1,5 +1,7 @@
 // The supervisor's pool of short, stateless tasks (bundle digests and unpacking, process plugin
-// handshakes), run on piscina threads.
+// handshakes), run on piscina threads. Handshakes have a pool of their own that runs many at once
+// on one thread: they wait on sockets, and one plugin that never opens its socket must not hold
+// a thread that another plugin's handshake waits for.
 // Piscina fits here and not for hosting plugins: it may end idle threads at any time.
 import { Piscina } from 'piscina';
 import { PlugdError } from '../errors.js';
@@ -10,8 +12,22 @@ const DIGEST_TASK = new URL('./bundle-digest.mjs', import.meta.url).href;
 const HANDSHAKE_TASK = new URL('./process-handshake.mjs', import.meta.url).href;
 const UNPACK_TASK = new URL('./unpack-bundle.mjs', import.meta.url).href;
 
+/**
+ * How much longer than activationTimeoutMs a handshake task may run. The plugin machine owns the
+ * activation deadline (its timer counts the plugin's own time, and ends the instance with one
+ * message); the task's deadline only ends a handshake nobody stopped.
+ */
+const HANDSHAKE_BACKSTOP_MS = 1_000;
+
+/** Handshakes one handshake thread runs at once. */
+const CONCURRENT_HANDSHAKES = 64;
+
+/** What a handshake task answers: data, as piscina clones a thrown error without its `code`. */
+export type HandshakeOutcome = { ok: true; implements: string[] } | { ok: false; code: string; message: string };
+
 export class TaskPool {
   readonly #pool: Piscina;
+  readonly #handshakes: Piscina;
 
   constructor(options: { maxThreads?: number } = {}) {
     // Small and lazy: installs are rare; threads end after a short idle time.
@@ -19,6 +35,15 @@ export class TaskPool {
       filename: DIGEST_TASK,
       minThreads: 0,
       maxThreads: options.maxThreads ?? 2,
+      idleTimeout: 500,
+    });
+    this.#handshakes = new Piscina({
+      filename: HANDSHAKE_TASK,
+      minThreads: 0,
+      maxThreads: 1,
+      concurrentTasksPerWorker: CONCURRENT_HANDSHAKES,
+      // Async tasks side by side: the thread must not block on Atomics.wait between them.
+      atomics: 'disabled',
       idleTimeout: 500,
     });
   }
@@ -54,23 +79,15 @@ export class TaskPool {
   }
 
   /**
-   * Docker's handshake with a process plugin, retried until `timeoutMs`; resolves with its
-   * Implements. The error keeps the task's code (PLUGD_E_ACTIVATION_TIMEOUT, PLUGD_E_PLUGIN_ERROR...).
+   * Docker's handshake with a process (or discovered) plugin, retried from the moment the task
+   * starts until a little after `activationTimeoutMs`. Never aborted from here: aborting a piscina
+   * task ends its thread, and with it every other handshake on that thread.
    */
-  async handshake(address: Address, timeoutMs: number): Promise<string[]> {
-    type Outcome = { ok: true; implements: string[] } | { ok: false; code: string; message: string };
-    let outcome: Outcome;
-    try {
-      outcome = (await this.#pool.run({ address, deadline: Date.now() + timeoutMs }, { filename: HANDSHAKE_TASK, signal: AbortSignal.timeout(timeoutMs + 1_000) })) as Outcome;
-    } catch (e) {
-      throw new PlugdError('PLUGD_E_ACTIVATION_TIMEOUT', `the handshake task did not finish: ${(e as Error).message}`, { cause: e });
-    }
-    if (outcome.ok) return outcome.implements;
-    if (outcome.code === 'PLUGD_E_ACTIVATION_TIMEOUT') throw new PlugdError('PLUGD_E_ACTIVATION_TIMEOUT', outcome.message);
-    throw new PlugdError('PLUGD_E_ACTIVATION', `the handshake failed: ${outcome.message}`);
+  handshake(address: Address, activationTimeoutMs: number): Promise<HandshakeOutcome> {
+    return this.#handshakes.run({ address, timeoutMs: activationTimeoutMs + HANDSHAKE_BACKSTOP_MS }) as Promise<HandshakeOutcome>;
   }
 
   async close(): Promise<void> {
-    await this.#pool.destroy();
+    await Promise.all([this.#pool.destroy(), this.#handshakes.destroy()]);
   }
 }

@@ -1,5 +1,7 @@
-// What a failed call in Docker's protocol (process and discovered plugins) rejects with.
+// What a failed call or handshake in Docker's protocol (process and discovered plugins) rejects
+// with: the one place where the client's errors become PlugdErrors.
 import { isErrorCode, PlugdError } from '../errors.js';
+import type { HandshakeOutcome } from '../tasks/task-pool.js';
 
 /**
  * The PlugdError for a failed call in Docker's protocol: a plugin's { Err } answer is wrapped
@@ -15,4 +17,14 @@ export function dockerCallError(name: string, method: string, e: unknown): Plugd
     return new PlugdError('PLUGD_E_PLUGIN_ERROR', `plugin "${name}" method "${method}" failed: ${message}`, { cause: e });
   }
   return new PlugdError(code, `plugin "${name}": ${message}`, { cause: (e as Error).cause });
+}
+
+/**
+ * The Implements of a handshake, or its PlugdError: PLUGD_E_ACTIVATION_TIMEOUT when its time ran
+ * out, PLUGD_E_ACTIVATION otherwise (no Implements, an { Err } answer, a TLS refusal).
+ */
+export function handshakeResult(name: string, outcome: HandshakeOutcome): string[] {
+  if (outcome.ok) return outcome.implements;
+  if (outcome.code === 'PLUGD_E_ACTIVATION_TIMEOUT') throw new PlugdError('PLUGD_E_ACTIVATION_TIMEOUT', `plugin "${name}" did not activate in time: ${outcome.message}`);
+  throw new PlugdError('PLUGD_E_ACTIVATION', `plugin "${name}": the handshake failed: ${outcome.message}`);
 }

@@ -1,0 +1,139 @@
+// Install, upgrade and remove as the runtime runs them: a bundle prepared off the main thread, checked
+// against every plugin known, written to the store one write at a time, then given its entry and
+// its actor. An upgrade holds the plugin's entry from its call until the new record is in place.
+import type { Logger } from 'pino';
+import { PlugdError } from '../errors.js';
+import type { ResolvedOptions } from '../options.js';
+import { carrySettings, checkInstallable, checkPermissions, prepareFrom, type InstallContext, type PreparedBundle } from '../store/installer.js';
+import type { SettingsWriter } from '../store/settings-writer.js';
+import type { Store } from '../store/store.js';
+import type { TaskPool } from '../tasks/task-pool.js';
+import type { ProgressListener } from '../store/registry/install-progress.js';
+import type { PluginActors } from './plugin-actors.js';
+import type { PluginEntries } from './plugin-entries.js';
+import type { PluginEntry } from './plugin-entry.js';
+
+/** Options of install() and upgrade(). */
+export interface InstallOptions {
+  /** Grant the host env variables the plugin asks to read (its permissions.env). */
+  grantPermissions?: boolean;
+  /** `npm:` specs only: let install scripts of the package and its dependencies run. Default false. */
+  allowScripts?: boolean;
+  /** `npm:` specs only: called at each step (resolve, download with bytes, verify, unpack, dependencies, digest). */
+  onProgress?: ProgressListener;
+}
+
+/** What installs need from the supervisor. */
+export interface InstallHost {
+  options: ResolvedOptions;
+  store: Store;
+  entries: PluginEntries;
+  actors: PluginActors;
+  settings: SettingsWriter;
+  tasks: TaskPool;
+  log: Logger;
+  /** Throws PLUGD_E_CLOSED once the supervisor is closing. */
+  assertOpen(): void;
+  /** Gives a record that left the store its entry and actor. */
+  admit(entry: PluginEntry): void;
+  /** Forgets what the runtime kept of a record that left the store. */
+  retire(entry: PluginEntry): void;
+}
+
+export class Installs {
+  readonly #host: InstallHost;
+  #storeQueue: Promise<unknown> = Promise.resolve();
+
+  constructor(host: InstallHost) {
+    this.#host = host;
+  }
+
+  /** See Supervisor.install. */
+  async install(bundleDir: string, options: InstallOptions = {}): Promise<{ id: string; name: string }> {
+    const host = this.#host;
+    const bundle = await prepareFrom(bundleDir, this.#installContext(options));
+    try {
+      const { manifest, id } = bundle;
+      const grantedEnv = checkPermissions(manifest, options.grantPermissions === true);
+      return await this.exclusive(async () => {
+        host.assertOpen();
+        checkInstallable(host.entries, manifest, id);
+        const record = await host.store.add(id, manifest, bundle.dir, { enabled: false, env: [], grantedEnv }, undefined, bundle.source);
+        host.admit(host.entries.add(record, 'installed'));
+        host.log.info({ plugin: manifest.name, id }, `installed ${manifest.name}@${manifest.version}`);
+        return { id, name: manifest.name };
+      });
+    } finally {
+      await bundle.dispose();
+    }
+  }
+
+  /** See Supervisor.upgrade. */
+  async upgrade(entry: PluginEntry, bundlePath: string | undefined, options: InstallOptions = {}): Promise<{ id: string; name: string; previous: string }> {
+    const name = entry.name;
+    const from = bundlePath ?? entry.record.source?.spec;
+    if (from === undefined) {
+      throw new PlugdError('PLUGD_E_OPTION', `plugin "${name}" was not installed from the npm registry; upgrade() needs a bundle for it`, { details: { option: 'bundlePath' } });
+    }
+    return entry.exclusive('upgraded', async () => {
+      const bundle = await prepareFrom(from, this.#installContext(options));
+      try {
+        if (bundle.manifest.name !== name) {
+          throw new PlugdError('PLUGD_E_MANIFEST', `the bundle holds plugin "${bundle.manifest.name}", not "${name}"`, { details: { field: 'name' } });
+        }
+        return await this.exclusive(() => this.#replace(entry, bundle, options.grantPermissions === true));
+      } finally {
+        await bundle.dispose();
+      }
+    });
+  }
+
+  async #replace(entry: PluginEntry, bundle: PreparedBundle, granted: boolean): Promise<{ id: string; name: string; previous: string }> {
+    const host = this.#host;
+    host.assertOpen();
+    const { name, record: old } = entry;
+    if (old.id === bundle.id) return { id: old.id, name, previous: old.id };
+    if (!host.actors.hasTag(name, 'atRest')) throw new PlugdError('PLUGD_E_STATE', `plugin "${name}" is ${host.actors.stateOf(name)}; disable it before upgrading`);
+    if (entry.origin !== 'installed') throw new PlugdError('PLUGD_E_STATE', `plugin "${name}" was discovered, not installed; its process is not plugd's to upgrade`);
+    entry.assertFree(false);
+    checkInstallable(host.entries, bundle.manifest, bundle.id, old);
+    const { settings, dropped } = carrySettings(old, bundle.manifest, granted);
+    await host.settings.settle(entry);
+    const record = await host.store.add(bundle.id, bundle.manifest, bundle.dir, settings, old.id, bundle.source);
+    await host.actors.remove(name);
+    host.retire(entry);
+    host.admit(host.entries.add(record, 'installed'));
+    host.log.info({ plugin: name, id: record.id, previous: old.id, droppedSettings: dropped }, `upgraded ${name} from ${old.manifest.version} to ${bundle.manifest.version}`);
+    return { id: record.id, name, previous: old.id };
+  }
+
+  #installContext(options: InstallOptions): InstallContext {
+    const host = this.#host;
+    return {
+      tasks: host.tasks,
+      scratchDir: () => host.store.scratchDir(),
+      maxEntries: host.options.maxBundleEntries,
+      registryTimeoutMs: host.options.registryTimeoutMs,
+      allowScripts: options.allowScripts,
+      onProgress: options.onProgress,
+    };
+  }
+
+  /** Removes a plugin at rest: its actor, then its record (an installed one's, from the store). */
+  async remove(entry: PluginEntry): Promise<void> {
+    const host = this.#host;
+    const { name, record } = entry;
+    await host.actors.remove(name);
+    await host.settings.settle(entry);
+    if (entry.origin === 'installed') await this.exclusive(() => host.store.remove(record.id));
+    host.retire(entry);
+    host.log.info({ plugin: name, id: record.id }, `removed ${name}`);
+  }
+
+  /** Serialises writes to the store, so two installs cannot both take one name. */
+  exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#storeQueue.then(work, work);
+    this.#storeQueue = run.catch(() => undefined);
+    return run;
+  }
+}
