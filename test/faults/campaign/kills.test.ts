@@ -1,11 +1,11 @@
 // SIGKILLs of a real host at random moments of random walks over a store, each followed by a
 // reopen that must find the store whole: index, records and bundles agree, plugins enabled before
 // the kill are restored, no debris, no orphan process, and the open returns.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSupervisor, type Supervisor } from '../../../src/index.js';
 import { bundle, onCleanup, silent, supervisor, tempDir } from '../../helpers.js';
 import { figure, isOpen, SEED, SIZES } from './campaign.js';
@@ -30,6 +30,10 @@ interface Tally {
   steps: number;
   stalls: string[];
 }
+
+/** Hosts alive now: killed after the file even if a campaign's beforeAll failed or timed out. */
+const hosts = new Set<ChildProcess>();
+afterAll(() => { for (const host of hosts) host.kill('SIGKILL'); });
 
 /** Resolves with `work`'s value, or with 'timeout' after `ms`. */
 async function within<T>(work: Promise<T>, ms: number): Promise<T | 'timeout'> {
@@ -70,6 +74,8 @@ async function campaign(rounds: number, names: string | undefined, killAt: (rand
   for (let round = 0; round < rounds; round++) {
     const args = ['--import', 'tsx', HOST, root, work, String(SEED + round), workerSource, processSource, ...(names ? [names] : [])];
     const host = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    hosts.add(host);
+    host.once('exit', () => hosts.delete(host));
     const exited = new Promise<NodeJS.Signals | null>((resolve) => host.once('exit', (_code, signal) => resolve(signal)));
     let seen = 0;
     let armed = false;
@@ -153,7 +159,8 @@ async function campaign(rounds: number, names: string | undefined, killAt: (rand
 function report(part: string, tally: Tally): void {
   figure(part, {
     kills: tally.kills, reopens: tally.reopens, hungOpens: tally.hungOpens, steps: tally.steps,
-    orphans: tally.orphans.length, debris: tally.debris.length, lost: tally.lost.length,
+    // Debris is counted once per path, though a leftover shows up again at every later reopen.
+    orphans: tally.orphans.length, debris: new Set(tally.debris.map((d) => d.replace(/^round \d+: /, ''))).size, lost: tally.lost.length,
     notRestored: tally.notRestored.length, disagreements: tally.disagreements.length, stalls: tally.stalls.length, stallSample: tally.stalls.slice(0, 5),
     debrisSample: tally.debris.slice(0, 5), notRestoredSample: tally.notRestored.slice(0, 5),
   });

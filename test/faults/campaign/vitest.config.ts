@@ -1,5 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
+// One seed for every file of a run, so PLUGD_CAMPAIGN_SEED=<seed> replays the whole run.
+const seed = process.env.PLUGD_CAMPAIGN_SEED ?? String(Date.now() % 2 ** 31);
+
 // The fault campaign (npm run test:faults): long-running files, one at a time beside one other,
 // with timeouts sized by PLUGD_CAMPAIGN in each file rather than here.
 export default defineConfig({
@@ -11,5 +14,6 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     maxWorkers: 2,
+    env: { PLUGD_CAMPAIGN_SEED: seed },
   },
 });
