@@ -1,12 +1,14 @@
 // Manifest fuzzing: thousands of mutated plugin.json files from a seeded generator. Each one
 // installs, or is refused with PLUGD_E_MANIFEST: never another code, never a crash or a hang,
 // and a refusal leaves the store as it was.
+import { spawn } from 'node:child_process';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isPlugdError, type Supervisor } from '../../../src/index.js';
-import { bundle, supervisor } from '../../helpers.js';
-import { figure, SEED, SIZES } from './campaign.js';
+import { bundle, onCleanup, supervisor, tempDir } from '../../helpers.js';
+import { figure, isOpen, SEED, SIZES } from './campaign.js';
 import { mutatedManifest, PROCESS_BASE, WORKER_BASE } from './manifest-mutator.js';
 import { Prng } from './prng.js';
 
@@ -34,29 +36,51 @@ interface Outcome {
   wrong: string[];
   hung: string[];
   touched: string[];
+  /** Cases left out while a defect they would trip is open (see KNOWN_OPEN). */
+  skipped: number;
+  /** After the fuzzing, the same supervisor still installs, runs and removes a plugin. */
+  stillWorks: string;
+}
+
+async function within<T>(work: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([work, new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), ms); })]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function stillWorks(sup: Supervisor): Promise<string> {
+  const work = (async () => {
+    const { name } = await sup.install(await bundle('greeter', { name: 'after-the-fuzz' }));
+    await sup.enable(name);
+    await (await sup.get(name, 'Greeter')).call('Greeter.Hello', { name: 'x' });
+    await sup.remove(name, { force: true });
+    return 'yes';
+  })().catch((e: unknown) => `no: ${String(e)}`);
+  const outcome = await within(work, 20_000);
+  return outcome === 'timeout' ? 'no: it hung' : outcome;
 }
 
 async function fuzz(sup: Supervisor, cases: number): Promise<Outcome> {
   const random = new Prng(SEED);
   const folders = { worker: await bundle('greeter'), process: await bundle('proc-family') };
-  const outcome: Outcome = { installed: 0, refused: 0, codes: {}, wrong: [], hung: [], touched: [] };
+  const outcome: Outcome = { installed: 0, refused: 0, codes: {}, wrong: [], hung: [], touched: [], skipped: 0, stillWorks: '' };
   let expected = await snapshot(sup.root);
   for (let n = 0; n < cases; n++) {
     const kind = random.chance(0.7) ? 'worker' : 'process';
     const text = mutatedManifest(random, kind === 'worker' ? WORKER_BASE : PROCESS_BASE);
     await writeFile(path.join(folders[kind], 'plugin.json'), text);
     const label = `case ${n} of seed ${SEED}: ${text.slice(0, 200)}`;
-    let timer: NodeJS.Timeout | undefined;
-    const result = await Promise.race([
-      sup.install(folders[kind], { grantPermissions: true }).then((r) => ({ ok: true as const, name: r.name }), (e: unknown) => ({ ok: false as const, e })),
-      new Promise<'hung'>((resolve) => { timer = setTimeout(() => resolve('hung'), CASE_BOUND_MS); }),
-    ]);
-    clearTimeout(timer);
-    if (result === 'hung') { outcome.hung.push(label); break; }
+    if (isOpen('prototype-name') && /"name":\s*"constructor"/.test(text)) { outcome.skipped++; continue; }
+    const result = await within(sup.install(folders[kind], { grantPermissions: true }).then((r) => ({ ok: true as const, name: r.name }), (e: unknown) => ({ ok: false as const, e })), CASE_BOUND_MS);
+    if (result === 'timeout') { outcome.hung.push(label); break; }
     if (result.ok) {
       outcome.installed++;
       outcome.codes.installed = (outcome.codes.installed ?? 0) + 1;
-      await sup.remove(result.name, { force: true });
+      const removed = await within(sup.remove(result.name, { force: true }), CASE_BOUND_MS);
+      if (removed === 'timeout') { outcome.hung.push(`remove after ${label}`); break; }
       expected = await snapshot(sup.root);
       continue;
     }
@@ -69,6 +93,7 @@ async function fuzz(sup: Supervisor, cases: number): Promise<Outcome> {
       expected = await snapshot(sup.root);
     }
   }
+  outcome.stillWorks = await stillWorks(sup);
   return outcome;
 }
 
@@ -82,7 +107,11 @@ describe(`${SIZES.manifests} mutated manifests (seed ${SEED}; replay with PLUGD_
 
   it('either installs each one or refuses it with PLUGD_E_MANIFEST, never another code', () => {
     expect(outcome.wrong).toEqual([]);
-    expect(outcome.installed + outcome.refused).toBe(SIZES.manifests);
+    expect(outcome.installed + outcome.refused + outcome.skipped).toBe(SIZES.manifests);
+  });
+
+  it('leaves the supervisor working: it still installs, runs and removes a plugin', () => {
+    expect(outcome.stillWorks).toBe('yes');
   });
 
   it('never hangs on one', () => {
@@ -97,4 +126,23 @@ describe(`${SIZES.manifests} mutated manifests (seed ${SEED}; replay with PLUGD_
     expect(outcome.installed).toBeGreaterThan(SIZES.manifests / 20);
     expect(outcome.refused).toBeGreaterThan(SIZES.manifests / 4);
   });
+});
+
+describe('a plugin whose name is also a property of every object (found by the fuzzing)', () => {
+  const HOST = fileURLToPath(new URL('../../fixtures/campaign-name-host.ts', import.meta.url));
+
+  it.skipIf(isOpen('prototype-name'))('"constructor" installs, runs and is removed like any other name, and the host lives on', async () => {
+    const root = `${await tempDir()}/store`;
+    const host = spawn(process.execPath, ['--import', 'tsx', HOST, root, await bundle('greeter', { name: 'constructor' })], { stdio: ['ignore', 'pipe', 'pipe'] });
+    onCleanup(() => host.kill('SIGKILL'));
+    let out = '';
+    let err = '';
+    host.stdout.setEncoding('utf8').on('data', (c: string) => { out += c; });
+    host.stderr.setEncoding('utf8').on('data', (c: string) => { err += c; });
+    const code = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => host.kill('SIGKILL'), 30_000);
+      host.once('exit', (c) => { clearTimeout(timer); resolve(c); });
+    });
+    expect({ code, out: out.trim() }, err.slice(-800)).toEqual({ code: 0, out: 'ok' });
+  }, 60_000);
 });
