@@ -34,7 +34,7 @@ export const KNOWN_OPEN = [
   'absolute-symlink', // an absolute symlink into the bundle is copied verbatim
   'manifest-link-quoted', // a plugin.json symlinked to another file is read and quoted
   'malformed-worker-message', // a malformed message on a worker's call channel kills the host
-  'prototype-name', // a plugin named "constructor" throws in the supervisor machine and kills the host
+  'prototype-name', // "constructor" as a plugin's name or in its requires throws in the supervisor machine: the host dies
   'enable-of-running', // enable() of a plugin that is already running never settles
   'folder-special-files', // a fifo or device in a bundle folder: skipped by the digest, then copied or PLUGD_E_STORE
 ] as const;
