@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [--n 1,10,100,500] [--reps 3] [--only cold,warm,faults,calls]
+// npm run bench [-- --quick] [--n 1,10,100,500] [--reps 3] [--only cold,warm,faults,calls,isolation] [--iso-n 20]
 // Every scenario runs side by side with its raw worker_threads baseline in this same process and
 // run; the table and bench/results/<date>.json report ratios, never absolute claims alone.
 import { parseArgs } from 'node:util';
@@ -6,8 +6,9 @@ import { machine, printTable, writeResults } from './report.js';
 import { calls } from './scenarios/calls.js';
 import { activations } from './scenarios/cold-activations.js';
 import { faults } from './scenarios/faults.js';
+import { isolation } from './scenarios/isolation.js';
 
-const ALL_SCENARIOS = ['cold', 'warm', 'faults', 'calls'];
+const ALL_SCENARIOS = ['cold', 'warm', 'faults', 'calls', 'isolation'];
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
@@ -15,6 +16,7 @@ const { values } = parseArgs({
     reps: { type: 'string' },
     only: { type: 'string', default: ALL_SCENARIOS.join(',') },
     'watchdog-ms': { type: 'string', default: '500' },
+    'iso-n': { type: 'string' },
   },
 });
 const quick = values.quick;
@@ -33,6 +35,7 @@ const cold = only.has('cold') ? await activations(ns, reps) : [];
 const warm = only.has('warm') ? await activations(warmNs, reps, true, cold) : [];
 const faultRows = only.has('faults') ? await faults(hungCounts, quick ? 1_500 : 3_000, watchdogMs) : [];
 const callResult = only.has('calls') ? await calls(quick ? 2_000 : 10_000) : null;
+const isoResult = only.has('isolation') ? await isolation(Number(values['iso-n'] ?? (quick ? 10 : 20)), reps, quick ? 1_000 : 5_000) : null;
 
 // ── tables ─────────────────────────────────────────────────────────────────────────────────
 if (cold.length) {
@@ -74,7 +77,18 @@ if (callResult) {
   ]);
 }
 
-// ── targets (issue 3), each as a ratio measured in this run ────────────────────────────────
+if (isoResult) {
+  printTable(`isolation: thread vs process (${isoResult.n} activations at once; ${isoResult.callCount} calls sequential, then ${isoResult.concurrency} in flight)`, (['thread', 'process'] as const).map((side) => ({
+    isolation: side,
+    'activation total ms': isoResult[side].activation.totalMs,
+    'activation p50/p99 ms': `${isoResult[side].activation.p50} / ${isoResult[side].activation.p99}`,
+    'call p50/p99 µs': `${isoResult[side].calls.p50Us} / ${isoResult[side].calls.p99Us}`,
+    'calls/s': isoResult[side].calls.perSec,
+  })));
+  console.log(`process/thread: activation total ${isoResult.ratios.activationTotal}×, activation p50 ${isoResult.ratios.activationP50}×, call p50 ${isoResult.ratios.callP50}×, calls/s ${isoResult.ratios.callsPerSec}×`);
+}
+
+// ── targets, each as a ratio measured in this run ────────────────────────────────
 const targets: { target: string; measured: string; met: boolean }[] = [];
 for (const r of cold.filter((c) => c.n >= 100)) {
   targets.push({ target: `cold N=${r.n}: plugd ≤ 1.15× raw time`, measured: `${r.timeRatio}×`, met: r.timeRatio <= 1.15 });
@@ -94,7 +108,7 @@ for (const r of faultRows.filter((f) => f.hung > 0)) {
 }
 if (faultRows.length) {
   const killed = faultRows.reduce((n, r) => n + r.healthyKilled, 0);
-  targets.push({ target: 'no healthy plugin killed as hung (not a target of the issue: a guard)', measured: `${killed}`, met: killed === 0 });
+  targets.push({ target: 'no healthy plugin killed as hung (a guard, not a target)', measured: `${killed}`, met: killed === 0 });
 }
 if (callResult) {
   targets.push({ target: 'calls/s ≥ 0.5× raw postMessage', measured: `${callResult.throughputRatio}× (${callResult.throughputRatioVsChannel}× of the MessageChannel floor)`, met: callResult.throughputRatio >= 0.5 });
@@ -107,6 +121,6 @@ const file = await writeResults({
   machine: machine(),
   options: { ns, reps, watchdogMs, hungCounts },
   durationS: Math.round((Date.now() - started) / 1000),
-  cold, warm: warmVsCold.map((w, i) => ({ ...w, detail: warm[i] })), faults: faultRows, calls: callResult, targets,
+  cold, warm: warmVsCold.map((w, i) => ({ ...w, detail: warm[i] })), faults: faultRows, calls: callResult, isolation: isoResult, targets,
 }, quick, ALL_SCENARIOS.every((name) => only.has(name)) ? null : ALL_SCENARIOS.filter((name) => only.has(name)));
 console.log(`\nwritten ${file} (${Math.round((Date.now() - started) / 1000)} s)`);

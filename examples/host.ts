@@ -10,7 +10,6 @@ import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
 import { createSupervisor, type PluginClient, type StateEvent } from '../src/index.js';
 
 const { values: args } = parseArgs({
@@ -24,7 +23,7 @@ const stamp = () => `[${((performance.now() - started) / 1000).toFixed(2).padSta
 
 const sup = await createSupervisor({
   root,
-  logger: pino({ level: 'silent' }), // the demo prints its own lines
+  logger: false, // the demo prints its own timeline from the state events
   watchdogMs: 500,
   callTimeoutMs: 3_000,
   memoryLimitMb: 64,

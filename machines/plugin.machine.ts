@@ -1,4 +1,4 @@
-// The lifecycle of one plugin, as DESIGN.md draws it. Pure: the runtime provides the
+// The lifecycle of one plugin, as the README draws it. Pure: the runtime provides the
 // `instance` actor (a worker that activates, runs and exits) and timing comes from named delays.
 //
 //   installed --ENABLE--> enabled --START--> live.activating --HANDSHAKE_OK--> live.running
@@ -8,9 +8,11 @@
 //   installed|disabled --REMOVE--> removed
 //
 // `live` groups the states that own an instance: leaving it stops the instance actor.
-import { assign, fromCallback, sendParent, sendTo, setup, type StateValue } from 'xstate';
+// Each public state is tagged with its name, and `atRest` / `live` group them: the runtime asks
+// `snapshot.hasTag()` and `snapshot.can(event)`, and keeps no list of states of its own.
+import { assertEvent, assign, fromCallback, sendParent, sendTo, setup, type AnyStateNode, type SnapshotFrom } from 'xstate';
 import { restartPolicyMachine } from './restart-policy.machine.js';
-import type { ErrorInfo, InstanceExit, PluginStateName, PolicyAnswer, RestartPolicyInput } from './types.js';
+import { PLUGIN_STATES, type ErrorInfo, type InstanceExit, type PluginStateName, type PluginTag, type PolicyAnswer, type RestartPolicyInput } from './types.js';
 
 export interface PluginMachineInput {
   name: string;
@@ -24,7 +26,7 @@ export interface PluginMachineInput {
 }
 
 export interface PluginContext extends PluginMachineInput {
-  /** Restarts performed since the last ENABLE. */
+  /** Restarts performed since the last ENABLE: the one count (the restart policy is told it with each exit). */
   restarts: number;
   /** Incremented for every instance started; names the instance in logs. */
   instance: number;
@@ -64,6 +66,10 @@ export interface PluginStateReport {
   type: 'PLUGIN.STATE';
   name: string;
   state: PluginStateName;
+  /** The failure that caused this change (an instance's end or failed activation, a give-up), else null. */
+  error: ErrorInfo | null;
+  /** Restarts performed since the last ENABLE. */
+  restarts: number;
 }
 
 export const pluginMachine = setup({
@@ -71,6 +77,7 @@ export const pluginMachine = setup({
     context: {} as PluginContext,
     events: {} as PluginEvent,
     input: {} as PluginMachineInput,
+    tags: {} as PluginTag,
   },
   actors: {
     // Placeholder: the runtime provides the real one with machine.provide({ actors }).
@@ -85,46 +92,67 @@ export const pluginMachine = setup({
     stopTimeout: ({ context }) => context.stopTimeoutMs,
   },
   guards: {
-    implementsInterface: ({ context, event }) =>
-      event.type === 'HANDSHAKE_OK' && context.interfaceTypes.every((t) => event.implements.includes(t)),
+    implementsInterface: ({ context, event }) => {
+      assertEvent(event, 'HANDSHAKE_OK');
+      return context.interfaceTypes.every((t) => event.implements.includes(t));
+    },
     isSuspending: ({ context }) => context.stopIntent === 'suspend',
   },
   actions: {
-    reportState: sendParent(({ context }, params: { state: PluginStateName }): PluginStateReport => ({
-      type: 'PLUGIN.STATE', name: context.name, state: params.state,
+    reportState: sendParent(({ context, event }, params: { state: PluginStateName }): PluginStateReport => ({
+      type: 'PLUGIN.STATE',
+      name: context.name,
+      state: params.state,
+      // Every way into `restarting` is a failure, recorded before this entry; a GIVE_UP ends one.
+      error: params.state === 'restarting' || event.type === 'GIVE_UP' ? context.lastError : null,
+      restarts: context.restarts,
     })),
     resetForEnable: assign({ restarts: 0, lastError: null, lastExit: null, gaveUp: null }),
     resetPolicy: sendTo('policy', { type: 'RESET' }),
     nextInstance: assign({ instance: ({ context }) => context.instance + 1, implements: [] }),
     recordHandshake: assign({
-      implements: ({ event }) => (event.type === 'HANDSHAKE_OK' ? event.implements : []),
+      implements: ({ event }) => {
+        assertEvent(event, 'HANDSHAKE_OK');
+        return event.implements;
+      },
     }),
     recordIncompleteHandshake: assign(({ context, event }) => {
-      const got = event.type === 'HANDSHAKE_OK' ? event.implements : [];
+      assertEvent(event, 'HANDSHAKE_OK');
+      const got = event.implements;
       const missing = context.interfaceTypes.filter((t) => !got.includes(t));
       const error: ErrorInfo = {
         code: 'PLUGD_E_ACTIVATION',
-        message: `PLUGD_E_ACTIVATION: plugin "${context.name}" activated with Implements [${got.join(', ')}], which lacks [${missing.join(', ')}] from interface.types; return every capability the manifest declares`,
+        message: `plugin "${context.name}" activated with Implements [${got.join(', ')}], which lacks [${missing.join(', ')}] from interface.types; return every capability the manifest declares`,
       };
       return { lastExit: { reason: 'activation-failed' as const, code: null, error, uptimeMs: 0 }, lastError: error };
     }),
     recordActivationTimeout: assign(({ context }) => {
       const error: ErrorInfo = {
         code: 'PLUGD_E_ACTIVATION_TIMEOUT',
-        message: `PLUGD_E_ACTIVATION_TIMEOUT: plugin "${context.name}" did not activate within ${context.activationTimeoutMs} ms; its activate() may never return or may block its event loop`,
+        message: `plugin "${context.name}" did not activate within ${context.activationTimeoutMs} ms; its activate() may never return or may block its event loop`,
       };
       return { lastExit: { reason: 'activation-timeout' as const, code: null, error, uptimeMs: context.activationTimeoutMs }, lastError: error };
     }),
     recordExit: assign(({ context, event }) => {
-      if (event.type !== 'INSTANCE_EXITED') return {};
+      assertEvent(event, 'INSTANCE_EXITED');
       return { lastExit: event.exit, lastError: event.exit.error ?? context.lastError };
     }),
     tellPolicyExited: sendTo('policy', ({ context }) => {
       const exit = context.lastExit ?? { reason: 'exit' as const, code: null, uptimeMs: 0 };
-      return { type: 'EXITED' as const, reason: exit.reason, code: exit.code, uptimeMs: exit.uptimeMs };
+      return { type: 'EXITED' as const, reason: exit.reason, code: exit.code, uptimeMs: exit.uptimeMs, restarts: context.restarts };
     }),
-    recordDelay: assign({ restartDelayMs: ({ event }) => (event.type === 'RESTART' ? event.delayMs : 0) }),
-    recordGiveUp: assign({ gaveUp: ({ event }) => (event.type === 'GIVE_UP' ? event.why : null) }),
+    recordDelay: assign({
+      restartDelayMs: ({ event }) => {
+        assertEvent(event, 'RESTART');
+        return event.delayMs;
+      },
+    }),
+    recordGiveUp: assign({
+      gaveUp: ({ event }) => {
+        assertEvent(event, 'GIVE_UP');
+        return event.why;
+      },
+    }),
     countRestart: assign({ restarts: ({ context }) => context.restarts + 1 }),
     intendDisable: assign({ stopIntent: 'disable' as const }),
     intendSuspend: assign({ stopIntent: 'suspend' as const }),
@@ -147,6 +175,7 @@ export const pluginMachine = setup({
   initial: 'installed',
   states: {
     installed: {
+      tags: ['installed', 'atRest'],
       entry: { type: 'reportState', params: { state: 'installed' } },
       on: {
         ENABLE: { target: 'enabled', actions: ['resetForEnable', 'resetPolicy'] },
@@ -155,6 +184,7 @@ export const pluginMachine = setup({
     },
     // Wanted, waiting for the supervisor's START (sent once every `requires` is running).
     enabled: {
+      tags: ['enabled'],
       entry: { type: 'reportState', params: { state: 'enabled' } },
       on: {
         START: 'live',
@@ -162,6 +192,7 @@ export const pluginMachine = setup({
       },
     },
     live: {
+      tags: ['live'],
       entry: 'nextInstance',
       invoke: {
         id: 'instance',
@@ -171,6 +202,7 @@ export const pluginMachine = setup({
       initial: 'activating',
       states: {
         activating: {
+          tags: ['activating'],
           entry: { type: 'reportState', params: { state: 'activating' } },
           initial: 'starting',
           states: {
@@ -193,9 +225,11 @@ export const pluginMachine = setup({
           },
         },
         running: {
+          tags: ['running'],
           entry: { type: 'reportState', params: { state: 'running' } },
         },
         stopping: {
+          tags: ['stopping'],
           entry: [{ type: 'reportState', params: { state: 'stopping' } }, 'stopInstance'],
           after: {
             // Leaving `live` kills an instance that did not stop in time.
@@ -221,6 +255,7 @@ export const pluginMachine = setup({
       },
     },
     restarting: {
+      tags: ['restarting'],
       entry: [{ type: 'reportState', params: { state: 'restarting' } }, 'tellPolicyExited'],
       initial: 'deciding',
       states: {
@@ -240,6 +275,7 @@ export const pluginMachine = setup({
       },
     },
     disabled: {
+      tags: ['disabled', 'atRest'],
       entry: { type: 'reportState', params: { state: 'disabled' } },
       on: {
         ENABLE: { target: 'enabled', actions: ['resetForEnable', 'resetPolicy'] },
@@ -248,15 +284,31 @@ export const pluginMachine = setup({
     },
     removed: {
       type: 'final',
+      tags: ['removed', 'atRest'],
       entry: { type: 'reportState', params: { state: 'removed' } },
     },
   },
 });
 
-/** The public state name (DESIGN.md's vocabulary) of a plugin machine's state value. */
-export function pluginStateName(value: StateValue): PluginStateName {
-  if (typeof value === 'string') return value as PluginStateName;
-  const [top, sub] = Object.entries(value)[0] ?? ['installed', undefined];
-  if (top === 'live' && sub !== undefined) return (typeof sub === 'string' ? sub : Object.keys(sub)[0]) as PluginStateName;
-  return top as PluginStateName;
+/** The public state (the lifecycle's vocabulary) a plugin actor is in: the tag naming it. */
+export function pluginStateOf(snapshot: SnapshotFrom<typeof pluginMachine>): PluginStateName {
+  return PLUGIN_STATES.find((name) => snapshot.hasTag(name)) ?? 'installed';
+}
+
+/** Each public state's tags, its ancestors' included, read from the machine's definition. */
+const TAGS_OF_STATE = (() => {
+  const tags = {} as Record<PluginStateName, ReadonlySet<PluginTag>>;
+  const walk = (node: AnyStateNode, inherited: PluginTag[]) => {
+    const own = [...inherited, ...(node.tags as PluginTag[])];
+    const name = PLUGIN_STATES.find((s) => node.tags.includes(s));
+    if (name) tags[name] = new Set(own);
+    for (const child of Object.values(node.states)) walk(child, own);
+  };
+  walk(pluginMachine.root, []);
+  return tags;
+})();
+
+/** Whether a public state carries `tag` (for the supervisor, which knows its plugins by their reports). */
+export function stateHasTag(state: PluginStateName, tag: PluginTag): boolean {
+  return TAGS_OF_STATE[state].has(tag);
 }

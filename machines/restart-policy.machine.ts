@@ -1,6 +1,6 @@
 // The restart policy of one plugin: told of each instance exit, it answers RESTART after a
 // backoff or GIVE_UP. Docker's four policies and restartmanager backoff, plus OTP's intensity.
-import { assign, sendParent, setup } from 'xstate';
+import { assertEvent, assign, sendParent, setup } from 'xstate';
 import {
   DEFAULT_BACKOFF, DEFAULT_INTENSITY,
   type BackoffConfig, type ExitReason, type IntensityConfig, type PolicyAnswer, type RestartPolicyInput, type RestartPolicyName,
@@ -13,8 +13,6 @@ export interface RestartPolicyContext {
   intensity: IntensityConfig;
   /** Consecutive failures since the last long-enough run: drives the backoff. */
   failures: number;
-  /** Restarts answered since the last RESET (on-failure's retry count). */
-  retries: number;
   /**
    * Times of past restarts on a timeline built from uptimes and delays, so the intensity
    * window needs no wall clock (and runs the same under a simulated one).
@@ -25,7 +23,8 @@ export interface RestartPolicyContext {
 }
 
 export type RestartPolicyEvent =
-  | { type: 'EXITED'; reason: ExitReason; code: number | null; uptimeMs: number }
+  /** `restarts`: those the plugin made since it was enabled (on-failure's retry count; the plugin keeps the one count). */
+  | { type: 'EXITED'; reason: ExitReason; code: number | null; uptimeMs: number; restarts: number }
   | { type: 'RESET' };
 
 type Exited = Extract<RestartPolicyEvent, { type: 'EXITED' }>;
@@ -41,7 +40,6 @@ function initialContext(input: RestartPolicyInput): RestartPolicyContext {
     backoff: { ...DEFAULT_BACKOFF, ...input.backoff },
     intensity: { ...DEFAULT_INTENSITY, ...input.intensity },
     failures: 0,
-    retries: 0,
     timeline: 0,
     restartTimes: [],
     nextDelayMs: 0,
@@ -60,41 +58,50 @@ export const restartPolicyMachine = setup({
     input: {} as RestartPolicyInput,
   },
   guards: {
-    isUserStop: ({ event }) => event.type === 'EXITED' && event.reason === 'stopped',
-    policyForbidsRestart: ({ context, event }) => {
-      const exited = event as Exited;
-      if (context.policy === 'no') return true;
-      return context.policy === 'on-failure' && !isFailure(exited);
+    isUserStop: ({ event }) => {
+      assertEvent(event, 'EXITED');
+      return event.reason === 'stopped';
     },
-    retriesExhausted: ({ context }) =>
-      context.policy === 'on-failure' && context.maxRetries !== null && context.retries >= context.maxRetries,
+    policyForbidsRestart: ({ context, event }) => {
+      assertEvent(event, 'EXITED');
+      if (context.policy === 'no') return true;
+      return context.policy === 'on-failure' && !isFailure(event);
+    },
+    retriesExhausted: ({ context, event }) => {
+      assertEvent(event, 'EXITED');
+      return context.policy === 'on-failure' && context.maxRetries !== null && event.restarts >= context.maxRetries;
+    },
     intensityExceeded: ({ context, event }) => {
-      const now = context.timeline + (event as Exited).uptimeMs;
+      assertEvent(event, 'EXITED');
+      const now = context.timeline + event.uptimeMs;
       return restartsInWindow(context, now) >= context.intensity.maxRestarts;
     },
   },
   actions: {
     recordRestart: assign(({ context, event }) => {
-      const exited = event as Exited;
+      assertEvent(event, 'EXITED');
+      const exited = event;
       const failures = exited.uptimeMs >= context.backoff.resetAfterMs ? 1 : context.failures + 1;
       const { initialMs, factor, maxMs } = context.backoff;
       const nextDelayMs = Math.min(maxMs, Math.round(initialMs * factor ** (failures - 1)));
       const restartAt = context.timeline + exited.uptimeMs;
       return {
         failures,
-        retries: context.retries + 1,
         nextDelayMs,
         timeline: restartAt + nextDelayMs,
         restartTimes: [...context.restartTimes.filter((t) => t > restartAt - context.intensity.periodMs), restartAt],
       };
     }),
     answerRestart: sendParent(({ context }): PolicyAnswer => ({ type: 'RESTART', delayMs: context.nextDelayMs })),
-    giveUpByPolicy: sendParent(({ context, event }): PolicyAnswer => ({
-      type: 'GIVE_UP',
-      why: context.policy === 'no'
-        ? `restart policy "no" does not restart (instance ended: ${(event as Exited).reason})`
-        : 'restart policy "on-failure" does not restart a clean exit (code 0)',
-    })),
+    giveUpByPolicy: sendParent(({ context, event }): PolicyAnswer => {
+      assertEvent(event, 'EXITED');
+      return {
+        type: 'GIVE_UP',
+        why: context.policy === 'no'
+          ? `restart policy "no" does not restart (instance ended: ${event.reason})`
+          : 'restart policy "on-failure" does not restart a clean exit (code 0)',
+      };
+    }),
     giveUpOnRetries: sendParent(({ context }): PolicyAnswer => ({
       type: 'GIVE_UP',
       why: `restart policy "on-failure:${context.maxRetries}" used all ${context.maxRetries} retries`,
@@ -103,7 +110,7 @@ export const restartPolicyMachine = setup({
       type: 'GIVE_UP',
       why: `more than ${context.intensity.maxRestarts} restarts within ${context.intensity.periodMs} ms (restart intensity)`,
     })),
-    resetCounters: assign(({ context }) => ({ failures: 0, retries: 0, restartTimes: [], nextDelayMs: 0, timeline: context.timeline })),
+    resetCounters: assign(({ context }) => ({ failures: 0, restartTimes: [], nextDelayMs: 0, timeline: context.timeline })),
   },
 }).createMachine({
   id: 'restartPolicy',

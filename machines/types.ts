@@ -47,8 +47,15 @@ export const DEFAULT_BACKOFF: BackoffConfig = { initialMs: 100, maxMs: 60_000, f
 export const DEFAULT_INTENSITY: IntensityConfig = { maxRestarts: 10, periodMs: 60_000 };
 
 /** The states of a plugin: the public contract. */
-export type PluginStateName =
-  | 'installed' | 'enabled' | 'activating' | 'running' | 'restarting' | 'stopping' | 'disabled' | 'removed';
+export const PLUGIN_STATES = ['installed', 'enabled', 'activating', 'running', 'restarting', 'stopping', 'disabled', 'removed'] as const;
+export type PluginStateName = (typeof PLUGIN_STATES)[number];
+
+/**
+ * Tags of the plugin machine's states: each public state is tagged with its name, and
+ * `atRest` (no instance, none wanted: operations that replace or drop a record may run) and
+ * `live` (an instance exists: activating, running or stopping) group them.
+ */
+export type PluginTag = PluginStateName | 'atRest' | 'live';
 
 /** The answers a restart-policy actor sends its parent. */
 export type PolicyAnswer = { type: 'RESTART'; delayMs: number } | { type: 'GIVE_UP'; why: string };

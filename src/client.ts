@@ -38,7 +38,7 @@ export class PluginClient {
   /** Calls a method of the plugin (Docker style `Capability.Method`) with a structured-cloneable body. */
   call<T = unknown>(method: string, args?: unknown, options: CallOptions = {}): Promise<T> {
     if (typeof method !== 'string' || method === '') {
-      return Promise.reject(new PlugdError('PLUGD_E_OPTION', 'call() needs a method name such as "Greeter.Hello"', { details: { option: 'method' } }));
+      return Promise.reject(new PlugdError('PLUGD_E_CALL', `call() on plugin "${this.name}" needs a method name such as "${this.capability}.Method"`));
     }
     const instance = this.#backend.instanceOf(this.name);
     if (!instance?.running) {

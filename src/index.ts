@@ -1,6 +1,8 @@
 // plugd's public surface: re-exports only.
 export { createSupervisor, Supervisor } from './supervisor.js';
-export type { StateEvent, ActivationHandler, Capability } from './supervisor.js';
+export type { StateEvent, ActivationHandler, Capability, InstallOptions, RestoreReport } from './supervisor.js';
+export type { InstallProgress } from './store/registry/install-progress.js';
+export type { PluginSource } from './store/registry/plugin-source.js';
 export type { SupervisorOptions } from './options.js';
 export { PluginClient } from './client.js';
 export type { CallOptions } from './client.js';
@@ -13,5 +15,5 @@ export type { Manifest, EnvVar, RestartSpec, RestartPolicyName } from './store/m
 export type { StoreProblem } from './store/store.js';
 export type { DiscoveryProblem } from './docker/discovery.js';
 export { definePlugin } from './sdk/define-plugin.js';
-export type { PluginDefinition, PluginContext, ActivateAnswer } from './sdk/define-plugin.js';
+export type { PluginDefinition, PluginContext, PluginMethod, ActivateAnswer } from './sdk/define-plugin.js';
 export type { PluginStateName, ExitReason } from '../machines/types.js';

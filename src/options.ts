@@ -3,13 +3,18 @@ import type { Logger } from 'pino';
 import type { InspectionEvent, Observer } from 'xstate';
 import { PlugdError } from './errors.js';
 import { defaultMaxConcurrentStarts } from './isolation/semaphore.js';
+import { mutedLogger, stderrLogger } from './logs/stderr-logger.js';
 import type { BackoffConfig, IntensityConfig } from '../machines/types.js';
 
 export interface SupervisorOptions {
   /** The store's folder; created if missing. */
   root: string;
-  /** The host's pino logger; plugd logs under a child `{ component: 'plugd' }`. */
-  logger?: Logger;
+  /**
+   * The host's pino logger; plugd logs under a child `{ component: 'plugd' }`. Default: nothing on
+   * stdout, and warnings and errors (a watchdog kill, a crash, a give-up, a corrupt store record)
+   * as one readable line each on stderr. `false`: nothing at all (state events still tell all).
+   */
+  logger?: Logger | false;
   /** XState's inspect option, passed to the actor system (works with @statelyai/inspect). */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
   /** How long activate() may take. Default 10 s. */
@@ -60,10 +65,20 @@ export interface SupervisorOptions {
    * activation timeout). Default: the core count, from 2 to 8.
    */
   maxConcurrentStarts?: number;
+  /**
+   * Files, folders and links a bundle (folder or archive) may hold; a bigger one is refused with
+   * PLUGD_E_BUNDLE before it is copied. Default 10,000.
+   */
+  maxBundleEntries?: number;
+  /**
+   * How long one request to the npm registry may take (`install('npm:…')`, `upgrade()`) before
+   * it is refused with PLUGD_E_REGISTRY. Default 30 s.
+   */
+  registryTimeoutMs?: number;
 }
 
 export type ResolvedOptions = Required<Omit<SupervisorOptions, 'logger' | 'inspect' | 'restart' | 'logs'>> & {
-  logger: Logger | undefined;
+  logger: Logger;
   inspect: SupervisorOptions['inspect'];
   restart: { backoff?: Partial<BackoffConfig>; intensity?: Partial<IntensityConfig> };
   restartJitter: number;
@@ -75,6 +90,15 @@ function wholeInRange(options: Record<string, unknown>, name: string, fallback: 
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
     throw new PlugdError('PLUGD_E_OPTION', `option "${name}" must be a whole number from 0 to ${max}, got ${JSON.stringify(value)}`, { details: { option: name } });
+  }
+  return value;
+}
+
+function wholeAtLeastOne(options: Record<string, unknown>, name: string, fallback: number): number {
+  const value = options[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new PlugdError('PLUGD_E_OPTION', `option "${name}" must be a whole number ≥ 1, got ${JSON.stringify(value)}`, { details: { option: name } });
   }
   return value;
 }
@@ -105,6 +129,16 @@ function positive(options: Record<string, unknown>, name: string, fallback: numb
   return value;
 }
 
+function resolveLogger(logger: unknown): Logger {
+  if (logger === undefined) return stderrLogger();
+  if (logger === false) return mutedLogger();
+  const methods = ['child', 'error', 'warn', 'info', 'debug'] as const;
+  if (typeof logger !== 'object' || logger === null || !methods.every((m) => typeof (logger as Record<string, unknown>)[m] === 'function')) {
+    throw new PlugdError('PLUGD_E_OPTION', 'option "logger" must be a pino logger, or false for no log at all', { details: { option: 'logger' } });
+  }
+  return logger as Logger;
+}
+
 /** Fills in defaults; throws PLUGD_E_OPTION naming the first bad option. */
 export function resolveOptions(options: SupervisorOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) {
@@ -119,7 +153,7 @@ export function resolveOptions(options: SupervisorOptions): ResolvedOptions {
   if (typeof level !== 'string') throw new PlugdError('PLUGD_E_OPTION', 'option "logs.level" must be a pino level name', { details: { option: 'logs.level' } });
   return {
     root: options.root,
-    logger: options.logger,
+    logger: resolveLogger(options.logger),
     inspect: options.inspect,
     activationTimeoutMs: positive(o, 'activationTimeoutMs', 10_000),
     watchdogMs: positive(o, 'watchdogMs', 1_000),
@@ -133,6 +167,8 @@ export function resolveOptions(options: SupervisorOptions): ResolvedOptions {
     pluginNice: wholeInRange(o, 'pluginNice', 10, 19),
     pluginExecArgv: stringList(o, 'pluginExecArgv'),
     maxConcurrentStarts: positive(o, 'maxConcurrentStarts', defaultMaxConcurrentStarts()),
+    maxBundleEntries: wholeAtLeastOne(o, 'maxBundleEntries', 10_000),
+    registryTimeoutMs: positive(o, 'registryTimeoutMs', 30_000),
     logs: {
       keepLines: positive(logs, 'keepLines', 1_000, 'logs.keepLines'),
       maxFileBytes: positive(logs, 'maxFileBytes', 5 * 1024 * 1024, 'logs.maxFileBytes'),

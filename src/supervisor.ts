@@ -1,14 +1,14 @@
 // The facade a host holds: it validates, writes the store, and hands work to the supervisor
 // actor (plugin-system.ts), the instances (worker, process, external) and the log pump.
 import path from 'node:path';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { withDependencies } from '../machines/dependency-graph.js';
-import type { PluginStateName } from '../machines/types.js';
 import { PluginClient, type ClientBackend } from './client.js';
 import { PlugdError } from './errors.js';
 import { ActivationHandlers, type ActivationHandler } from './runtime/activation-handlers.js';
 import { adoptDiscovered, discoverPlugins, type DiscoveryProblem } from './docker/discovery.js';
-import { carrySettings, checkInstallable, checkPermissions, prepareBundle, type PreparedBundle } from './store/installer.js';
+import { carrySettings, checkInstallable, checkPermissions, prepareFrom, type InstallContext, type PreparedBundle } from './store/installer.js';
+import type { ProgressListener } from './store/registry/install-progress.js';
 import { Instances } from './isolation/instances.js';
 import { LogPump } from './logs/log-pump.js';
 import type { LogLine } from './logs/pump-protocol.js';
@@ -16,6 +16,8 @@ import { resolveOptions, type ResolvedOptions, type SupervisorOptions } from './
 import { mergeEnvSettings } from './isolation/plugin-env.js';
 import { describePlugin, type PluginInfo } from './runtime/plugin-info.js';
 import { PluginActors } from './runtime/plugin-actors.js';
+import { PluginLocks } from './runtime/plugin-locks.js';
+import { restore, toRestore, type RestoreReport } from './runtime/restore.js';
 import { References } from './runtime/references.js';
 import { SettingsWriter } from './store/settings-writer.js';
 import type { StateEvent } from './runtime/state-event.js';
@@ -23,9 +25,17 @@ import { Store, type PluginRecord, type StoreProblem } from './store/store.js';
 import { TaskPool } from './tasks/task-pool.js';
 
 export type Capability = string;
-export type { ActivationHandler, StateEvent };
 
-const AT_REST: readonly PluginStateName[] = ['installed', 'disabled', 'removed'];
+/** Options of install() and upgrade(). */
+export interface InstallOptions {
+  /** Grant the host env variables the plugin asks to read (its permissions.env). */
+  grantPermissions?: boolean;
+  /** `npm:` specs only: let install scripts of the package and its dependencies run. Default false. */
+  allowScripts?: boolean;
+  /** `npm:` specs only: called at each step (resolve, download with bytes, verify, unpack, dependencies, digest). */
+  onProgress?: ProgressListener;
+}
+export type { ActivationHandler, RestoreReport, StateEvent };
 
 /**
  * A plugin supervisor: create one per host with {@link createSupervisor}.
@@ -53,15 +63,15 @@ export class Supervisor {
   #storeQueue: Promise<unknown> = Promise.resolve();
   readonly #settings: SettingsWriter;
   #closed: Promise<void> | null = null;
-  /** Plugins whose record is being replaced: enable, disable, set and remove refuse them meanwhile. */
-  readonly #upgrading = new Set<string>();
+  #restoring: Promise<RestoreReport> = Promise.resolve({ running: [], failed: [] });
+  readonly #locks = new PluginLocks();
 
   private constructor(options: ResolvedOptions, store: Store, problems: StoreProblem[]) {
     this.#options = options;
     this.#store = store;
     this.#settings = new SettingsWriter(store);
     this.problems = problems;
-    this.#log = (options.logger ?? pino({ name: 'plugd' })).child({ component: 'plugd' });
+    this.#log = options.logger.child({ component: 'plugd' });
     this.#pump = new LogPump({
       logsDir: store.logsDir,
       keepLines: options.logs.keepLines,
@@ -73,7 +83,8 @@ export class Supervisor {
     this.#instances = new Instances(options, store, this.#pump, this.#tasks, this.#log);
     this.#handlers = new ActivationHandlers(this.#log);
     this.#clientBackend = {
-      instanceOf: (name) => this.#instances.current(name),
+      // A stopping plugin takes no new call: its instance is ending.
+      instanceOf: (name) => (this.#actors.hasTag(name, 'running') ? this.#instances.current(name) : undefined),
       callTimeoutMs: options.callTimeoutMs,
       release: (name) => this.#refs.release(name),
     };
@@ -96,26 +107,28 @@ export class Supervisor {
       throw e;
     }
     for (const record of store.list()) sup.#actors.add(record);
-    if (resolved.restore) await sup.#restore();
+    // Started, not awaited: one plugin's slow or failing activation never holds the host's start.
+    if (resolved.restore) sup.#restoring = restore(toRestore(store.list()), (id) => sup.enable(id), sup.#log, () => sup.#closed !== null);
     return sup;
   }
 
   // ── install, enable, disable, remove, set ────────────────────────────────────────────────
 
   /**
-   * Copies a bundle into the store: a folder, or an archive of one (.tgz, .tar; `npm pack`
-   * output). The plugin starts `installed`; enable it to run it.
+   * Copies a bundle into the store: a folder, an archive of one (.tgz, .tar; `npm pack`
+   * output), or a package from the npm registry (`npm:name@range`, checked against its
+   * integrity, its dependencies installed). The plugin starts `installed`; enable it to run it.
    */
-  async install(bundleDir: string, options: { grantPermissions?: boolean } = {}): Promise<{ id: string; name: string }> {
+  async install(bundleDir: string, options: InstallOptions = {}): Promise<{ id: string; name: string }> {
     this.#assertOpen();
-    const bundle = await prepareBundle(bundleDir, this.#tasks, () => this.#store.scratchDir());
+    const bundle = await prepareFrom(bundleDir, this.#installContext(options));
     try {
       const { manifest, id } = bundle;
       const grantedEnv = checkPermissions(manifest, options.grantPermissions === true);
       return await this.#exclusive(async () => {
         this.#assertOpen();
         checkInstallable(this.#store, manifest, id);
-        const record = await this.#store.add(id, manifest, bundle.dir, { enabled: false, env: [], grantedEnv });
+        const record = await this.#store.add(id, manifest, bundle.dir, { enabled: false, env: [], grantedEnv }, undefined, bundle.source);
         this.#actors.add(record);
         this.#log.info({ plugin: manifest.name, id }, `installed ${manifest.name}@${manifest.version}`);
         return { id, name: manifest.name };
@@ -130,13 +143,19 @@ export class Supervisor {
    * carry the same name, and the plugin must be at rest (disable it first) and not in use. Env
    * settings the new version still declares settable carry over; host variables it newly asks
    * for need `grantPermissions`. One index write swaps the records. The plugin stays disabled.
+   * Without `bundlePath`, a plugin installed from the npm registry moves to the newest version
+   * its original spec allows; `npm:name@2` moves it to another range.
    */
-  async upgrade(nameOrId: string, bundlePath: string, options: { grantPermissions?: boolean } = {}): Promise<{ id: string; name: string; previous: string }> {
+  async upgrade(nameOrId: string, bundlePath?: string, options: InstallOptions = {}): Promise<{ id: string; name: string; previous: string }> {
     this.#assertOpen();
-    const name = this.#unlessUpgrading(this.#store.resolve(nameOrId)).manifest.name;
-    this.#upgrading.add(name);
-    try {
-      const bundle = await prepareBundle(bundlePath, this.#tasks, () => this.#store.scratchDir());
+    const current = this.#claim(nameOrId);
+    const name = current.manifest.name;
+    const from = bundlePath ?? current.source?.spec;
+    if (from === undefined) {
+      throw new PlugdError('PLUGD_E_OPTION', `plugin "${name}" was not installed from the npm registry; upgrade() needs a bundle for it`, { details: { option: 'bundlePath' } });
+    }
+    return this.#locks.exclusive(name, 'upgraded', async () => {
+      const bundle = await prepareFrom(from, this.#installContext(options));
       try {
         if (bundle.manifest.name !== name) {
           throw new PlugdError('PLUGD_E_MANIFEST', `the bundle holds plugin "${bundle.manifest.name}", not "${name}"`, { details: { field: 'name' } });
@@ -145,22 +164,19 @@ export class Supervisor {
       } finally {
         await bundle.dispose();
       }
-    } finally {
-      this.#upgrading.delete(name);
-    }
+    });
   }
 
   async #replace(name: string, bundle: PreparedBundle, granted: boolean): Promise<{ id: string; name: string; previous: string }> {
     this.#assertOpen();
     const old = this.#store.resolve(name);
     if (old.id === bundle.id) return { id: old.id, name, previous: old.id };
-    const state = this.#actors.stateOf(name);
-    if (!AT_REST.includes(state)) throw new PlugdError('PLUGD_E_STATE', `plugin "${name}" is ${state}; disable it before upgrading`);
+    if (!this.#actors.hasTag(name, 'atRest')) throw new PlugdError('PLUGD_E_STATE', `plugin "${name}" is ${this.#actors.stateOf(name)}; disable it before upgrading`);
     this.#refs.assertFree(name, false);
     checkInstallable(this.#store, bundle.manifest, bundle.id, old);
     const { settings, dropped } = carrySettings(old, bundle.manifest, granted);
     await this.#settings.settle(old.id);
-    const record = await this.#store.add(bundle.id, bundle.manifest, bundle.dir, settings, old.id);
+    const record = await this.#store.add(bundle.id, bundle.manifest, bundle.dir, settings, old.id, bundle.source);
     await this.#actors.remove(name);
     this.#retire(old.id, name);
     this.#actors.add(record);
@@ -188,16 +204,25 @@ export class Supervisor {
   }
 
   /**
-   * Enables a plugin (and the plugins it requires) and resolves once it runs. Rejects with the
-   * activation's error if it fails; the restart policy then decides what follows.
+   * Enables a plugin (and the plugins it requires) and resolves once it runs: at once if it runs
+   * already. An activating or restarting plugin is waited for (its next attempt, after its
+   * backoff); a stopping one finishes its stop, then runs again. Rejects with the activation's
+   * error if it fails (the restart policy then decides what follows), with PLUGD_E_DEPENDENCY if
+   * a plugin it requires fails (it then waits in `enabled` and starts once that one runs), and
+   * with PLUGD_E_STATE if it is disabled or removed before it ran.
    */
   async enable(nameOrId: string): Promise<void> {
     this.#assertOpen();
-    const record = this.#unlessUpgrading(this.#store.resolve(nameOrId));
+    const record = this.#claim(nameOrId);
     const order = withDependencies(this.#store.requiresMap(), record.manifest.name);
     const missing = order.filter((n) => !this.#store.byName(n));
     if (missing.length > 0) {
       throw new PlugdError('PLUGD_E_DEPENDENCY', `plugin "${record.manifest.name}" requires ${missing.map((m) => `"${m}"`).join(', ')}, which ${missing.length > 1 ? 'are' : 'is'} not installed`);
+    }
+    const stops = this.#actors.afterStops(order);
+    if (stops) {
+      await stops;
+      this.#assertOpen();
     }
     const running = this.#actors.whenRunning(record.manifest.name, order);
     // The enabled flags are written while the plugins activate: an fsync per plugin must not
@@ -218,28 +243,35 @@ export class Supervisor {
     await running;
   }
 
-  /** Stops a plugin (deactivate, then terminate) and keeps it disabled across host restarts. */
+  /**
+   * Stops a plugin (deactivate, then terminate) and keeps it disabled across host restarts.
+   * Resolves at once for a plugin at rest, once its stop ends otherwise; a restart waiting out
+   * its backoff is cancelled. An acquired plugin needs `force` (PLUGD_E_IN_USE).
+   */
   async disable(nameOrId: string, options: { force?: boolean } = {}): Promise<void> {
     this.#assertOpen();
-    const record = this.#unlessUpgrading(this.#store.resolve(nameOrId));
+    const record = this.#claim(nameOrId);
     const name = record.manifest.name;
     this.#refs.assertFree(name, options.force);
     await this.#settings.write(record, { enabled: false });
-    if (AT_REST.includes(this.#actors.stateOf(name))) return;
+    if (this.#actors.hasTag(name, 'atRest')) return;
     await this.#actors.disable(name);
   }
 
-  /** Removes a disabled (or never enabled) plugin from the store. `force` disables it first. */
+  /**
+   * Removes a disabled (or never enabled) plugin from the store: PLUGD_E_STATE in any other state,
+   * unless `force`, which disables it first (and waits for its stop).
+   */
   async remove(nameOrId: string, options: { force?: boolean } = {}): Promise<void> {
     this.#assertOpen();
-    const record = this.#unlessUpgrading(this.#store.resolve(nameOrId));
+    const record = this.#claim(nameOrId);
     const name = record.manifest.name;
     const dependents = this.#store.list().filter((r) => r.manifest.requires.includes(name)).map((r) => r.manifest.name);
     if (dependents.length > 0 && !options.force) {
       throw new PlugdError('PLUGD_E_DEPENDENCY', `plugin "${name}" is required by ${dependents.join(', ')}; remove those first or pass { force: true }`);
     }
     this.#refs.assertFree(name, options.force);
-    if (!AT_REST.includes(this.#actors.stateOf(name))) {
+    if (!this.#actors.can(name, { type: 'REMOVE' })) {
       if (!options.force) throw new PlugdError('PLUGD_E_STATE', `plugin "${name}" is ${this.#actors.stateOf(name)}; disable it first or pass { force: true }`);
       await this.disable(name, { force: true });
     }
@@ -253,11 +285,10 @@ export class Supervisor {
   /** Sets settable env variables (`KEY=VALUE`). Refused while the plugin has an instance. */
   async set(nameOrId: string, env: string[]): Promise<void> {
     this.#assertOpen();
-    const record = this.#unlessUpgrading(this.#store.resolve(nameOrId));
+    const record = this.#claim(nameOrId);
     if (!Array.isArray(env)) throw new PlugdError('PLUGD_E_OPTION', 'set() takes an array of "KEY=VALUE" strings', { details: { option: 'env' } });
-    const state = this.#actors.stateOf(record.manifest.name);
-    if (!AT_REST.includes(state)) {
-      throw new PlugdError('PLUGD_E_STATE', `plugin "${record.manifest.name}" is ${state}; disable it before changing its settings`);
+    if (!this.#actors.hasTag(record.manifest.name, 'atRest')) {
+      throw new PlugdError('PLUGD_E_STATE', `plugin "${record.manifest.name}" is ${this.#actors.stateOf(record.manifest.name)}; disable it before changing its settings`);
     }
     const merged = mergeEnvSettings(record.manifest, record.settings.env, env);
     await this.#settings.write(record, { env: merged });
@@ -285,7 +316,7 @@ export class Supervisor {
   find(capability: Capability): PluginClient[] {
     return this.#store.list()
       .map((r) => r.manifest.name)
-      .filter((name) => this.#actors.stateOf(name) === 'running' && (this.#actors.contextOf(name)?.implements ?? []).includes(capability))
+      .filter((name) => this.#actors.hasTag(name, 'running') && (this.#actors.contextOf(name)?.implements ?? []).includes(capability))
       .map((name) => new PluginClient(this.#clientBackend, name, capability, false));
   }
 
@@ -335,6 +366,24 @@ export class Supervisor {
     return this;
   }
 
+  /**
+   * Resolves once every plugin restored at open (those enabled when the host last stopped, and
+   * `always` plugins) has settled its first activation: it runs, or its activation failed (it is
+   * then `restarting`, backing off, or `disabled` if its policy gave up), or a plugin it requires
+   * failed (it then waits in `enabled` and starts once that dependency runs). It does not wait
+   * for a restart after a backoff, and never rejects: failures are in the report, in the
+   * `state` events and in the log. Resolves at once with an empty report when `restore` is off.
+   * A close before then ends the waits (their plugins are reported failed with PLUGD_E_CLOSED).
+   *
+   * @example
+   * const sup = await createSupervisor({ root: '.plugd' });
+   * const { failed } = await sup.restored();
+   * for (const { name, error } of failed) console.error(`${name} did not start: ${error.message}`);
+   */
+  restored(): Promise<RestoreReport> {
+    return this.#restoring;
+  }
+
   /** Resolves once the warm pool (`warmWorkers`) holds all its standby threads. */
   warmed(): Promise<void> {
     return this.#instances.warmed();
@@ -363,20 +412,22 @@ export class Supervisor {
     await this.#store.close();
   }
 
-  /** Docker's live restore: plugins enabled when the host stopped are activated again. */
-  async #restore(): Promise<void> {
-    const wanted = this.#store.list().filter((r) => r.settings.enabled || r.manifest.restart.policy === 'always');
-    const outcomes = wanted.map((record) => this.enable(record.id).catch((e: unknown) => {
-      this.#log.error({ plugin: record.manifest.name, err: e }, `could not restore ${record.manifest.name}`);
-    }));
-    await Promise.all(outcomes);
-  }
-
   /** Serialises writes to the store, so two installs cannot both take one name. */
   #exclusive<T>(work: () => Promise<T>): Promise<T> {
     const run = this.#storeQueue.then(work, work);
     this.#storeQueue = run.catch(() => undefined);
     return run;
+  }
+
+  #installContext(options: InstallOptions): InstallContext {
+    return {
+      tasks: this.#tasks,
+      scratchDir: () => this.#store.scratchDir(),
+      maxEntries: this.#options.maxBundleEntries,
+      registryTimeoutMs: this.#options.registryTimeoutMs,
+      allowScripts: options.allowScripts,
+      onProgress: options.onProgress,
+    };
   }
 
   #describe(record: PluginRecord): PluginInfo {
@@ -391,8 +442,10 @@ export class Supervisor {
     this.#instances.forget(name);
   }
 
-  #unlessUpgrading(record: PluginRecord): PluginRecord {
-    if (this.#upgrading.has(record.manifest.name)) throw new PlugdError('PLUGD_E_STATE', `plugin "${record.manifest.name}" is being upgraded`);
+  /** The record an operation will change: every such operation goes through the plugin's lock. */
+  #claim(nameOrId: string): PluginRecord {
+    const record = this.#store.resolve(nameOrId);
+    this.#locks.check(record.manifest.name);
     return record;
   }
 
@@ -402,12 +455,14 @@ export class Supervisor {
 }
 
 /**
- * Opens the store at `options.root`, starts the supervisor and restores the plugins that were
- * enabled. Rejects with PLUGD_E_OPTION naming a bad option, and with PLUGD_E_STORE_LOCKED while
- * another live supervisor holds the root.
+ * Opens the store at `options.root`, starts the supervisor and starts restoring the plugins that
+ * were enabled. Resolves once the store is open and the restore has started, not when it ends:
+ * await `sup.restored()` to wait for it. Rejects with PLUGD_E_OPTION naming a bad option, and
+ * with PLUGD_E_STORE_LOCKED while another live supervisor holds the root.
  *
  * @example
  * const sup = await createSupervisor({ root: '.plugd', watchdogMs: 500 });
+ * await sup.restored(); // optional: the plugins enabled last time have run or failed
  */
 export async function createSupervisor(options: SupervisorOptions): Promise<Supervisor> {
   return Supervisor.open(options);

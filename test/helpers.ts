@@ -45,11 +45,12 @@ export async function bundle(fixture: string, overrides: Record<string, unknown>
   return dir;
 }
 
-/** A supervisor on a fresh temp store, closed after the test. */
+/** A supervisor on a temp store (fresh unless `root` is given), its restore done, closed after the test. */
 export async function supervisor(options: Partial<SupervisorOptions> = {}): Promise<Supervisor> {
   const root = options.root ?? path.join(await tempDir(), 'store');
   const sup = await createSupervisor({ logger: silent, ...options, root });
   onCleanup(() => sup.close());
+  await sup.restored();
   return sup;
 }
 

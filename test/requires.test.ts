@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { bundle, nextState, recordStates, supervisor } from './helpers.js';
+import { createSupervisor } from '../src/index.js';
+import { bundle, nextState, onCleanup, recordStates, silent, supervisor } from './helpers.js';
+import { Director } from './runtime/director.js';
+import { gatedBundle, settlesWithin } from './runtime/stage.js';
 
 /** Installs greeter copies named after the keys, each requiring its list. */
 async function installGraph(sup: Awaited<ReturnType<typeof supervisor>>, graph: Record<string, string[]>) {
@@ -69,5 +72,33 @@ describe('requires', () => {
     await installGraph(sup, { db: [], app: ['db'] });
     await expect(sup.remove('db')).rejects.toMatchObject({ code: 'PLUGD_E_DEPENDENCY' });
     await expect(sup.remove('db', { force: true })).resolves.toBeUndefined();
+  });
+
+  it('opens without waiting for a restored plugin whose dependency keeps failing, which waits in enabled', async () => {
+    const director = new Director();
+    onCleanup(() => director.close());
+    const first = await supervisor();
+    await first.install(await gatedBundle(director, { name: 'base', restart: { policy: 'always' } }));
+    await first.install(await gatedBundle(director, { name: 'top', requires: ['base'] }));
+    await first.enable('top');
+    await first.close();
+
+    director.set('base', 'activate', 'fail');
+    const opening = createSupervisor({ root: first.root, logger: silent, restart: { backoff: { initialMs: 100 }, jitter: 0 } });
+    const sup = await settlesWithin(opening, 10_000, 'createSupervisor()');
+    onCleanup(() => sup.close());
+    const report = await settlesWithin(sup.restored(), 10_000, 'restored()');
+    expect(report.running).toEqual([]);
+    expect(report.failed.map((f) => [f.name, (f.error as { code?: string }).code]).sort()).toEqual([
+      ['base', 'PLUGD_E_ACTIVATION'], ['top', 'PLUGD_E_DEPENDENCY'],
+    ]);
+    expect(sup.inspect('top')).toMatchObject({ state: 'enabled', enabled: true });
+    expect(['restarting', 'activating']).toContain(sup.inspect('base').state);
+
+    // The dependent starts on its own once its dependency finally runs.
+    const topRuns = nextState(sup, 'top', 'running');
+    director.set('base', 'activate', 'ok');
+    await topRuns;
+    expect(sup.inspect('base').state).toBe('running');
   });
 });

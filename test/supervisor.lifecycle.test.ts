@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isPlugdError } from '../src/index.js';
-import { bundle, recordStates, supervisor } from './helpers.js';
+import { createSupervisor, isPlugdError } from '../src/index.js';
+import { bundle, onCleanup, recordStates, silent, supervisor } from './helpers.js';
 
 describe('a worker plugin from install to removal', () => {
   it('installs, enables, is looked up by capability, answers calls, disables and is removed', async () => {
@@ -77,7 +77,8 @@ describe('calls', () => {
     await sup.install(await bundle('greeter'));
     await sup.enable('greeter');
     const client = await sup.get('greeter', 'Greeter');
-    await expect(client.call('Greeter.Hello', { name: () => 'x' })).rejects.toMatchObject({ code: 'PLUGD_E_OPTION', details: { option: 'args' } });
+    await expect(client.call('Greeter.Hello', { name: () => 'x' })).rejects.toMatchObject({ code: 'PLUGD_E_CALL' });
+    await expect(client.call('')).rejects.toMatchObject({ code: 'PLUGD_E_CALL' });
     await expect(client.call('Greeter.Unsendable')).rejects.toMatchObject({ code: 'PLUGD_E_PLUGIN_ERROR', message: expect.stringContaining('cannot be sent') });
     await expect(client.call('Greeter.Hello', { name: 'after' })).resolves.toMatchObject({ greeting: 'hello after' });
   });
@@ -99,5 +100,35 @@ describe('calls', () => {
     const client = await sup.get('greeter', 'Greeter');
     await expect(client.call('Greeter.Slow', { ms: 5_000 })).rejects.toMatchObject({ code: 'PLUGD_E_CALL_TIMEOUT' });
     await expect(client.call('Greeter.Slow', { ms: 10 }, { timeoutMs: 2_000 })).resolves.toEqual({ waited: 10 });
+  });
+});
+
+describe('restore at open', () => {
+  it('opens before the restore ends; restored() reports what ran, and an enable of a restored plugin resolves', async () => {
+    const first = await supervisor();
+    await first.install(await bundle('greeter'));
+    await first.install(await bundle('greeter', { name: 'idle' }));
+    await first.enable('greeter');
+    await first.close();
+
+    const second = await createSupervisor({ root: first.root, logger: silent });
+    onCleanup(() => second.close());
+    // Open resolves with the restore started, not done: the plugin is on its way.
+    expect(['enabled', 'activating']).toContain(second.inspect('greeter').state);
+    await expect(second.restored()).resolves.toEqual({ running: ['greeter'], failed: [] });
+    expect(second.inspect('greeter').state).toBe('running');
+    expect(second.inspect('idle').state).toBe('installed');
+    // A host's "install if missing, then enable" on its second start: the enable resolves at once.
+    await expect(second.enable('greeter')).resolves.toBeUndefined();
+  });
+
+  it('restores nothing, and reports so, with restore: false', async () => {
+    const first = await supervisor();
+    await first.install(await bundle('greeter'));
+    await first.enable('greeter');
+    await first.close();
+    const second = await supervisor({ root: first.root, restore: false });
+    await expect(second.restored()).resolves.toEqual({ running: [], failed: [] });
+    expect(second.inspect('greeter')).toMatchObject({ state: 'installed', enabled: true });
   });
 });

@@ -27,7 +27,7 @@ async function measure(call: Call, count: number, concurrency: number) {
 export interface CallsResult {
   count: number;
   concurrency: number;
-  /** The baseline issue 3 names: postMessage round trips over the worker's own port. */
+  /** The baseline: postMessage round trips over the worker's own port. */
   raw: { perSec: number; p50Us: number; p99Us: number };
   /** A stricter floor: a dedicated MessageChannel with array messages, as plugd's call channel. */
   rawChannel: { perSec: number; p50Us: number; p99Us: number };

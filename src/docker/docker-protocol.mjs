@@ -17,8 +17,10 @@ export const ACTIVATE = 'Plugin.Activate';
  */
 
 /**
- * An error a plugin answered with, or a failure to reach it. `code` is PLUGD_E_PLUGIN_ERROR for
- * an { Err } answer; `transport` tells a connection problem (the socket is not there yet...).
+ * An error a plugin answered with, or a failure to reach it. `code` is PLUGD_E_METHOD for a 404
+ * (the SDK's answer to an unknown method, as a Go plugin's mux answers), PLUGD_E_PLUGIN_ERROR for
+ * any other error answer; `status` is set whenever the plugin answered; `transport` tells a
+ * connection problem (the socket is not there yet...).
  */
 export class DockerCallError extends Error {
   /** @param {string} message @param {{ code: string, status?: number, transport?: boolean, cause?: unknown }} info */
@@ -55,7 +57,12 @@ export function parseAddress(url) {
  * @returns {Promise<unknown>}
  */
 export function dockerCall(address, method, body, options) {
-  const payload = JSON.stringify(body ?? {});
+  let payload;
+  try {
+    payload = JSON.stringify(body ?? {});
+  } catch (e) {
+    return Promise.reject(new DockerCallError(`the arguments of "${method}" cannot be sent as JSON: ${e instanceof Error ? e.message : String(e)}`, { code: 'PLUGD_E_CALL', cause: e }));
+  }
   const { tls, ...where } = /** @type {{ tls?: TlsOptions }} */ (address);
   const transport = tls ? https : http;
   return new Promise((resolve, reject) => {
@@ -73,16 +80,18 @@ export function dockerCall(address, method, body, options) {
       response.on('data', (chunk) => chunks.push(chunk));
       response.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
+        const status = response.statusCode;
+        const code = status === 404 ? 'PLUGD_E_METHOD' : 'PLUGD_E_PLUGIN_ERROR';
         let answer;
         try {
           answer = text === '' ? {} : JSON.parse(text);
         } catch {
-          return reject(new DockerCallError(`"${method}" answered ${response.statusCode} with a body that is not JSON: ${text.slice(0, 200)}`, { code: 'PLUGD_E_PLUGIN_ERROR', status: response.statusCode }));
+          return reject(new DockerCallError(`"${method}" answered ${status} with a body that is not JSON: ${text.slice(0, 200)}`, { code, status }));
         }
         const err = answer && typeof answer === 'object' ? answer.Err : undefined;
-        if (response.statusCode !== 200 || (typeof err === 'string' && err !== '')) {
-          const message = typeof err === 'string' && err !== '' ? err : `HTTP ${response.statusCode}`;
-          return reject(new DockerCallError(message, { code: 'PLUGD_E_PLUGIN_ERROR', status: response.statusCode }));
+        if (status !== 200 || (typeof err === 'string' && err !== '')) {
+          const message = typeof err === 'string' && err !== '' ? err : `HTTP ${status}`;
+          return reject(new DockerCallError(message, { code, status }));
         }
         resolve(answer);
       });
@@ -125,6 +134,6 @@ export async function probeHandshake(address, timeoutMs, agent) {
     return true;
   } catch (e) {
     // Only an answer shows it alive: a timeout, a lost connection or a TLS refusal do not.
-    return e instanceof DockerCallError && e.code === 'PLUGD_E_PLUGIN_ERROR' && !e.transport;
+    return e instanceof DockerCallError && e.status !== undefined && !e.transport;
   }
 }

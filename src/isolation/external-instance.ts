@@ -2,7 +2,7 @@
 // address. The handshake and the health probes are those of process plugins; ending it only
 // stops plugd from using it; its process is not plugd's to signal.
 import { agentFor, dockerCall, probeHandshake, type Address } from '../docker/docker-protocol.mjs';
-import { PlugdError, type ErrorCode } from '../errors.js';
+import { dockerCallError } from './docker-call-error.js';
 import type { ExitReason } from '../../machines/types.js';
 import type { TaskPool } from '../tasks/task-pool.js';
 import { InstanceEnd } from './instance-end.js';
@@ -47,9 +47,7 @@ export class ExternalInstance implements ProbedInstance {
   call(method: string, args: unknown, timeoutMs: number): Promise<unknown> {
     if (!this.running) return Promise.reject(this.#end.error);
     return this.#end.race(dockerCall(this.address, method, args, { timeoutMs, agent: this.#agent })).catch((e: unknown) => {
-      if (e instanceof PlugdError) throw e;
-      const code = ((e as { code?: string }).code ?? 'PLUGD_E_PLUGIN_ERROR') as ErrorCode;
-      throw new PlugdError(code, `plugin "${this.name}", "${method}": ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      throw dockerCallError(this.name, method, e);
     });
   }
 

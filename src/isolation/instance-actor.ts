@@ -60,7 +60,7 @@ export function createInstanceActor(host: InstanceHost) {
         // A start refused with a reason (a socket path too long...) keeps its code.
         const error = e instanceof PlugdError
           ? e.toInfo()
-          : { code: 'PLUGD_E_ACTIVATION', message: `PLUGD_E_ACTIVATION: plugin "${input.name}" could not start: ${e instanceof Error ? e.message : String(e)}` };
+          : { code: 'PLUGD_E_ACTIVATION', message: `plugin "${input.name}" could not start: ${e instanceof Error ? e.message : String(e)}` };
         sendBack({ type: 'INSTANCE_EXITED', exit: { reason: 'activation-failed', code: null, uptimeMs: 0, error } });
       },
     );

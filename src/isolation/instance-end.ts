@@ -41,7 +41,7 @@ export class InstanceEnd {
    */
   finish(reason: ExitReason, code: number | null, cause: unknown, release?: (error: PlugdError) => void): boolean {
     if (this.#exit) return false;
-    const error = cause instanceof PlugdError ? cause : exitError(this.#name, reason, { code, cause, ...this.#limits });
+    const error = exitError(this.#name, reason, { code, cause, ...this.#limits });
     const stopped = reason === 'stopped';
     this.#error = stopped ? new PlugdError('PLUGD_E_NOT_RUNNING', `plugin "${this.#name}" was stopped`) : error;
     this.#exit = { reason, code, error: stopped ? null : error.toInfo(), uptimeMs: this.uptimeMs };

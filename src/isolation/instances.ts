@@ -15,7 +15,9 @@ import { Watchdog } from './watchdog.js';
 import { ExternalInstance } from './external-instance.js';
 import { HealthProbes } from './health-probes.js';
 import type { PluginInstance, ProbedInstance } from './plugin-instance.js';
+import { NodeProcessInstance } from './node-process-instance.js';
 import { ProcessInstance } from './process-instance.js';
+import { linkHostPackage } from './host-package.js';
 import { SLOT_COUNT } from './wire-constants.mjs';
 import { WorkerInstance } from './worker-instance.js';
 import type { LogPump } from '../logs/log-pump.js';
@@ -26,9 +28,11 @@ import type { PluginRecord, Store } from '../store/store.js';
 import type { TaskPool } from '../tasks/task-pool.js';
 import type { ProcessManifest, WorkerManifest } from '../store/manifest.js';
 
+/** The stderr lines a process plugin's unexpected exit shows in its error (systemd's status shows 10). */
+const STDERR_TAIL_LINES = 10;
 /** Linux's limit on a UNIX socket path (sun_path is 108 bytes with its NUL). */
 const MAX_SOCKET_PATH = 107;
-/** plugd's SDK, offered to the process plugins it runs as $PLUGD_SDK (a bundle copied into the store cannot resolve 'plugd/sdk'). */
+/** plugd's SDK module, also given to process plugins as $PLUGD_SDK (plugins written before 'plugd/sdk' resolved from the store use it). */
 const SDK_URL = new URL('../sdk/serve-plugin.mjs', import.meta.url).href;
 
 export class Instances implements InstanceHost {
@@ -47,6 +51,8 @@ export class Instances implements InstanceHost {
   readonly #logTotals = new Map<string, LogCounters>();
   /** Instances started and neither activated nor ended: the warm pool refills when there are none. */
   readonly #activating = new Set<PluginInstance>();
+  /** `<root>/node_modules/plugd`, made as the first plugin starts (host-package.ts). */
+  #hostPackage: Promise<string | null> | null = null;
 
   constructor(options: ResolvedOptions, store: Store, pump: LogPump, tasks: TaskPool, log: Logger) {
     this.#tasks = tasks;
@@ -73,20 +79,39 @@ export class Instances implements InstanceHost {
         tasks: this.#tasks, activationTimeoutMs: this.#options.activationTimeoutMs, watchdogMs: this.#options.watchdogMs,
       }));
     }
-    const standby = manifest.kind === 'worker' ? this.#warm?.take() : undefined;
+    await (this.#hostPackage ??= this.#linkHostPackage());
+    const isolated = manifest.kind === 'worker' && manifest.isolation === 'process';
+    const standby = manifest.kind === 'worker' && !isolated ? this.#warm?.take() : undefined;
     const release = standby ? null : await this.#starts.acquire('urgent', signal);
     let instance: PluginInstance;
     try {
       signal.throwIfAborted(); // aborted as the slot was handed over
-      instance = manifest.kind === 'worker'
-        ? this.#startWorker(record, manifest, input, standby)
-        : await this.#startProcess(record, manifest, input);
+      instance = isolated
+        ? await this.#startIsolated(record, manifest as WorkerManifest, input)
+        : manifest.kind === 'worker'
+          ? this.#startWorker(record, manifest, input, standby)
+          : await this.#startProcess(record, manifest, input);
     } catch (e) {
       release?.();
       throw e;
     }
     if (release) void instance.booted.then(release);
     return this.#track(input.name, instance);
+  }
+
+  /** Resolves with the host's plugd package folder, or null when plugins cannot be given it. */
+  #linkHostPackage(): Promise<string | null> {
+    return linkHostPackage(this.#store.root).catch((e: unknown) => {
+      this.#log.warn({ err: e }, `cannot link ${path.join(this.#store.root, 'node_modules', 'plugd')} to the host's plugd; plugins that import 'plugd' will not find it`);
+      return null;
+    });
+  }
+
+  /** What a confined plugin may read of plugd to import 'plugd/sdk': the link, the package's manifest and build. */
+  async #hostPackageReads(): Promise<string[]> {
+    const target = await (this.#hostPackage ??= this.#linkHostPackage());
+    if (target === null) return [];
+    return [path.join(this.#store.root, 'node_modules', 'plugd'), path.join(target, 'package.json'), path.join(target, 'dist')];
   }
 
   #track(name: string, instance: PluginInstance): PluginInstance {
@@ -117,6 +142,22 @@ export class Instances implements InstanceHost {
     }, standby);
   }
 
+  /** A worker-contract plugin in a confined Node process: its data folder <root>/data/<id>/, its output to the pump. */
+  async #startIsolated(record: PluginRecord, manifest: WorkerManifest, input: InstanceActorInput): Promise<NodeProcessInstance> {
+    const dataDir = path.join(this.#store.root, 'data', record.id);
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    const slots = new SharedArrayBuffer(SLOT_COUNT * Int32Array.BYTES_PER_ELEMENT);
+    this.#pump.expect(input.id, input.instance, slots);
+    return NodeProcessInstance.start({
+      name: input.name, id: input.id, instance: input.instance,
+      entry: path.join(record.bundleDir, manifest.entrypoint),
+      args: manifest.args, env: pluginEnv(record), bundleDir: record.bundleDir, dataDir,
+      memoryLimitMb: this.#options.memoryLimitMb, nice: this.#options.pluginNice, watchdogMs: this.#options.watchdogMs,
+      logSocket: await this.#pump.processSocket(), slots, logLevel: this.#options.logs.level,
+      readable: await this.#hostPackageReads(),
+    });
+  }
+
   /** A process plugin: its socket in <root>/run/<id prefix>/ (mode 0700), its output to the pump. */
   async #startProcess(record: PluginRecord, manifest: ProcessManifest, input: InstanceActorInput): Promise<ProcessInstance> {
     const runDir = path.join(this.#store.runDir, record.id.slice(0, 12));
@@ -145,6 +186,7 @@ export class Instances implements InstanceHost {
       activationTimeoutMs: this.#options.activationTimeoutMs,
       watchdogMs: this.#options.watchdogMs,
       tasks: this.#tasks,
+      stderrTail: () => this.#pump.stderrTail(input.id, input.instance, STDERR_TAIL_LINES),
     });
   }
 
@@ -153,7 +195,8 @@ export class Instances implements InstanceHost {
     this.#activating.delete(instance);
     const onHung = () => {
       const what = instance.kind === 'worker' ? 'blocked its event loop' : 'did not answer a health check';
-      this.#log.warn({ plugin: instance.name, instance: instance.instance }, `watchdog: ${instance.name} ${what} for ${this.#options.watchdogMs} ms; terminating it`);
+      // Info, not a warning: the state change that follows carries the error, once.
+      this.#log.info({ plugin: instance.name, instance: instance.instance }, `watchdog: ${instance.name} ${what} for ${this.#options.watchdogMs} ms; terminating it`);
       instance.kill('hung');
     };
     const unwatch = instance.kind === 'worker' ? this.#watchdog.watch(instance.slots, onHung) : this.#probes.watch(instance as ProbedInstance, onHung);

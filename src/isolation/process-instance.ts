@@ -2,11 +2,15 @@
 // (process-wrapper.mjs) that owns the plugin's process group, the handshake on the task pool,
 // and calls in Docker's protocol, each raced against the end of the process.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { setPriority } from 'node:os';
+import type { Readable } from 'node:stream';
 import { agentFor, dockerCall, probeHandshake, type Address } from '../docker/docker-protocol.mjs';
-import { PlugdError, type ErrorCode } from '../errors.js';
+import { PlugdError } from '../errors.js';
 import type { ExitReason } from '../../machines/types.js';
 import type { TaskPool } from '../tasks/task-pool.js';
+import { dockerCallError } from './docker-call-error.js';
+import { exitError } from './exit-errors.js';
 import { InstanceEnd } from './instance-end.js';
 import type { ProbedInstance } from './plugin-instance.js';
 import type { ActivationResult } from './protocol.js';
@@ -36,7 +40,12 @@ export interface ProcessInstanceOptions {
   activationTimeoutMs: number;
   watchdogMs: number;
   tasks: TaskPool;
+  /** The last lines the plugin wrote to stderr, once the log pump has read all its output. */
+  stderrTail: () => Promise<string[]>;
 }
+
+/** How long an unexpected exit waits for the log pump to read the plugin's last stderr lines. */
+const STDERR_TAIL_WAIT_MS = 1_000;
 
 export class ProcessInstance implements ProbedInstance {
   readonly kind = 'process' as const;
@@ -52,6 +61,7 @@ export class ProcessInstance implements ProbedInstance {
   #reason: ExitReason | null = null;
   /** The plugin's pid, which is also its process group (the wrapper reports it). */
   #pluginPid: number | null = null;
+  #activated = false;
 
   constructor(options: ProcessInstanceOptions) {
     this.#options = options;
@@ -64,6 +74,8 @@ export class ProcessInstance implements ProbedInstance {
     const config = {
       command: options.command, args: options.args, cwd: options.cwd, logSocket: options.logSocket,
       id: options.id, name: options.name, instance: options.instance, graceMs: options.graceMs,
+      // The wrapper checks its parent is still this process, and ends the plugin when it is not.
+      hostPid: process.pid,
     };
     this.#child = spawn(process.execPath, [WRAPPER.pathname], {
       env: { ...options.env, PLUGD_SOCKET: options.socketPath, PLUGD_WRAPPER: JSON.stringify(config) },
@@ -77,16 +89,38 @@ export class ProcessInstance implements ProbedInstance {
       this.#child.once('spawn', () => resolve());
       void this.exited.then(() => resolve());
     });
-    this.#child.stdout!.setEncoding('utf8');
-    this.#child.stdout!.once('data', (line: string) => {
-      const pid = /^pid (\d+)/.exec(line);
-      if (pid) this.#pluginPid = Number(pid[1]);
-    });
+    this.#readWrapper(this.#child.stdout!);
     this.#child.on('error', (e) => this.#finish('crash', null, e));
     this.#child.on('exit', (code, signal) => {
       const reason = this.#reason ?? (signal ? 'crash' : 'exit');
-      this.#finish(reason, code, signal ? new Error(`killed by ${signal}`) : undefined);
+      const cause = signal ? new Error(`killed by ${signal}`) : undefined;
+      if (this.#reason !== null || !this.running) return this.#finish(reason, code, cause);
+      // An exit nobody asked for: its last stderr lines say why, as systemd's status shows them.
+      void this.#lastStderr().then((stderr) => {
+        this.#finish(reason, code, exitError(this.name, reason, { code, cause, stderr, activating: !this.#activated }));
+      });
     });
+  }
+
+  /**
+   * The wrapper says one thing, once: "pid N\n". Anything else on that pipe (the plugin can
+   * open it through /proc) is a protocol violation that ends the instance; a pid is trusted
+   * only if it is a child of the wrapper, since the host signals its group.
+   */
+  #readWrapper(stdout: Readable): void {
+    let buffered = '';
+    stdout.setEncoding('utf8');
+    const onData = (text: string) => {
+      buffered += text;
+      const nl = buffered.indexOf('\n');
+      if (nl === -1 && buffered.length < 32) return;
+      stdout.off('data', onData);
+      stdout.resume(); // whatever follows is drained, never read
+      const pid = wrapperPid(buffered.slice(0, nl), this.#child.pid);
+      if (typeof pid === 'number') this.#pluginPid = pid;
+      else if (pid === 'malformed') this.kill('crash', new PlugdError('PLUGD_E_PROTOCOL', `the wrapper of plugin "${this.name}" sent a malformed message instead of "pid N"; the instance was ended`));
+    };
+    stdout.on('data', onData);
   }
 
   get exited() { return this.#end.exited; }
@@ -97,6 +131,7 @@ export class ProcessInstance implements ProbedInstance {
   async activate(): Promise<ActivationResult> {
     try {
       const implemented = await this.#end.race(this.#options.tasks.handshake(this.address, this.#options.activationTimeoutMs));
+      this.#activated = true;
       return { implements: implemented };
     } catch (e) {
       this.kill('activation-failed', e);
@@ -108,7 +143,7 @@ export class ProcessInstance implements ProbedInstance {
   call(method: string, args: unknown, timeoutMs: number): Promise<unknown> {
     if (!this.running) return Promise.reject(this.#end.error);
     return this.#end.race(dockerCall(this.address, method, args, { timeoutMs, agent: this.#agent })).catch((e: unknown) => {
-      throw toPlugdError(this.name, method, e);
+      throw dockerCallError(this.name, method, e);
     });
   }
 
@@ -130,7 +165,18 @@ export class ProcessInstance implements ProbedInstance {
     if (!this.running) return;
     this.#reason ??= reason;
     this.#terminate(this.#options.graceMs);
-    this.#finish(reason, null, cause);
+    const why = reason === 'hung' && cause === undefined
+      ? new PlugdError('PLUGD_E_PLUGIN_HUNG', `plugin "${this.name}" did not answer a health check within ${this.#options.watchdogMs} ms and was terminated`)
+      : cause;
+    this.#finish(reason, null, why);
+  }
+
+  /** The plugin's last stderr lines, or none if the log pump cannot tell within STDERR_TAIL_WAIT_MS. */
+  #lastStderr(): Promise<string[]> {
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<string[]>((resolve) => { timer = setTimeout(() => resolve([]), STDERR_TAIL_WAIT_MS); });
+    const tail = this.#options.stderrTail().catch(() => []);
+    return Promise.race([tail, bound]).finally(() => clearTimeout(timer));
   }
 
   #terminate(graceMs: number): void {
@@ -153,10 +199,16 @@ export class ProcessInstance implements ProbedInstance {
   }
 }
 
-function toPlugdError(name: string, method: string, e: unknown): PlugdError {
-  if (e instanceof PlugdError) return e;
-  const message = e instanceof Error ? e.message : String(e);
-  const code = ((e as { code?: string }).code ?? 'PLUGD_E_PLUGIN_ERROR') as ErrorCode;
-  if (code === 'PLUGD_E_PLUGIN_ERROR') return new PlugdError(code, `plugin "${name}" method "${method}" failed: ${message}`, { cause: e });
-  return new PlugdError(code, `plugin "${name}", "${method}": ${message}`, { cause: e });
+/** The plugin's pid from the wrapper's line, if the line is well-formed and names the wrapper's child. */
+function wrapperPid(line: string, wrapperPid: number | undefined): number | 'malformed' | 'gone' {
+  const match = /^pid ([1-9]\d{0,9})$/.exec(line);
+  if (!match) return 'malformed';
+  const pid = Number(match[1]);
+  if (pid <= 1 || pid === process.pid || pid === wrapperPid) return 'malformed';
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === wrapperPid ? pid : 'malformed';
+  } catch {
+    return 'gone'; // the plugin has ended already: its wrapper ends its group
+  }
 }

@@ -57,3 +57,38 @@ export interface PluginWorkerApi {
   deactivate(): Promise<void>;
 }
 
+
+// Checks of what a plugin thread sends back. The plugin's code shares the thread with plugd's
+// entry and can post anything on any port it reaches: a message that fails these checks ends
+// that instance (PLUGD_E_PROTOCOL), and never reaches code that would throw on it.
+
+const MAX_CAUSE_DEPTH = 8;
+
+/** The plain form of an error (error-transfer.mjs): name and message strings, optional stack, causes. */
+export function isPlainError(value: unknown, depth = 0): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || depth > MAX_CAUSE_DEPTH) return false;
+  const e = value as Record<string, unknown>;
+  return typeof e.name === 'string' && typeof e.message === 'string'
+    && (e.stack === undefined || typeof e.stack === 'string')
+    && (e.cause === undefined || isPlainError(e.cause, depth + 1));
+}
+
+/** A CallReply to a call that was made (ids up to `lastId`). */
+export function isCallReply(message: unknown, lastId: number): message is CallReply {
+  if (!Array.isArray(message) || message.length !== 3) return false;
+  const [id, failed, payload] = message as unknown[];
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1 || id > lastId) return false;
+  return failed === 0 || (failed === 1 && isPlainError(payload));
+}
+
+/**
+ * A comlink reply of the control plane: `{ id, type: 'RAW', value }`, or a thrown error as
+ * `{ id, type: 'HANDLER', name: 'throw', value: PlainError }`. A plugin worker returns no proxies.
+ */
+export function isControlReply(message: unknown): boolean {
+  if (typeof message !== 'object' || message === null || Array.isArray(message)) return false;
+  const m = message as Record<string, unknown>;
+  if (typeof m.id !== 'string' || m.id.length === 0) return false;
+  if (m.type === 'RAW') return true;
+  return m.type === 'HANDLER' && m.name === 'throw' && isPlainError(m.value);
+}

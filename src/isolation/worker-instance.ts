@@ -4,15 +4,14 @@
 // settles when its worker dies (comlink #601), so each is raced against it, and every pending
 // method call is rejected by it.
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
-import { transfer, wrap, type Remote } from 'comlink/dist/esm/comlink.mjs';
-import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { PlugdError } from '../errors.js';
+import { transfer, wrap, type Endpoint, type Remote } from 'comlink/dist/esm/comlink.mjs';
+import { asPlugdError, PlugdError } from '../errors.js';
 import type { ExitReason } from '../../machines/types.js';
 import { fromPlain, registerErrorTransfer } from './error-transfer.mjs';
 import { InstanceEnd } from './instance-end.js';
 import type { PluginInstance } from './plugin-instance.js';
 import { startPluginThread } from './plugin-thread.js';
-import type { ActivationResult, CallReply, CallRequest, PluginInit, PluginWorkerApi } from './protocol.js';
+import { isCallReply, isControlReply, type ActivationResult, type CallReply, type CallRequest, type PluginInit, type PluginWorkerApi } from './protocol.js';
 import { SLOT_COUNT } from './wire-constants.mjs';
 
 /** The plugin's part of PluginInit, plus what the thread is started with. */
@@ -45,7 +44,7 @@ export class WorkerInstance implements PluginInstance {
   #sweep: NodeJS.Timeout | null = null;
   #sweepAt = Infinity;
   readonly #end: InstanceEnd;
-  #workerError: Error | null = null;
+  #workerError: unknown = null;
   #stopping = false;
 
   /** Starts a thread for the instance, or takes on `standby`, a ready thread of the warm pool. */
@@ -58,7 +57,11 @@ export class WorkerInstance implements PluginInstance {
     this.slots = new Int32Array(heartbeat);
     const calls = new MessageChannel();
     this.#callPort = calls.port1;
-    this.#callPort.on('message', (reply: CallReply) => this.#onReply(reply));
+    this.#callPort.on('message', (reply: unknown) => {
+      if (isCallReply(reply, this.#callSeq)) this.#onReply(reply);
+      else this.#violation('its call channel', reply);
+    });
+    this.#callPort.on('messageerror', (e) => this.#violation('its call channel', e));
     const init: PluginInit = {
       name: options.name,
       id: options.id,
@@ -80,9 +83,10 @@ export class WorkerInstance implements PluginInstance {
         this.#worker.once('online', () => resolve());
         void this.exited.then(() => resolve());
       });
-    this.#worker.on('error', (err) => { this.#workerError = err; });
+    this.#worker.on('error', (err: unknown) => { this.#workerError = err; });
     this.#worker.on('exit', (code) => this.#onWorkerExit(code));
-    this.#api = wrap<PluginWorkerApi>(nodeEndpoint(this.#worker));
+    this.#worker.on('messageerror', (e) => this.#violation('its control channel', e));
+    this.#api = wrap<PluginWorkerApi>(this.#controlEndpoint());
   }
 
   get exited() { return this.#end.exited; }
@@ -110,13 +114,44 @@ export class WorkerInstance implements PluginInstance {
       try {
         this.#callPort.postMessage(request);
       } catch (e) {
-        reject(new PlugdError('PLUGD_E_OPTION', `the arguments of "${method}" cannot be sent to a worker (they must be structured-cloneable): ${(e as Error).message}`, { cause: e, details: { option: 'args' } }));
+        reject(new PlugdError('PLUGD_E_CALL', `plugin "${this.name}": the arguments of "${method}" cannot be sent to a worker plugin (they must be structured-cloneable): ${(e as Error).message}`, { cause: e }));
         return;
       }
       const deadline = performance.now() + timeoutMs;
       this.#calls.set(id, { method, resolve, reject, deadline, timeoutMs });
       if (deadline < this.#sweepAt) this.#armSweep(deadline);
     });
+  }
+
+  /**
+   * comlink's endpoint on the worker, with every message checked before comlink sees it: the
+   * worker's port carries only comlink's replies once the thread runs a plugin.
+   */
+  #controlEndpoint(): Endpoint {
+    const listeners = new Map<unknown, (data: unknown) => void>();
+    return {
+      postMessage: (message, transferList) => this.#worker.postMessage(message, transferList as never),
+      addEventListener: (_type, handler) => {
+        const listener = (data: unknown) => {
+          if (!isControlReply(data)) return this.#violation('its control channel', data);
+          if (typeof handler === 'function') handler({ data } as MessageEvent);
+          else handler.handleEvent({ data } as MessageEvent);
+        };
+        listeners.set(handler, listener);
+        this.#worker.on('message', listener);
+      },
+      removeEventListener: (_type, handler) => {
+        const listener = listeners.get(handler);
+        if (listener) this.#worker.off('message', listener);
+        listeners.delete(handler);
+      },
+    };
+  }
+
+  /** A malformed message from the plugin's thread ends the instance; the host only notes what came. */
+  #violation(where: string, what: unknown): void {
+    if (!this.running) return;
+    this.kill('crash', new PlugdError('PLUGD_E_PROTOCOL', `plugin "${this.name}" sent a malformed message on ${where} (${describe(what)}); the instance was ended`));
   }
 
   #armSweep(at: number): void {
@@ -195,13 +230,17 @@ interface PendingCall {
   timeoutMs: number;
 }
 
-/** Keeps plugd's own codes from the worker (PLUGD_E_METHOD...) and wraps a plugin's error. */
+/** A short, safe description of what arrived: its type, never its content. */
+function describe(what: unknown): string {
+  if (what instanceof Error) return `undeliverable: ${what.message}`;
+  if (Array.isArray(what)) return `an array of ${what.length}`;
+  return what === null ? 'null' : `a value of type ${typeof what}`;
+}
+
+/** Keeps plugd's own errors from the worker (PLUGD_E_METHOD...) as they are, and wraps a plugin's error once. */
 function toCallError(name: string, method: string, e: unknown): PlugdError {
-  if (e instanceof PlugdError) return e;
-  const code = (e as { code?: unknown })?.code;
+  const own = e instanceof Error && e.name === 'PlugdError' ? asPlugdError(e) : undefined;
+  if (own) return own;
   const message = e instanceof Error ? e.message : String(e);
-  if (typeof code === 'string' && code.startsWith('PLUGD_E_') && code !== 'PLUGD_E_PLUGIN_ERROR') {
-    return new PlugdError(code as PlugdError['code'], message.replace(`${code}: `, ''), { cause: e });
-  }
   return new PlugdError('PLUGD_E_PLUGIN_ERROR', `plugin "${name}" method "${method}" failed: ${message}`, { cause: e });
 }

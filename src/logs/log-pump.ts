@@ -43,6 +43,15 @@ export class LogPump {
     return reply.type === 'tail' ? reply.lines : [];
   }
 
+  /**
+   * The last `lines` lines a process instance wrote to stderr (their text, oldest first), once
+   * the pump has read both its streams to their end.
+   */
+  async stderrTail(id: string, instance: number, lines: number): Promise<string[]> {
+    const reply = await this.#ask({ type: 'stderr', seq: ++this.#seq, id, instance, lines });
+    return reply.type === 'stderr' ? reply.lines : [];
+  }
+
   #listening: Promise<PumpReply> | null = null;
 
   /** Where process plugins' output goes; the pump thread starts serving it on the first call. */

@@ -20,11 +20,14 @@ export type PumpRequest =
   | { type: 'forget'; id: string }
   /** The counters of a process instance whose output will arrive on the process socket. */
   | { type: 'expect'; id: string; instance: number; slots: SharedArrayBuffer }
+  /** The last stderr lines of a process instance, once both its streams have closed. */
+  | { type: 'stderr'; seq: number; id: string; instance: number; lines: number }
   | { type: 'listen'; seq: number }
   | { type: 'close'; seq: number };
 
 export type PumpReply =
   | { type: 'tail'; seq: number; lines: LogLine[] }
+  | { type: 'stderr'; seq: number; lines: string[] }
   | { type: 'listening'; seq: number }
   | { type: 'closed'; seq: number };
 

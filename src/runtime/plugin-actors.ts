@@ -4,9 +4,9 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { createActor, waitFor, type Actor } from 'xstate';
-import { pluginMachine, pluginStateName, type PluginContext } from '../../machines/plugin.machine.js';
+import { pluginMachine, pluginStateOf, type PluginContext, type PluginEvent } from '../../machines/plugin.machine.js';
 import { supervisorMachine } from '../../machines/supervisor.machine.js';
-import type { PluginStateName } from '../../machines/types.js';
+import type { PluginStateName, PluginTag } from '../../machines/types.js';
 import { createInstanceActor, type InstanceHost } from '../isolation/instance-actor.js';
 import type { ResolvedOptions } from '../options.js';
 import { logStateEvent, toStateEvent, type StateEvent } from './state-event.js';
@@ -46,7 +46,7 @@ export function addPluginEvent(record: PluginRecord, options: ResolvedOptions) {
  */
 export class PluginActors {
   readonly #actor: Actor<typeof supervisorMachine>;
-  readonly #waiters = new StateWaiters();
+  readonly #waiters = new StateWaiters((name) => this.stateOf(name));
   readonly #events = new EventEmitter();
   readonly #options: ResolvedOptions;
 
@@ -56,7 +56,7 @@ export class PluginActors {
     this.#actor = createActor(runtimeSupervisorMachine(host, options), options.inspect ? { inspect: options.inspect } : {});
     this.#actor.on('state', (change) => {
       const context = this.contextOf(change.name);
-      const event = toStateEvent(change, context);
+      const event = toStateEvent(change);
       logStateEvent(log, event, context?.instance ?? 0);
       this.#waiters.notify(event);
       this.#events.emit('state', event);
@@ -71,6 +71,16 @@ export class PluginActors {
 
   enable(name: string): void {
     this.#actor.send({ type: 'ENABLE', name });
+  }
+
+  /**
+   * Resolves once none of `names` is stopping (undefined if none is): an enable that comes while a
+   * plugin stops lets the stop finish (and the disable that asked for it resolve), then runs it.
+   */
+  afterStops(names: string[]): Promise<unknown> | undefined {
+    const stopping = names.filter((n) => this.hasTag(n, 'stopping'));
+    if (stopping.length === 0) return undefined;
+    return Promise.all(stopping.map((n) => this.#waiters.whenState(n, (s) => s !== 'stopping')));
   }
 
   /** Tells the plugin to stop and resolves once it is disabled. */
@@ -93,12 +103,27 @@ export class PluginActors {
   }
 
   contextOf(name: string): PluginContext | undefined {
-    return this.#actor.getSnapshot().context.plugins[name]?.ref.getSnapshot().context;
+    return this.#ref(name)?.getSnapshot().context;
+  }
+
+  /** Whether `name`'s state carries `tag` (a plugin without an actor is `removed`, at rest). */
+  hasTag(name: string, tag: PluginTag): boolean {
+    const ref = this.#ref(name);
+    return ref ? ref.getSnapshot().hasTag(tag) : tag === 'removed' || tag === 'atRest';
+  }
+
+  /** Whether `name`'s machine takes `event` in its present state. */
+  can(name: string, event: PluginEvent): boolean {
+    return this.#ref(name)?.getSnapshot().can(event) ?? false;
   }
 
   stateOf(name: string): PluginStateName {
-    const ref = this.#actor.getSnapshot().context.plugins[name]?.ref;
-    return ref ? pluginStateName(ref.getSnapshot().value) : 'removed';
+    const ref = this.#ref(name);
+    return ref ? pluginStateOf(ref.getSnapshot()) : 'removed';
+  }
+
+  #ref(name: string) {
+    return this.#actor.getSnapshot().context.plugins[name]?.ref;
   }
 
   on(listener: (event: StateEvent) => void): void {

@@ -6,6 +6,7 @@ import type { PluginInstance } from '../isolation/plugin-instance.js';
 import type { PluginContext } from '../../machines/plugin.machine.js';
 import type { PluginStateName } from '../../machines/types.js';
 import type { PluginRecord } from '../store/store.js';
+import type { PluginSource } from '../store/registry/plugin-source.js';
 
 export interface PluginInfo {
   id: string;
@@ -31,6 +32,8 @@ export interface PluginInfo {
   /** References taken with get(..., { acquire: true }) and not released. */
   inUse: number;
   logs: { lines: number; dropped: number };
+  /** Where a plugin installed from the npm registry came from: `{ spec, resolved, integrity }`; null otherwise. */
+  source: PluginSource | null;
 }
 
 export interface LogCounters {
@@ -70,5 +73,6 @@ export function describePlugin(
     instance: live ? { number: live.instance, uptimeMs: live.uptimeMs } : null,
     inUse,
     logs: live ? addCounters(totals, live.slots) : { ...totals },
+    source: record.source ? { ...record.source } : null,
   };
 }

@@ -1,7 +1,6 @@
 // What `sup.on('state')` listeners receive for a state change of a plugin actor, and the host
 // log line that goes with it.
 import type { Logger } from 'pino';
-import type { PluginContext } from '../../machines/plugin.machine.js';
 import type { StateChange } from '../../machines/supervisor.machine.js';
 import type { PluginStateName } from '../../machines/types.js';
 import type { ErrorInfo } from '../errors.js';
@@ -18,25 +17,15 @@ export interface StateEvent {
   restarts: number;
 }
 
-export function toStateEvent(change: StateChange, context: PluginContext | undefined): StateEvent {
-  // Only a failure carries the error: an instance ending, an activation failing, a give-up.
-  const failed = change.to === 'restarting'
-    || (change.to === 'disabled' && change.from === 'restarting' && context?.gaveUp != null)
-    || (change.to === 'disabled' && change.from === 'activating');
-  return {
-    name: change.name,
-    from: change.from,
-    to: change.to,
-    at: Date.now(),
-    error: failed ? context?.lastError ?? null : null,
-    restarts: context?.restarts ?? 0,
-  };
+/** The plugin's report, as the supervisor announced it, stamped with the time. */
+export function toStateEvent(change: StateChange): StateEvent {
+  return { name: change.name, from: change.from, to: change.to, at: Date.now(), error: change.error, restarts: change.restarts };
 }
 
 /** One host log line per change: a warning when it carries an error. */
 export function logStateEvent(log: Logger, event: StateEvent, instance: number): void {
   const fields = { plugin: event.name, instance, from: event.from, to: event.to };
-  const text = `${event.name}: ${event.from} -> ${event.to}`;
+  const text = `${event.name}: ${event.from} -> ${event.to}${event.to === 'disabled' && event.error ? ' (gave up)' : ''}`;
   if (event.error) log.warn({ ...fields, code: event.error.code }, `${text}: ${event.error.message}`);
   else log.info(fields, text);
 }

@@ -1,7 +1,7 @@
 // What a plugin author imports to serve Docker's plugin protocol from Node: an HTTP server on a
 // UNIX socket (mode 0600) that answers the handshake and dispatches each POST to a handler.
-// Plain JS with JSDoc types, so that a process plugin can load it with no build step: plugd
-// gives the plugins it runs this module's URL as $PLUGD_SDK.
+// Plain JS with JSDoc types, so that a process plugin can load it with no build step: inside
+// the plugins plugd runs, 'plugd/sdk' resolves to the host's copy (and $PLUGD_SDK is its URL).
 import { chmod, rm } from 'node:fs/promises';
 import http from 'node:http';
 import { ACTIVATE, PLUGIN_CONTENT_TYPE } from '../docker/docker-protocol.mjs';

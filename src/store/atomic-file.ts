@@ -3,6 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { open, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 
+/** Whether `entry` is a temp file of writeFileAtomic (`.<name>.<12 hex>.tmp`), for `name` if given. */
+export function isAtomicTemp(entry: string, name?: string): boolean {
+  const match = /^\.(.+)\.[0-9a-f]{12}\.tmp$/.exec(entry);
+  return match !== null && (name === undefined || match[1] === name);
+}
+
 /** fsyncs a folder so that a rename or a new entry in it survives a power cut. */
 export async function syncDir(dir: string): Promise<void> {
   const handle = await open(dir, 'r');

@@ -7,6 +7,10 @@ import { PlugdError } from '../errors.js';
 import { pluginId, readBundleManifest, type Manifest } from './manifest.js';
 import type { PluginRecord, PluginSettings, Store } from './store.js';
 import type { TaskPool } from '../tasks/task-pool.js';
+import type { PluginSource } from './registry/plugin-source.js';
+import type { ProgressListener } from './registry/install-progress.js';
+import { isNpmSpec } from './registry/npm-spec.js';
+import { preparePackage } from './registry/prepare-package.js';
 
 export interface PreparedBundle {
   /** The folder holding plugin.json: the bundle folder, or where its archive was unpacked. */
@@ -16,38 +20,82 @@ export interface PreparedBundle {
   id: string;
   /** Removes what unpacking left (nothing for a folder). */
   dispose(): Promise<void>;
+  /** Where a package from the registry came from; undefined for a folder or an archive. */
+  source?: PluginSource;
 }
 
-/** Bytes an archive may unpack to. */
-const MAX_UNPACKED_BYTES = 512 * 1024 * 1024;
+/** What install() and upgrade() need besides the bundle. */
+export interface InstallContext {
+  tasks: TaskPool;
+  scratchDir: () => Promise<string>;
+  maxEntries: number;
+  registryTimeoutMs: number;
+  allowScripts?: boolean;
+  onProgress?: ProgressListener;
+}
 
 /**
- * Reads and checks a bundle: a folder, or an archive (.tgz, .tar.gz, .tar; `npm pack` output)
- * unpacked on the task pool into a scratch folder of the store.
+ * A bundle from wherever `bundle` says: `npm:name@range` from the npm registry (see
+ * registry/prepare-package.ts), else a folder or an archive on disk.
  */
-export async function prepareBundle(bundlePath: string, tasks: TaskPool, scratchDir: () => Promise<string>): Promise<PreparedBundle> {
-  if (typeof bundlePath !== 'string' || bundlePath === '') {
-    throw new PlugdError('PLUGD_E_OPTION', 'install() needs the path of a bundle folder or archive', { details: { option: 'bundleDir' } });
-  }
-  const source = path.resolve(bundlePath);
-  const info = await stat(source).catch(() => null);
-  if (info?.isDirectory()) return describeBundle(source, tasks, async () => {});
-  if (!info?.isFile()) {
-    throw new PlugdError('PLUGD_E_BUNDLE', `bundle ${source} is neither a folder nor an archive (a folder holding plugin.json, or a .tgz of one, is expected)`);
-  }
-  const scratch = await scratchDir();
-  const dispose = () => rm(scratch, { recursive: true, force: true });
+export async function prepareFrom(bundle: string, context: InstallContext): Promise<PreparedBundle> {
+  const { tasks, maxEntries } = context;
+  if (!isNpmSpec(bundle)) return prepareBundle(bundle, tasks, context.scratchDir, { maxEntries });
+  const pkg = await preparePackage(bundle, {
+    tasks,
+    scratchDir: context.scratchDir,
+    maxEntries,
+    maxUnpackedBytes: MAX_UNPACKED_BYTES,
+    timeoutMs: context.registryTimeoutMs,
+    allowScripts: context.allowScripts === true,
+    onProgress: context.onProgress,
+  });
+  const dispose = () => rm(pkg.scratch, { recursive: true, force: true, maxRetries: 3 });
   try {
-    return await describeBundle(await tasks.unpackBundle(source, scratch, MAX_UNPACKED_BYTES), tasks, dispose);
+    return { ...(await describeBundle(pkg.dir, tasks, maxEntries, dispose)), source: pkg.source };
   } catch (e) {
     await dispose();
     throw e;
   }
 }
 
-async function describeBundle(dir: string, tasks: TaskPool, dispose: () => Promise<void>): Promise<PreparedBundle> {
+/** Bytes an archive may unpack to. */
+const MAX_UNPACKED_BYTES = 512 * 1024 * 1024;
+
+/** Files, folders and links a bundle may hold unless the host says otherwise (maxBundleEntries). */
+export const DEFAULT_MAX_BUNDLE_ENTRIES = 10_000;
+
+/**
+ * Reads and checks a bundle: a folder, or an archive (.tgz, .tar.gz, .tar; `npm pack` output)
+ * unpacked on the task pool into a scratch folder of the store. Either is refused past
+ * `maxEntries` entries, an archive past 512 MiB unpacked.
+ */
+export async function prepareBundle(bundlePath: string, tasks: TaskPool, scratchDir: () => Promise<string>, limits: { maxEntries: number } = { maxEntries: DEFAULT_MAX_BUNDLE_ENTRIES }): Promise<PreparedBundle> {
+  if (typeof bundlePath !== 'string' || bundlePath === '') {
+    throw new PlugdError('PLUGD_E_OPTION', 'install() needs the path of a bundle folder or archive', { details: { option: 'bundleDir' } });
+  }
+  const source = path.resolve(bundlePath);
+  const info = await stat(source).catch(() => null);
+  const { maxEntries } = limits;
+  if (info?.isDirectory()) return describeBundle(source, tasks, maxEntries, async () => {});
+  if (!info?.isFile()) {
+    throw new PlugdError('PLUGD_E_BUNDLE', `bundle ${source} is neither a folder nor an archive (a folder holding plugin.json, or a .tgz of one, is expected)`);
+  }
+  const scratch = await scratchDir();
+  // Retried: a refused archive's last writes may still land while the folder is removed.
+  const dispose = () => rm(scratch, { recursive: true, force: true, maxRetries: 3 });
+  try {
+    const dir = await tasks.unpackBundle(source, scratch, { maxBytes: MAX_UNPACKED_BYTES, maxEntries });
+    return await describeBundle(dir, tasks, maxEntries, dispose);
+  } catch (e) {
+    await dispose();
+    throw e;
+  }
+}
+
+async function describeBundle(dir: string, tasks: TaskPool, maxEntries: number, dispose: () => Promise<void>): Promise<PreparedBundle> {
   const manifest = await readBundleManifest(dir);
-  const { digest } = await tasks.digestBundle(dir);
+  const { digest } = await tasks.digestBundle(dir, maxEntries);
   return { dir, manifest, digest, id: pluginId(manifest, digest), dispose };
 }
 

@@ -1,10 +1,11 @@
 // plugin.json: its types, its validation (pure) and reading it from a bundle on disk.
 import { createHash } from 'node:crypto';
-import { readFile, realpath, stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import stableStringify from 'fast-json-stable-stringify';
 import type { Address } from '../docker/docker-protocol.mjs';
 import { PlugdError } from '../errors.js';
+import { NotPlainFile, readPlainFile } from './plain-file.js';
 
 import type { RestartPolicyName } from '../../machines/types.js';
 export type { RestartPolicyName };
@@ -38,7 +39,12 @@ interface ManifestBase {
 export interface WorkerManifest extends ManifestBase {
   kind: 'worker';
   entrypoint: string;
+  /** Where the module runs: a thread of the host (trusted code), or a Node process of its own under Node's permission model. Default: "thread". */
+  isolation?: Isolation;
 }
+
+export type Isolation = 'thread' | 'process';
+const ISOLATIONS: readonly Isolation[] = ['thread', 'process'];
 
 /** Any executable serving Docker's plugin protocol on a UNIX socket that plugd names. */
 export interface ProcessManifest extends ManifestBase {
@@ -66,16 +72,38 @@ const SOCKET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 const POLICIES: readonly RestartPolicyName[] = ['no', 'always', 'on-failure', 'unless-stopped'];
 
+/** The most of a plugin.json an error message quotes: this many characters of one value. */
+const EXCERPT_CHARS = 40;
+/** A plugin.json bigger than this is not a manifest. */
+const MAX_MANIFEST_BYTES = 1024 * 1024;
+
+/**
+ * A value from a manifest as an error message may show it: quoted, at most EXCERPT_CHARS
+ * characters, anything but printable ASCII escaped (no terminal escapes, no bidi tricks).
+ */
+export function excerpt(value: unknown): string {
+  const text = String(value);
+  const cut = text.length > EXCERPT_CHARS ? text.slice(0, EXCERPT_CHARS) : text;
+  const escaped = cut.replace(/[^\x20-\x7e]|["\\]/g, (c) => (c === '"' || c === '\\' ? `\\${c}` : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  return `"${escaped}"${cut.length < text.length ? '...' : ''}`;
+}
+
 function fail(field: string, message: string, source?: string): never {
   const where = source ? ` in ${source}` : '';
   throw new PlugdError('PLUGD_E_MANIFEST', `"${field}"${where}: ${message}`, { details: { field } });
 }
 
+/** A required key that is absent is refused as missing, not as a value that breaks a rule. */
+function required(obj: Record<string, unknown>, key: string, field: string, example: string, source?: string): void {
+  if (obj[key] === undefined) fail(field, `is missing; it is required, e.g. ${example}`, source);
+}
+
 /** Refuses keys outside `allowed` and keys that could pollute a prototype. */
 function checkKeys(obj: Record<string, unknown>, allowed: readonly string[], at: string, source?: string): void {
   for (const key of Object.keys(obj)) {
-    if (FORBIDDEN_KEYS.has(key)) fail(at ? `${at}.${key}` : key, 'forbidden key (prototype pollution)', source);
-    if (!allowed.includes(key)) fail(at ? `${at}.${key}` : key, `unknown key; allowed: ${allowed.join(', ')}`, source);
+    const shown = /^[\x20-\x7e]{1,40}$/.test(key) && !key.includes('"') ? key : excerpt(key);
+    if (FORBIDDEN_KEYS.has(key)) fail(at ? `${at}.${shown}` : shown, 'forbidden key (prototype pollution)', source);
+    if (!allowed.includes(key)) fail(at ? `${at}.${shown}` : shown, `unknown key; allowed: ${allowed.join(', ')}`, source);
   }
 }
 
@@ -88,7 +116,7 @@ function stringList(v: unknown, field: string, pattern: RegExp | undefined, sour
   if (!Array.isArray(v)) fail(field, 'must be an array of strings', source);
   return v.map((item, i) => {
     if (typeof item !== 'string') fail(`${field}[${i}]`, 'must be a string', source);
-    if (pattern && !pattern.test(item)) fail(`${field}[${i}]`, `"${item}" does not match ${pattern}`, source);
+    if (pattern && !pattern.test(item)) fail(`${field}[${i}]`, `${excerpt(item)} does not match ${pattern}`, source);
     return item;
   });
 }
@@ -127,7 +155,7 @@ function parseEnv(v: unknown, source?: string): EnvVar[] {
     if (!isRecord(item)) fail(at, 'must be an object { name, value, settable }', source);
     checkKeys(item, ['name', 'value', 'settable', 'description'], at, source);
     if (typeof item.name !== 'string' || !ENV_NAME.test(item.name)) fail(`${at}.name`, 'must be an env variable name', source);
-    if (seen.has(item.name)) fail(`${at}.name`, `"${item.name}" is declared twice`, source);
+    if (seen.has(item.name)) fail(`${at}.name`, `${excerpt(item.name)} is declared twice`, source);
     seen.add(item.name);
     if (item.value !== undefined && typeof item.value !== 'string') fail(`${at}.value`, 'must be a string', source);
     if (item.settable !== undefined && typeof item.settable !== 'boolean') fail(`${at}.settable`, 'must be true or false', source);
@@ -151,7 +179,11 @@ export function isInsideBundle(relative: string): boolean {
  */
 export function parseManifest(raw: unknown, source?: string): Manifest {
   if (!isRecord(raw)) fail('(root)', 'plugin.json must hold a JSON object', source);
-  checkKeys(raw, ['name', 'version', 'description', 'kind', 'entrypoint', 'exec', 'workdir', 'interface', 'env', 'args', 'permissions', 'restart', 'requires'], '', source);
+  checkKeys(raw, ['name', 'version', 'description', 'kind', 'entrypoint', 'exec', 'workdir', 'interface', 'env', 'args', 'permissions', 'restart', 'requires', 'isolation'], '', source);
+  required(raw, 'name', 'name', '"name": "hello"', source);
+  required(raw, 'version', 'version', '"version": "1.0.0"', source);
+  required(raw, 'kind', 'kind', '"kind": "worker"', source);
+  required(raw, 'interface', 'interface', '"interface": { "types": ["Greeter"] }', source);
   const { name, version, description, kind } = raw;
   if (typeof name !== 'string' || name.length > 128 || !NAME_PATTERN.test(name)) {
     fail('name', 'must match [a-z0-9][a-z0-9._-]* (optionally scope/name), at most 128 characters', source);
@@ -164,6 +196,7 @@ export function parseManifest(raw: unknown, source?: string): Manifest {
   const iface = raw.interface;
   if (!isRecord(iface)) fail('interface', 'must be an object { "types": ["Capability"] }', source);
   checkKeys(iface, kind === 'process' ? ['types', 'socket'] : ['types'], 'interface', source);
+  required(iface, 'types', 'interface.types', '"types": ["Greeter"]', source);
   const types = stringList(iface.types, 'interface.types', CAPABILITY, source);
   if (types.length === 0) fail('interface.types', 'must name at least one capability', source);
   const permissions = raw.permissions ?? {};
@@ -184,13 +217,19 @@ export function parseManifest(raw: unknown, source?: string): Manifest {
   if (description !== undefined) base.description = description;
   if (kind === 'worker') {
     if (raw.exec !== undefined || raw.workdir !== undefined) fail(raw.exec !== undefined ? 'exec' : 'workdir', 'only applies to "process" plugins', source);
+    required(raw, 'entrypoint', 'entrypoint', '"entrypoint": "index.mjs"', source);
     const { entrypoint } = raw;
     if (typeof entrypoint !== 'string' || !isInsideBundle(entrypoint)) {
       fail('entrypoint', 'must be a relative path inside the bundle (no "..", not absolute)', source);
     }
-    return { ...base, kind, entrypoint };
+    // Kept only when given, so the IDs of manifests without it do not change.
+    if (raw.isolation === undefined) return { ...base, kind, entrypoint };
+    if (!ISOLATIONS.includes(raw.isolation as Isolation)) fail('isolation', `must be one of ${ISOLATIONS.join(', ')}`, source);
+    return { ...base, kind, entrypoint, isolation: raw.isolation as Isolation };
   }
+  if (raw.isolation !== undefined) fail('isolation', 'only applies to "worker" plugins; a process plugin is a process already', source);
   if (raw.entrypoint !== undefined) fail('entrypoint', 'only applies to "worker" plugins; a process plugin has "exec"', source);
+  required(raw, 'exec', 'exec', '"exec": ["node", "server.mjs"]', source);
   const exec = stringList(raw.exec, 'exec', undefined, source);
   const command = exec[0];
   if (command === undefined || command === '') fail('exec', 'must name the command to run, e.g. ["./bin/plugin", "--flag"]', source);
@@ -202,15 +241,48 @@ export function parseManifest(raw: unknown, source?: string): Manifest {
   return { ...base, kind, exec, workdir, interface: { types, socket } };
 }
 
+/**
+ * What is wrong with text that is not JSON, without V8's quote of it: the kind of error, where,
+ * and a short excerpt around that place.
+ */
+function jsonProblem(error: Error, text: string): string {
+  const position = /at position (\d+)/.exec(error.message);
+  const kind = error.message
+    .replace(/,? ".*$/s, '') // V8 quotes the start of the text: "Unexpected token 'r', "root:x:0:0"... is not valid JSON"
+    .replace(/ in JSON at position \d+.*$/s, '')
+    .replace(/[^\x20-\x7e]/g, '?')
+    .slice(0, 80);
+  if (!position) return kind;
+  const at = Number(position[1]);
+  const before = text.slice(0, at).split('\n');
+  return `${kind} at line ${before.length}, column ${before.at(-1)!.length + 1}, near ${excerpt(text.slice(Math.max(0, at - 12), at + 12))}`;
+}
+
 /** Parses plugin.json text; a JSON syntax error is a PLUGD_E_MANIFEST too. */
 export function parseManifestText(text: string, source?: string): Manifest {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new PlugdError('PLUGD_E_MANIFEST', `${source ?? 'plugin.json'} is not valid JSON: ${(e as Error).message}`, { cause: e, details: { field: '(root)' } });
+    // No `cause`: V8's message quotes the text as it is.
+    throw new PlugdError('PLUGD_E_MANIFEST', `${source ?? 'plugin.json'} is not valid JSON: ${jsonProblem(e as Error, text)}`, { details: { field: '(root)' } });
   }
   return parseManifest(raw, source);
+}
+
+/**
+ * Reads and validates a plugin.json that must be a plain file of its own folder: a symlink (even
+ * to a file of the same bundle), a FIFO, a device or a file over 1 MiB is refused before a byte
+ * of it is read.
+ */
+export async function readManifestFile(file: string): Promise<Manifest> {
+  let text: string;
+  try {
+    text = await readPlainFile(file, MAX_MANIFEST_BYTES);
+  } catch (e) {
+    throw new PlugdError('PLUGD_E_MANIFEST', (e as Error).message, { cause: e, details: { field: '(file)' } });
+  }
+  return parseManifestText(text, file);
 }
 
 /**
@@ -219,15 +291,10 @@ export function parseManifestText(text: string, source?: string): Manifest {
  */
 export async function readBundleManifest(bundleDir: string): Promise<Manifest> {
   const source = path.join(bundleDir, 'plugin.json');
-  let text: string;
-  try {
-    text = await readFile(source, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const what = code === 'ENOENT' ? 'has no plugin.json at its root' : `cannot be read (${code})`;
-    throw new PlugdError('PLUGD_E_MANIFEST', `bundle ${bundleDir} ${what}`, { cause: e, details: { field: '(file)' } });
-  }
-  const manifest = parseManifestText(text, source);
+  const manifest = await readManifestFile(source).catch((e: unknown) => {
+    const missing = e instanceof PlugdError && e.cause instanceof NotPlainFile && e.cause.reason === 'does not exist';
+    throw missing ? new PlugdError('PLUGD_E_MANIFEST', `bundle ${bundleDir} has no plugin.json at its root`, { details: { field: '(file)' } }) : e;
+  });
   if (manifest.kind === 'worker') {
     await checkBundleFile(bundleDir, manifest.entrypoint, 'entrypoint', source);
   } else if (manifest.kind === 'process' && manifest.exec[0]!.includes('/')) {
@@ -244,10 +311,10 @@ async function checkBundleFile(bundleDir: string, relative: string, field: strin
     real = await realpath(path.join(bundleDir, relative));
     if (!(await stat(real)).isFile()) throw new Error('not a file');
   } catch {
-    fail(field, `"${relative}" is not a file in the bundle`, source);
+    fail(field, `${excerpt(relative)} is not a file in the bundle`, source);
   }
   if (!real.startsWith(realBundle + path.sep)) {
-    fail(field, `"${relative}" leaves the bundle through a symlink`, source);
+    fail(field, `${excerpt(relative)} leaves the bundle through a symlink`, source);
   }
 }
 

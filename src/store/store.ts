@@ -1,12 +1,19 @@
 // The on-disk store under `root`: the index, one record per plugin, its settings and bundle.
-// The index (plugins.json) is the commit point of an install or a removal: a record folder
-// that the index does not name is an unfinished install and is swept on open.
-import { cp, mkdir, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
+// The index (plugins.json) is the commit point of an install or a removal. A record folder in
+// the middle of one is marked in progress (in-progress.ts): on open, the index decides whether a
+// marked folder stays or is swept. Record folders describe themselves (manifest + settings), so
+// an unmarked one the index does not name (a lost or overwritten index) is recovered, not swept.
+import { cp, mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { syncDir, syncTree, writeJsonAtomic } from './atomic-file.js';
+import { isAtomicTemp, syncDir, syncTree, writeJsonAtomic } from './atomic-file.js';
 import { PlugdError } from '../errors.js';
-import { parseManifestText, type Manifest } from './manifest.js';
-import { StoreLock } from './store-lock.js';
+import { clearInProgress, IN_PROGRESS_MARKER, markInProgress, readInProgress } from './in-progress.js';
+import { readManifestFile, type Manifest } from './manifest.js';
+import { NotPlainFile, readPlainFile } from './plain-file.js';
+import { LOCK_FILE, StoreLock } from './store-lock.js';
+import { readSource, writeSource, type PluginSource } from './registry/plugin-source.js';
+
+export { IN_PROGRESS_MARKER };
 
 /** What the user set about a plugin; kept in `plugins/<id>/settings.json`. */
 export interface PluginSettings {
@@ -23,6 +30,8 @@ export interface PluginRecord {
   settings: PluginSettings;
   /** Absolute path of the installed copy of the bundle. */
   bundleDir: string;
+  /** Where a plugin from the npm registry came from (`source.json`); absent otherwise. */
+  source?: PluginSource;
 }
 
 /** A record that could not be loaded: reported, skipped, never fatal. */
@@ -39,6 +48,20 @@ interface IndexFile {
 
 const INCOMING_PREFIX = '.incoming-';
 const ID_PATTERN = /^[0-9a-f]{64}$/;
+/** Folders of run/ named after a plugin: its sockets, while an instance runs. */
+const RUN_DIR_PATTERN = /^[0-9a-f]{12}$/;
+/** An index bigger than this is not one plugd wrote (a million plugins would not fill it). */
+const MAX_INDEX_BYTES = 256 * 1024 * 1024;
+/** A settings.json bigger than this is not one plugd wrote. */
+const MAX_SETTINGS_BYTES = 1024 * 1024;
+/** A lock attempt's temp file this old belongs to a process that died in StoreLock.acquire. */
+const STALE_LOCK_TEMP_MS = 60_000;
+
+/** What the index told: the IDs it names, or null if it is missing or corrupt. */
+interface IndexRead {
+  ids: Set<string> | null;
+  lost: 'missing' | 'corrupt' | null;
+}
 
 export class Store {
   readonly root: string;
@@ -55,6 +78,8 @@ export class Store {
   get logsDir(): string { return path.join(this.root, 'logs'); }
   get runDir(): string { return path.join(this.root, 'run'); }
   recordDir(id: string): string { return path.join(this.pluginsDir, id); }
+  /** Where a process plugin's socket lives while it runs (mode 0700). */
+  pluginRunDir(id: string): string { return path.join(this.runDir, id.slice(0, 12)); }
 
   /**
    * Opens (or creates) the store and locks it for this supervisor (PLUGD_E_STORE_LOCKED if a live
@@ -69,10 +94,12 @@ export class Store {
     } catch (e) {
       throw new PlugdError('PLUGD_E_STORE', `cannot create the store at ${store.root}: ${(e as Error).message}`, { cause: e });
     }
-    // Locked before the load: the load sweeps what looks like an unfinished install.
+    // Locked before the load: it sweeps what a crash left, and nobody else may be writing.
     store.#lock = await StoreLock.acquire(store.root);
     try {
-      return { store, problems: await store.#load() };
+      const problems = await store.#load();
+      await store.#sweep();
+      return { store, problems };
     } catch (e) {
       await store.close();
       throw e;
@@ -136,54 +163,131 @@ export class Store {
     this.#names.delete(record.manifest.name);
   }
 
+  /**
+   * Loads the records: those the index names, then complete record folders it does not name
+   * (recovered, and the index rewritten). Marked folders go the way the index says; with no
+   * index to say, an unfinished install is swept and anything else kept.
+   */
   async #load(): Promise<StoreProblem[]> {
     const problems: StoreProblem[] = [];
     const index = await this.#readIndex(problems);
-    const indexed = new Set(index.map((entry) => entry.id));
-    for (const { id } of index) {
+    const unindexed: string[] = [];
+    for (const name of (await readdir(this.pluginsDir)).sort()) {
+      const dir = path.join(this.pluginsDir, name);
+      if (name.startsWith(INCOMING_PREFIX)) {
+        await rm(dir, { recursive: true, force: true }); // a record being built when the host died
+        continue;
+      }
+      if (!ID_PATTERN.test(name)) continue;
+      const indexed = index.ids?.has(name) ?? false;
+      const change = await readInProgress(dir);
+      if (change !== null) {
+        const keep = index.ids !== null ? indexed : change !== 'install';
+        if (!keep) {
+          await this.#removeFiles(name);
+          continue;
+        }
+        await clearInProgress(dir);
+      }
+      if (!indexed) unindexed.push(name);
+    }
+    for (const id of index.ids ?? []) {
       try {
         this.#remember(await this.#readRecord(id));
       } catch (e) {
-        const error = e instanceof PlugdError ? e : new PlugdError('PLUGD_E_STORE', `record ${id}: ${(e as Error).message}`, { cause: e });
-        problems.push({ id, file: this.recordDir(id), error });
+        problems.push({ id, file: this.recordDir(id), error: asStoreError(e, `record ${id}`) });
       }
     }
-    // Unfinished installs (no index entry) and temp folders left by a crash are swept.
-    for (const name of await readdir(this.pluginsDir)) {
-      if (name.startsWith(INCOMING_PREFIX) || (ID_PATTERN.test(name) && !indexed.has(name))) {
-        await rm(path.join(this.pluginsDir, name), { recursive: true, force: true });
+    let recovered = 0;
+    for (const id of unindexed) {
+      const dir = this.recordDir(id);
+      let record: PluginRecord;
+      try {
+        record = await this.#readRecord(id);
+      } catch (e) {
+        const why = e instanceof PlugdError ? e.message.replace(/^PLUGD_E_\w+: /, '') : (e as Error).message;
+        problems.push({ id, file: dir, error: new PlugdError('PLUGD_E_STORE', `${dir} is not in the index and is not a complete record (left in place): ${why}`, { cause: e }) });
+        continue;
+      }
+      const holder = this.#names.get(record.manifest.name);
+      if (holder) {
+        problems.push({ id, file: dir, error: new PlugdError('PLUGD_E_STORE', `${dir} holds plugin "${record.manifest.name}", which the index gives to ${holder.id.slice(0, 12)}; left in place, not loaded`) });
+        continue;
+      }
+      this.#remember(record);
+      recovered += 1;
+      if (index.ids !== null) {
+        problems.push({ id, file: dir, error: new PlugdError('PLUGD_E_STORE', `${this.indexFile} did not name the complete record of "${record.manifest.name}" in ${dir}; recovered it from its folder`) });
       }
     }
+    if (index.lost === 'missing' && recovered > 0) {
+      problems.push({ file: this.indexFile, error: new PlugdError('PLUGD_E_STORE', `${this.indexFile} is missing; rebuilt it from ${recovered} record folder(s)`) });
+    }
+    if (recovered > 0 || index.lost === 'corrupt') await this.#writeIndex();
     return problems;
   }
 
-  async #readIndex(problems: StoreProblem[]): Promise<{ id: string }[]> {
+  /**
+   * Removes what a crash or a finished plugin left: temp files of atomic writes (of the index, of
+   * settings), temp files of lock attempts that died, and run folders (no plugin runs yet).
+   */
+  async #sweep(): Promise<void> {
+    for (const name of await readdir(this.root)) {
+      const file = path.join(this.root, name);
+      if (isAtomicTemp(name, 'plugins.json')) await rm(file, { force: true });
+      else if (isAtomicTemp(name, LOCK_FILE)) {
+        const info = await stat(file).catch(() => null);
+        if (info && Date.now() - info.mtimeMs > STALE_LOCK_TEMP_MS) await rm(file, { force: true });
+      }
+    }
+    for (const record of this.#records.values()) {
+      const dir = this.recordDir(record.id);
+      for (const name of await readdir(dir)) {
+        if (isAtomicTemp(name)) await rm(path.join(dir, name), { force: true });
+      }
+    }
+    for (const name of await readdir(this.runDir)) {
+      if (RUN_DIR_PATTERN.test(name)) await rm(path.join(this.runDir, name), { recursive: true, force: true });
+    }
+  }
+
+  async #readIndex(problems: StoreProblem[]): Promise<IndexRead> {
     let text: string;
     try {
-      text = await readFile(this.indexFile, 'utf8');
+      text = await readPlainFile(this.indexFile, MAX_INDEX_BYTES);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw new PlugdError('PLUGD_E_STORE', `cannot read ${this.indexFile}: ${(e as Error).message}`, { cause: e });
+      if (!(e instanceof NotPlainFile)) throw new PlugdError('PLUGD_E_STORE', `cannot read ${this.indexFile}: ${(e as Error).message}`, { cause: e });
+      if (e.reason === 'does not exist') return { ids: null, lost: 'missing' };
+      // A link, a FIFO, a folder in its place: as good as corrupt.
+      problems.push({ file: this.indexFile, error: new PlugdError('PLUGD_E_STORE', `${e.message}; rebuilt the index from the record folders`) });
+      await rm(this.indexFile, { recursive: true, force: true });
+      return { ids: null, lost: 'corrupt' };
     }
     try {
       const parsed = JSON.parse(text) as IndexFile;
       if (parsed.version !== 1 || !Array.isArray(parsed.plugins)) throw new Error('unexpected shape');
-      return parsed.plugins.filter((p) => typeof p?.id === 'string' && ID_PATTERN.test(p.id));
+      return { ids: new Set(parsed.plugins.map((p) => p?.id).filter((id): id is string => typeof id === 'string' && ID_PATTERN.test(id))), lost: null };
     } catch (e) {
-      // Only a damaged disk gets here (the index is replaced by rename): fall back to the folders.
-      problems.push({ file: this.indexFile, error: new PlugdError('PLUGD_E_STORE', `${this.indexFile} is corrupt (${(e as Error).message}); loading the record folders instead`, { cause: e }) });
-      const names = await readdir(this.pluginsDir);
-      return names.filter((n) => ID_PATTERN.test(n)).map((id) => ({ id }));
+      // A disk fault or a stray write: the record folders say what is installed.
+      const reason = e instanceof SyntaxError ? 'not valid JSON' : (e as Error).message;
+      problems.push({ file: this.indexFile, error: new PlugdError('PLUGD_E_STORE', `${this.indexFile} is corrupt (${reason}); rebuilt it from the record folders`) });
+      return { ids: null, lost: 'corrupt' };
     }
   }
 
   async #readRecord(id: string): Promise<PluginRecord> {
     const dir = this.recordDir(id);
-    const manifestFile = path.join(dir, 'plugin.json');
-    const manifest = parseManifestText(await readFile(manifestFile, 'utf8'), manifestFile);
+    const manifest = await readManifestFile(path.join(dir, 'plugin.json'));
     const settingsFile = path.join(dir, 'settings.json');
-    const settings = parseSettings(await readFile(settingsFile, 'utf8'), settingsFile);
-    return { id, manifest, settings, bundleDir: path.join(dir, 'bundle') };
+    let text: string;
+    try {
+      text = await readPlainFile(settingsFile, MAX_SETTINGS_BYTES);
+    } catch (e) {
+      throw new PlugdError('PLUGD_E_STORE', (e as Error).message, { cause: e });
+    }
+    const settings = parseSettings(text, settingsFile);
+    const source = await readSource(dir);
+    return { id, manifest, settings, bundleDir: path.join(dir, 'bundle'), ...(source ? { source } : {}) };
   }
 
   async #writeIndex(): Promise<void> {
@@ -204,19 +308,22 @@ export class Store {
    * renamed into place; the index write that follows is the commit point. With `replaces`, the
    * same index write also drops that record (an upgrade): a crash leaves one or the other.
    */
-  async add(id: string, manifest: Manifest, sourceDir: string, settings: PluginSettings, replaces?: string): Promise<PluginRecord> {
+  async add(id: string, manifest: Manifest, sourceDir: string, settings: PluginSettings, replaces?: string, source?: PluginSource): Promise<PluginRecord> {
     const incoming = await mkdtemp(path.join(this.pluginsDir, INCOMING_PREFIX));
     const finalDir = this.recordDir(id);
     const old = replaces === undefined ? undefined : this.#records.get(replaces);
     try {
+      await markInProgress(incoming, 'install');
       await cp(sourceDir, path.join(incoming, 'bundle'), { recursive: true, verbatimSymlinks: true });
       await syncTree(path.join(incoming, 'bundle'));
       await writeJsonAtomic(path.join(incoming, 'plugin.json'), manifest);
       await writeJsonAtomic(path.join(incoming, 'settings.json'), settings);
+      if (source) await writeSource(incoming, source);
       await syncDir(incoming);
       await rename(incoming, finalDir);
       await syncDir(this.pluginsDir);
-      const record: PluginRecord = { id, manifest, settings, bundleDir: path.join(finalDir, 'bundle') };
+      if (old) await markInProgress(this.recordDir(old.id), 'remove');
+      const record: PluginRecord = { id, manifest, settings, bundleDir: path.join(finalDir, 'bundle'), ...(source ? { source } : {}) };
       if (old) this.#forget(old);
       this.#remember(record);
       try {
@@ -226,11 +333,14 @@ export class Store {
         if (old) this.#remember(old);
         throw e;
       }
-      if (old) await this.#removeFiles(old.id);
+      // Committed. What follows is tidying; the next open finishes it if the host dies first.
+      await clearInProgress(finalDir).catch(() => undefined);
+      if (old) await this.#removeFiles(old.id).catch(() => undefined);
       return record;
     } catch (e) {
       await rm(incoming, { recursive: true, force: true });
       if (!this.#records.has(id)) await rm(finalDir, { recursive: true, force: true });
+      if (old && this.#records.get(old.id) === old) await clearInProgress(this.recordDir(old.id)).catch(() => undefined);
       throw new PlugdError('PLUGD_E_STORE', `cannot install ${manifest.name} into ${this.root}: ${(e as Error).message}`, { cause: e });
     }
   }
@@ -243,35 +353,42 @@ export class Store {
     return record;
   }
 
-  /** Drops the index entry first (the commit point), then the folder. */
+  /** Marks the folder, drops the index entry (the commit point), then removes the folder. */
   async remove(id: string): Promise<void> {
     const record = this.#records.get(id);
     if (!record) return;
     this.#forget(record);
     if (record.manifest.kind === 'external') return;
     try {
+      await markInProgress(this.recordDir(id), 'remove');
       await this.#writeIndex();
     } catch (e) {
       this.#remember(record);
+      await clearInProgress(this.recordDir(id)).catch(() => undefined);
       throw new PlugdError('PLUGD_E_STORE', `cannot remove ${record.manifest.name}: ${(e as Error).message}`, { cause: e });
     }
     await this.#removeFiles(id);
   }
 
-  /** A record's folder and logs, once the index no longer names it. */
+  /** A record's folder, logs and run folder, once the index no longer names it. */
   async #removeFiles(id: string): Promise<void> {
     await rm(this.recordDir(id), { recursive: true, force: true });
+    await rm(this.pluginRunDir(id), { recursive: true, force: true });
     await rm(path.join(this.logsDir, `${id}.log`), { force: true });
     await rm(path.join(this.logsDir, `${id}.log.1`), { force: true });
   }
+}
+
+function asStoreError(e: unknown, what: string): PlugdError {
+  return e instanceof PlugdError ? e : new PlugdError('PLUGD_E_STORE', `${what}: ${(e as Error).message}`, { cause: e });
 }
 
 function parseSettings(text: string, file: string): PluginSettings {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
-  } catch (e) {
-    throw new PlugdError('PLUGD_E_STORE', `${file} is not valid JSON`, { cause: e });
+  } catch {
+    throw new PlugdError('PLUGD_E_STORE', `${file} is not valid JSON`); // no cause: V8's message quotes the text
   }
   const s = raw as Partial<PluginSettings>;
   const isStrings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string');

@@ -23,10 +23,13 @@ export class TaskPool {
     });
   }
 
-  /** The content digest of a bundle folder; PLUGD_E_BUNDLE if it cannot be read or leaves itself. */
-  async digestBundle(dir: string, timeoutMs = 60_000): Promise<BundleDigest> {
+  /**
+   * The content digest of a bundle folder; PLUGD_E_BUNDLE if it cannot be read, leaves itself or
+   * holds more than `maxEntries` files, folders and links.
+   */
+  async digestBundle(dir: string, maxEntries: number, timeoutMs = 60_000): Promise<BundleDigest> {
     try {
-      return (await this.#pool.run({ dir }, { signal: AbortSignal.timeout(timeoutMs) })) as BundleDigest;
+      return (await this.#pool.run({ dir, maxEntries }, { signal: AbortSignal.timeout(timeoutMs) })) as BundleDigest;
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       throw new PlugdError('PLUGD_E_BUNDLE', message.replace(/^PLUGD_E_BUNDLE: /, ''), { cause: e });
@@ -35,14 +38,14 @@ export class TaskPool {
 
   /**
    * Unpacks a bundle archive into `into` (an empty scratch folder) and resolves with the folder
-   * that holds its plugin.json; PLUGD_E_BUNDLE for an archive that is unreadable, too big, holds
-   * links or devices, or has no plugin.json.
+   * that holds its plugin.json; PLUGD_E_BUNDLE for an archive that is unreadable, too big (bytes
+   * or entries), holds links out, devices or entries node-tar would skip, or has no plugin.json.
    */
-  async unpackBundle(archive: string, into: string, maxBytes: number, timeoutMs = 120_000): Promise<string> {
+  async unpackBundle(archive: string, into: string, limits: { maxBytes: number; maxEntries: number; marker?: string }, timeoutMs = 120_000): Promise<string> {
     type Outcome = { ok: true; dir: string } | { ok: false; message: string };
     let outcome: Outcome;
     try {
-      outcome = (await this.#pool.run({ archive, into, maxBytes }, { filename: UNPACK_TASK, signal: AbortSignal.timeout(timeoutMs) })) as Outcome;
+      outcome = (await this.#pool.run({ archive, into, maxBytes: limits.maxBytes, maxEntries: limits.maxEntries, marker: limits.marker }, { filename: UNPACK_TASK, signal: AbortSignal.timeout(timeoutMs) })) as Outcome;
     } catch (e) {
       throw new PlugdError('PLUGD_E_BUNDLE', `unpacking ${archive} did not finish: ${(e as Error).message}`, { cause: e });
     }

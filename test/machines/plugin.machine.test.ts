@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, SimulatedClock } from 'xstate';
-import { pluginMachine, pluginStateName, type PluginMachineInput } from '../../machines/plugin.machine.js';
+import { pluginMachine, pluginStateOf, type PluginMachineInput } from '../../machines/plugin.machine.js';
 import type { PluginStateName } from '../../machines/types.js';
 import { fakeInstances } from './fake-instance.js';
 
@@ -18,7 +18,7 @@ function startPlugin(overrides: Partial<PluginMachineInput> = {}, fakeOptions: {
     activationTimeoutMs: 1_000, stopTimeoutMs: 500, ...overrides,
   };
   const actor = createActor(machine, { input, clock }).start();
-  const state = () => pluginStateName(actor.getSnapshot().value);
+  const state = () => pluginStateOf(actor.getSnapshot());
   const enableAndStart = () => {
     actor.send({ type: 'ENABLE' });
     actor.send({ type: 'START' });

@@ -15,11 +15,19 @@ function startPolicy(input: RestartPolicyInput) {
   });
   const actor = createActor(parent).start();
   const policy = actor.getSnapshot().children.policy as AnyActorRef;
+  // The plugin keeps the restart count and tells it with each exit; an ENABLE resets it.
+  let restarts = 0;
   const exit = (reason: string, code: number | null = 1, uptimeMs = 50) => {
-    policy.send({ type: 'EXITED', reason, code, uptimeMs });
+    const before = answers.length;
+    policy.send({ type: 'EXITED', reason, code, uptimeMs, restarts });
+    if (answers.length > before && answers.at(-1)?.type === 'RESTART') restarts++;
     return answers.at(-1);
   };
-  return { answers, exit, policy };
+  const reset = () => {
+    restarts = 0;
+    policy.send({ type: 'RESET' });
+  };
+  return { answers, exit, reset };
 }
 
 describe('restart policy "no"', () => {
@@ -102,10 +110,10 @@ describe('restart intensity (OTP)', () => {
 
 describe('RESET', () => {
   it('gives back the retries and restarts the backoff after a give-up', () => {
-    const { exit, policy } = startPolicy({ policy: 'on-failure', maxRetries: 1 });
+    const { exit, reset } = startPolicy({ policy: 'on-failure', maxRetries: 1 });
     exit('crash');
     expect(exit('crash')?.type).toBe('GIVE_UP');
-    policy.send({ type: 'RESET' });
+    reset();
     expect(exit('crash')).toEqual({ type: 'RESTART', delayMs: 100 });
   });
 });

@@ -47,10 +47,23 @@ describe('activation order', () => {
     const { actor, changes } = startSupervisor({ a: [] });
     actor.send({ type: 'ENABLE', name: 'a' });
     expect(changes).toEqual([
-      { type: 'state', name: 'a', from: null, to: 'installed' },
-      { type: 'state', name: 'a', from: 'installed', to: 'enabled' },
-      { type: 'state', name: 'a', from: 'enabled', to: 'activating' },
+      { type: 'state', name: 'a', from: null, to: 'installed', error: null, restarts: 0 },
+      { type: 'state', name: 'a', from: 'installed', to: 'enabled', error: null, restarts: 0 },
+      { type: 'state', name: 'a', from: 'enabled', to: 'activating', error: null, restarts: 0 },
     ]);
+  });
+
+  it('carries the error that caused a change, as the plugin reported it: a failure, not a stop', () => {
+    const { actor, changes, instanceOf, clock } = startSupervisor({ a: [] });
+    actor.send({ type: 'ENABLE', name: 'a' });
+    const error = { code: 'PLUGD_E_PLUGIN_ERROR', message: 'boom' };
+    instanceOf('a').exit({ reason: 'crash', code: 1, error });
+    expect(changes.at(-1)).toMatchObject({ from: 'activating', to: 'restarting', error, restarts: 0 });
+    clock.increment(100);
+    expect(changes.at(-1)).toMatchObject({ to: 'activating', error: null, restarts: 1 });
+    instanceOf('a').handshake(['T']);
+    actor.send({ type: 'DISABLE', name: 'a' });
+    expect(changes.slice(-2)).toMatchObject([{ to: 'stopping', error: null }, { to: 'disabled', error: null }]);
   });
 });
 

@@ -32,7 +32,7 @@ describe('a process plugin speaking Docker\'s protocol', () => {
     expect(seen.map((e) => e.to)).toEqual(['installed', 'enabled', 'activating', 'running', 'stopping', 'disabled', 'removed']);
   });
 
-  it('rejects a call answered with { Err } with PLUGD_E_PLUGIN_ERROR carrying the message', async () => {
+  it('rejects an { Err } answer with PLUGD_E_PLUGIN_ERROR, an unknown method with PLUGD_E_METHOD (as for workers), and arguments JSON cannot carry with PLUGD_E_CALL', async () => {
     const sup = await supervisor();
     await sup.install(VOLUMES);
     await sup.enable('volumes');
@@ -40,7 +40,8 @@ describe('a process plugin speaking Docker\'s protocol', () => {
     await expect(driver.call('VolumeDriver.Remove', { Name: 'ghost' })).rejects.toMatchObject({
       code: 'PLUGD_E_PLUGIN_ERROR', message: expect.stringContaining('volume "ghost" does not exist'),
     });
-    await expect(driver.call('VolumeDriver.Nope', {})).rejects.toMatchObject({ code: 'PLUGD_E_PLUGIN_ERROR', message: expect.stringContaining('unknown method') });
+    await expect(driver.call('VolumeDriver.Nope', {})).rejects.toMatchObject({ code: 'PLUGD_E_METHOD', message: expect.stringContaining('unknown method') });
+    await expect(driver.call('VolumeDriver.Create', { Name: 10n })).rejects.toMatchObject({ code: 'PLUGD_E_CALL' });
     expect(sup.inspect('volumes').state).toBe('running');
   });
 });

@@ -23,7 +23,7 @@ async function pack(dir: string, prefix: string | null, options: { preservePaths
 
 /** What the store holds besides its lock, logs and sockets: nothing after a refused install. */
 async function storeContents(root: string): Promise<string[]> {
-  const top = (await readdir(root)).filter((n) => !['plugd.lock', 'logs', 'run'].includes(n));
+  const top = (await readdir(root)).filter((n) => !['plugd.lock', 'logs', 'run', 'node_modules'].includes(n));
   return [...top, ...(await readdir(path.join(root, 'plugins'))).map((n) => `plugins/${n}`)].filter((n) => n !== 'plugins');
 }
 

@@ -3,7 +3,7 @@ import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { Store } from '../../src/store/store.js';
+import { IN_PROGRESS_MARKER, Store } from '../../src/store/store.js';
 import { bundle, nextState, onCleanup, supervisor, tempDir } from '../helpers.js';
 
 describe('store layout', () => {
@@ -52,7 +52,9 @@ describe('a damaged store', () => {
   it('sweeps unfinished installs left by a crash', async () => {
     const root = path.join(await tempDir(), 'store');
     await mkdir(path.join(root, 'plugins', '.incoming-abc', 'bundle'), { recursive: true });
+    // A record folder renamed into place whose index write never happened: marked in progress.
     await mkdir(path.join(root, 'plugins', 'f'.repeat(64)), { recursive: true });
+    await writeFile(path.join(root, 'plugins', 'f'.repeat(64), IN_PROGRESS_MARKER), '{"change":"install"}');
     const { store, problems } = await Store.open(root);
     expect(problems).toEqual([]);
     expect(store.list()).toEqual([]);

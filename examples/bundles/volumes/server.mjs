@@ -1,7 +1,6 @@
 // A Docker volume driver (VolumeDriver protocol) kept in memory, served with plugd's SDK.
-// plugd gives the plugins it runs its SDK as $PLUGD_SDK; a bundle installed from npm with its
-// own node_modules would import 'plugd/sdk'.
-const { servePlugin } = await import(process.env.PLUGD_SDK ?? 'plugd/sdk');
+// 'plugd/sdk' resolves to the host's own plugd wherever the store is.
+import { servePlugin } from 'plugd/sdk';
 
 const volumes = new Map();
 const mountpoint = (name) => `/var/lib/plugd-volumes/${name}`;

@@ -1,6 +1,8 @@
 // The entry of every plugin worker: loads the plugin's module and serves the PluginWorkerApi
 // over comlink. Runs inside the worker thread, never on the main thread. A standby worker (the
 // warm pool) starts without a plugin and receives it with its first activate(init).
+// First of all, before any plugin code can run: process.kill refuses the host's own pid.
+import './kill-guard.mjs';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import { expose } from 'comlink/dist/esm/comlink.mjs';
@@ -75,7 +77,8 @@ function answerCall([id, method, args]) {
       try {
         port.postMessage([id, 0, value]);
       } catch (e) {
-        port.postMessage([id, 1, toPlain(codedError('PLUGD_E_PLUGIN_ERROR', `method "${method}" returned a value that cannot be sent between threads: ${e instanceof Error ? e.message : String(e)}`))]);
+        const name = /** @type {import('../protocol.ts').PluginInit} */ (data).name;
+        port.postMessage([id, 1, toPlain(codedError('PLUGD_E_PLUGIN_ERROR', `plugin "${name}" method "${method}" returned a value that cannot be sent back to the host (it must be structured-cloneable): ${e instanceof Error ? e.message : String(e)}`))]);
       }
     },
     (e) => port.postMessage([id, 1, toPlain(e)]),
@@ -84,9 +87,15 @@ function answerCall([id, method, args]) {
 
 if (boot.init) takeOn(boot.init);
 
-/** @param {string} code @param {string} message */
-function codedError(code, message) {
-  return Object.assign(new Error(`${code}: ${message}`), { code });
+/**
+ * An error of plugd's own (named PlugdError, the code kept out of the message): the main thread
+ * rebuilds it as a PlugdError, where a plugin's own error is wrapped.
+ * @param {string} code @param {string} message @param {unknown} [cause]
+ */
+function codedError(code, message, cause) {
+  const error = Object.assign(new Error(message, cause === undefined ? undefined : { cause }), { code });
+  error.name = 'PlugdError';
+  return error;
 }
 
 /** @param {unknown} def @param {import('../protocol.ts').PluginInit} init @returns {PluginDefinition} */
@@ -107,6 +116,19 @@ function checkDefinition(def, init) {
   return /** @type {PluginDefinition} */ (def);
 }
 
+/**
+ * Loads the plugin's module. A module that cannot be found, resolved or evaluated fails the
+ * activation with what Node said, once.
+ * @param {import('../protocol.ts').PluginInit} init
+ */
+async function importPlugin(init) {
+  try {
+    return await import(pathToFileURL(init.entry).href);
+  } catch (e) {
+    throw codedError('PLUGD_E_ACTIVATION', `plugin "${init.name}": cannot load ${init.entry}: ${e instanceof Error ? e.message : String(e)}`, e);
+  }
+}
+
 /** @type {import('../protocol.ts').PluginWorkerApi} */
 const api = {
   async activate(init) {
@@ -117,7 +139,7 @@ const api = {
     if (!data || !output) throw codedError('PLUGD_E_ACTIVATION', 'a standby worker needs its plugin in activate(init)');
     const current = data;
     const out = output;
-    const mod = await import(pathToFileURL(current.entry).href);
+    const mod = await importPlugin(current);
     const def = checkDefinition(mod.default, current);
     ctx = Object.freeze({
       name: current.name,
@@ -131,7 +153,7 @@ const api = {
     try {
       answer = def.activate ? await def.activate(ctx) : undefined;
     } catch (e) {
-      throw Object.assign(new Error(`PLUGD_E_ACTIVATION: plugin "${current.name}": activate() threw: ${e instanceof Error ? e.message : String(e)}`, { cause: e }), { code: 'PLUGD_E_ACTIVATION' });
+      throw codedError('PLUGD_E_ACTIVATION', `plugin "${current.name}": activate() threw: ${e instanceof Error ? e.message : String(e)}`, e);
     }
     const list = /** @type {{ Implements?: unknown } | undefined} */ (answer)?.Implements;
     if (!Array.isArray(list) || !list.every((t) => typeof t === 'string')) {

@@ -160,7 +160,43 @@ function readProcessOutput(socket) {
     stream.output.notice.report();
     processOutputs.delete(stream.key);
     processSlots.delete(stream.key);
+    settleEnded(stream.key);
   });
+}
+
+/**
+ * Who waits for a process instance's output to end ("id#instance"): asked for its last stderr
+ * lines, answered once both its streams have closed.
+ * @type {Map<string, (() => void)[]>}
+ */
+const endWaiters = new Map();
+
+/** @param {string} key */
+function settleEnded(key) {
+  const waiters = endWaiters.get(key) ?? [];
+  endWaiters.delete(key);
+  for (const answer of waiters) answer();
+}
+
+/** Lines a tail leaves out: blank ones and stack frames, so an uncaught error's message stays in view. */
+const NOT_TELLING = /^\s*$|^\s+at /;
+
+/**
+ * The text of the last `count` stderr lines of one process instance, oldest first.
+ * @param {string} id @param {number} instance @param {number} count
+ */
+function stderrTail(id, instance, count) {
+  const ring = logs.get(id)?.ring ?? [];
+  /** @type {string[]} */
+  const found = [];
+  for (let i = ring.length - 1; i >= 0 && found.length < count; i--) {
+    const line = /** @type {string} */ (ring[i]);
+    if (!line.includes('"stderr"')) continue;
+    const entry = parse(line);
+    if (entry.instance !== instance || entry.stream !== 'stderr' || typeof entry.msg !== 'string') continue;
+    if (!NOT_TELLING.test(entry.msg)) found.push(entry.msg);
+  }
+  return found.reverse();
 }
 
 /** Serves the process socket from the first process plugin on; hosts without any have none. */
@@ -193,12 +229,42 @@ function attach(id, logPort) {
   let ports = attached.get(id);
   if (!ports) attached.set(id, (ports = new Set()));
   ports.add(logPort);
-  logPort.on('message', (/** @type {string[]} */ lines) => append(id, lines));
+  logPort.on('message', (/** @type {unknown} */ lines) => accept(id, logPort, lines));
+  logPort.on('messageerror', () => refuse(id, logPort));
   // (No receiveMessageOnPort here: on a closing port it crashes Node 20 with a segfault.)
   logPort.on('close', () => {
     ports.delete(logPort);
     if (ports.size === 0 && attached.get(id) === ports) attached.delete(id);
   });
+}
+
+/**
+ * A batch is what plugin-output.mjs posts: an array of strings. The plugin's code shares its
+ * thread and can post anything on the port: anything else closes that port (the instance logs
+ * no more), is noted in the plugin's log, and never reaches code that would throw on it.
+ * @param {string} id @param {import('node:worker_threads').MessagePort} logPort @param {unknown} lines
+ * @returns {boolean} whether the batch was taken
+ */
+function accept(id, logPort, lines) {
+  if (Array.isArray(lines) && lines.every((l) => typeof l === 'string')) {
+    append(id, lines);
+    return true;
+  }
+  refuse(id, logPort);
+  return false;
+}
+
+/** Ports closed for a malformed message (a port can also report one as a 'messageerror'). */
+const refused = new WeakSet();
+
+/** @param {string} id @param {import('node:worker_threads').MessagePort} logPort */
+function refuse(id, logPort) {
+  if (refused.has(logPort)) return;
+  refused.add(logPort);
+  attached.get(id)?.delete(logPort); // at once: a closing port is never drained (see attach)
+  logPort.close();
+  const msg = 'the plugin posted a malformed message on its log port; its log port was closed';
+  append(id, [`${JSON.stringify({ level: 50, time: Date.now(), plugin: id, code: 'PLUGD_E_PROTOCOL', msg })}\n`]);
 }
 
 /** @param {string} id */
@@ -209,7 +275,7 @@ function drain(id) {
 /** @param {string} id @param {import('node:worker_threads').MessagePort} logPort */
 function drainPort(id, logPort) {
   for (let queued = receiveMessageOnPort(logPort); queued; queued = receiveMessageOnPort(logPort)) {
-    if (logs.has(id)) append(id, /** @type {string[]} */ (queued.message));
+    if (logs.has(id) && !accept(id, logPort, queued.message)) return; // closed: never read again
   }
 }
 
@@ -224,6 +290,14 @@ port.on('message', (/** @type {import('../pump-protocol.ts').PumpRequest} */ msg
     case 'attach':
       attach(msg.id, msg.port);
       break;
+    case 'stderr': {
+      const key = `${msg.id}#${msg.instance}`;
+      const answer = () => port.postMessage({ type: 'stderr', seq: msg.seq, lines: stderrTail(msg.id, msg.instance, msg.lines) });
+      // Still expected (its streams not both closed): answer when the last line has been read.
+      if (processSlots.has(key)) endWaiters.set(key, [...endWaiters.get(key) ?? [], answer]);
+      else answer();
+      break;
+    }
     case 'tail': {
       drain(msg.id);
       const ring = logs.get(msg.id)?.ring ?? [];
@@ -233,6 +307,7 @@ port.on('message', (/** @type {import('../pump-protocol.ts').PumpRequest} */ msg
     }
     case 'forget': {
       for (const key of processSlots.keys()) if (key.startsWith(`${msg.id}#`)) processSlots.delete(key);
+      for (const key of [...endWaiters.keys()]) if (key.startsWith(`${msg.id}#`)) settleEnded(key);
       for (const [key, output] of processOutputs) {
         if (!key.startsWith(`${msg.id}#`)) continue;
         output.notice.stop();
@@ -247,6 +322,7 @@ port.on('message', (/** @type {import('../pump-protocol.ts').PumpRequest} */ msg
     }
     case 'close':
       for (const id of attached.keys()) drain(id);
+      for (const key of [...endWaiters.keys()]) settleEnded(key);
       processServer?.close();
       for (const log of logs.values()) if (log.fd !== null) closeSync(log.fd);
       logs.clear();

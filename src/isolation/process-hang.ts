@@ -1,0 +1,46 @@
+// Whether a plugin process's event loop is blocked: it must answer a ping over IPC. A silence past
+// watchdogMs is judged by the process's main thread in /proc, with hang-verdict.ts's rules for
+// threads: hung once it has run its CPU budget without answering (a loop that does not yield),
+// or past STARVATION_CAP × watchdogMs; a process only waiting for a core is given the time.
+import { readFile } from 'node:fs/promises';
+import { isHung } from './hang-verdict.js';
+
+/**
+ * Sends a ping with `ping()` (which returns the promise of its answer, or null when it cannot be
+ * sent) and resolves true when it is answered or the process ends, false when it is hung.
+ */
+export async function answersPing(pid: number, watchdogMs: number, ended: Promise<unknown>, ping: () => Promise<void> | null): Promise<boolean> {
+  const before = await readMainThread(pid);
+  const sentAt = performance.now();
+  const pong = ping();
+  if (!pong) return true; // ending: its exit reports why
+  if (await settlesWithin([pong, ended], watchdogMs)) return true;
+  for (;;) {
+    const now = await readMainThread(pid);
+    const reading = before && now ? { state: now.state, cpuSinceBeatUs: now.cpuUs - before.cpuUs } : null;
+    if (await settlesWithin([ended], 0)) return true;
+    if (isHung(performance.now() - sentAt, watchdogMs, reading)) return false;
+    if (await settlesWithin([pong, ended], watchdogMs / 4)) return true;
+  }
+}
+
+/** True once any of `promises` settles within `ms`. */
+function settlesWithin(promises: Promise<unknown>[], ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    const yes = () => { clearTimeout(timer); resolve(true); };
+    for (const p of promises) void p.then(yes, yes);
+  });
+}
+
+/** The process's main (JavaScript) thread: its scheduler state and on-CPU time, from /proc. */
+export async function readMainThread(pid: number): Promise<{ state: string; cpuUs: number } | null> {
+  if (process.platform !== 'linux') return null;
+  try {
+    const [stat, schedstat] = await Promise.all([readFile(`/proc/${pid}/stat`, 'latin1'), readFile(`/proc/${pid}/schedstat`, 'latin1')]);
+    const at = stat.lastIndexOf(')') + 2;
+    return { state: stat.slice(at, at + 1), cpuUs: Math.floor(Number(schedstat.split(' ')[0]) / 1000) };
+  } catch {
+    return null;
+  }
+}
