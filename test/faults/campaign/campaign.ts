@@ -25,17 +25,7 @@ export const SEED = Number(process.env.PLUGD_CAMPAIGN_SEED ?? Date.now() % 2 ** 
  * then runs everywhere. PLUGD_CAMPAIGN_KNOWN_OPEN=ignore runs every check (to see them fail).
  */
 export const KNOWN_OPEN = [
-  'restore-blocks-open', // createSupervisor() waits on a restore that never ends
-  'wrapper-epipe-orphan', // a wrapper dies of EPIPE while its host dies, leaving the plugin to init
-  'debris-sweep', // *.tmp files and run/<id>/ folders are never swept on open
-  'lost-index', // a missing or corrupt plugins.json sweeps every record
-  'tar-sparse-unknown', // GNU sparse and unknown tar typeflags are dropped silently
-  'tar-entry-count', // no bound on the number of entries an archive unpacks to
-  'absolute-symlink', // an absolute symlink into the bundle is copied verbatim
-  'manifest-link-quoted', // a plugin.json symlinked to another file is read and quoted
-  'malformed-worker-message', // a malformed message on a worker's call channel kills the host
   'prototype-name', // "constructor" as a plugin's name or in its requires throws in the supervisor machine: the host dies
-  'enable-of-running', // enable() of a plugin that is already running never settles
   'folder-special-files', // a fifo or device in a bundle folder: skipped by the digest, then copied or PLUGD_E_STORE
 ] as const;
 
