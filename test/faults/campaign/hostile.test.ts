@@ -104,7 +104,7 @@ const CASES: Case[] = [
   { name: 'an archive entrypoint that is a symlink to /etc/passwd', build: tgz([{ path: 'plugin.json', data: MANIFEST }, { path: 'index.mjs', type: '2', linkname: '/etc/passwd' }]) },
   { name: 'an archive GNU sparse entry', build: tgz([...BASE, { path: 'lib/data.bin', type: 'S', data: 'sparse data', gnu: true }]) },
   { name: 'an archive entry of an unknown typeflag', build: tgz([...BASE, { path: 'lib/extra.mjs', type: 'Z', data: 'export const x = 1;\n' }]) },
-  { name: 'an archive entry of a contiguous-file typeflag it drops no further than a file', build: tgz([...BASE, { path: 'lib/../../c.txt', type: '7', data: 'x' }]) },
+  { name: 'an archive contiguous-file entry (typeflag 7) that climbs out', build: tgz([...BASE, { path: 'lib/../../c.txt', type: '7', data: 'x' }]) },
   { name: `an archive of ${SIZES.hugeEntries} empty files`, build: tgz([...BASE, ...Array.from({ length: SIZES.hugeEntries }, (_, i) => ({ path: `many/${i}`, data: '' }))]) },
   { name: 'an archive that unpacks to more than 512 MiB', build: tgz([...BASE, { path: 'bomb.bin', zeros: 520 * 1024 * 1024 }]) },
   { name: 'a file that is not an archive', build: async (work) => { const f = path.join(work, 'junk.tgz'); await writeFile(f, 'not a tar'); return f; } },

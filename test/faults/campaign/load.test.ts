@@ -2,7 +2,7 @@
 // them. Every call settles, resolved or rejected with a stable code, and nothing is left as an
 // unhandled rejection. A plugin thread that sends a malformed message ends itself, not the host.
 import { spawn } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,7 +42,6 @@ describe(`${SIZES.loadPlugins} plugins under ${SIZES.loadCalls} calls, ${SIZES.l
     const install = async (source: string, name: string) => {
       const dir = path.join(folders, name);
       await mkdir(dir);
-      const { cp, readFile } = await import('node:fs/promises');
       await cp(source, dir, { recursive: true });
       const manifest = JSON.parse(await readFile(path.join(source, 'plugin.json'), 'utf8'));
       await writeFile(path.join(dir, 'plugin.json'), JSON.stringify({ ...manifest, name }));
