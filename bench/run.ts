@@ -1,14 +1,15 @@
-// npm run bench [-- --quick] [--n 1,10,100,500] [--reps 3] [--only cold,warm,faults,calls,isolation] [--iso-n 20]
+// npm run bench [-- --quick] [--n 1,10,100,500] [--reps 3] [--only cold,warm,faults,calls,isolation,control] [--iso-n 20]
 // Every scenario runs side by side with its raw worker_threads baseline in this same process and
 // run; the table and bench/results/<date>.json report ratios, never absolute claims alone.
 import { parseArgs } from 'node:util';
 import { machine, printTable, writeResults } from './report.js';
 import { calls } from './scenarios/calls.js';
+import { control } from './scenarios/control.js';
 import { activations } from './scenarios/cold-activations.js';
 import { faults } from './scenarios/faults.js';
 import { isolation } from './scenarios/isolation.js';
 
-const ALL_SCENARIOS = ['cold', 'warm', 'faults', 'calls', 'isolation'];
+const ALL_SCENARIOS = ['cold', 'warm', 'faults', 'calls', 'isolation', 'control'];
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
@@ -36,6 +37,7 @@ const warm = only.has('warm') ? await activations(warmNs, reps, true, cold) : []
 const faultRows = only.has('faults') ? await faults(hungCounts, quick ? 1_500 : 3_000, watchdogMs) : [];
 const callResult = only.has('calls') ? await calls(quick ? 2_000 : 10_000) : null;
 const isoResult = only.has('isolation') ? await isolation(Number(values['iso-n'] ?? (quick ? 10 : 20)), reps, quick ? 1_000 : 5_000) : null;
+const controlResult = only.has('control') ? await control([100, 500], quick ? 3_000 : 10_000) : null;
 
 // ── tables ─────────────────────────────────────────────────────────────────────────────────
 if (cold.length) {
@@ -74,6 +76,17 @@ if (callResult) {
     { side: 'raw postMessage (worker port, objects)', 'calls/s': callResult.raw.perSec, 'p50 µs': callResult.raw.p50Us, 'p99 µs': callResult.raw.p99Us, 'plugd/this': callResult.throughputRatio },
     { side: 'raw MessageChannel (arrays): stricter floor', 'calls/s': callResult.rawChannel.perSec, 'p50 µs': callResult.rawChannel.p50Us, 'p99 µs': callResult.rawChannel.p99Us, 'plugd/this': callResult.throughputRatioVsChannel },
     { side: 'plugd client.call', 'calls/s': callResult.plugd.perSec, 'p50 µs': callResult.plugd.p50Us, 'p99 µs': callResult.plugd.p99Us, 'plugd/this': 1 },
+  ]);
+}
+
+if (controlResult) {
+  printTable('control API: GET /v1/plugins over the socket (sequential, keep-alive) beside sup.list() + JSON.stringify', controlResult.list.map((r) => ({
+    'installed plugins': r.n, 'API p50/p99 µs': `${r.apiUs.p50} / ${r.apiUs.p99}`, 'in-process p50/p99 µs': `${r.inProcessUs.p50} / ${r.inProcessUs.p99}`, 'API/in-process p50': r.apiVsInProcessP50,
+  })));
+  const l = controlResult.load;
+  printTable(`control API: host event-loop delay, a flooding plugin, ${l.followers} log followers + /v1/metrics every ${l.scrapeEveryMs} ms vs none (${l.windowMs} ms each)`, [
+    { run: 'without followers or scrapes', 'loop delay p50/p99/max ms': `${l.without.p50} / ${l.without.p99} / ${l.without.max}`, 'lines received': '-', scrapes: '-' },
+    { run: 'with them', 'loop delay p50/p99/max ms': `${l.with.p50} / ${l.with.p99} / ${l.with.max}`, 'lines received': l.linesReceived, scrapes: l.scrapes },
   ]);
 }
 
@@ -121,6 +134,6 @@ const file = await writeResults({
   machine: machine(),
   options: { ns, reps, watchdogMs, hungCounts },
   durationS: Math.round((Date.now() - started) / 1000),
-  cold, warm: warmVsCold.map((w, i) => ({ ...w, detail: warm[i] })), faults: faultRows, calls: callResult, isolation: isoResult, targets,
+  cold, warm: warmVsCold.map((w, i) => ({ ...w, detail: warm[i] })), faults: faultRows, calls: callResult, isolation: isoResult, control: controlResult, targets,
 }, quick, ALL_SCENARIOS.every((name) => only.has(name)) ? null : ALL_SCENARIOS.filter((name) => only.has(name)));
 console.log(`\nwritten ${file} (${Math.round((Date.now() - started) / 1000)} s)`);

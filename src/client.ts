@@ -1,5 +1,6 @@
 // What the host holds to call a plugin capability. A client outlives restarts: each call goes to
 // the instance running at that moment, or rejects with PLUGD_E_NOT_RUNNING.
+import type { CallCounters } from './control/call-counters.js';
 import { PlugdError } from './errors.js';
 import type { PluginInstance } from './isolation/plugin-instance.js';
 
@@ -13,6 +14,8 @@ export interface ClientBackend {
   instanceOf(name: string): PluginInstance | undefined;
   callTimeoutMs: number;
   release(name: string): void;
+  /** Counted per plugin for the metrics. */
+  calls?: CallCounters;
 }
 
 /**
@@ -41,10 +44,13 @@ export class PluginClient {
       return Promise.reject(new PlugdError('PLUGD_E_CALL', `call() on plugin "${this.name}" needs a method name such as "${this.capability}.Method"`));
     }
     const instance = this.#backend.instanceOf(this.name);
+    const calls = this.#backend.calls;
     if (!instance?.running) {
+      if (calls) calls.of(this.name).notRunning += 1;
       return Promise.reject(new PlugdError('PLUGD_E_NOT_RUNNING', `plugin "${this.name}" is not running; enable it, or wait for its restart`));
     }
-    return instance.call(method, args, options.timeoutMs ?? this.#backend.callTimeoutMs) as Promise<T>;
+    const call = instance.call(method, args, options.timeoutMs ?? this.#backend.callTimeoutMs) as Promise<T>;
+    return calls ? calls.track(this.name, call) : call;
   }
 
   /** Gives back a reference taken with `get(..., { acquire: true })`. Idempotent. */

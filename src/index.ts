@@ -4,6 +4,7 @@ export type { StateEvent, ActivationHandler, Capability, InstallOptions, Restore
 export type { InstallProgress } from './store/registry/install-progress.js';
 export type { PluginSource } from './store/registry/plugin-source.js';
 export type { SupervisorOptions } from './options.js';
+export type { ControlOption } from './control/control-options.js';
 export { PluginClient } from './client.js';
 export type { CallOptions } from './client.js';
 export type { PluginInfo } from './runtime/plugin-info.js';

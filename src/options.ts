@@ -4,6 +4,7 @@ import type { InspectionEvent, Observer } from 'xstate';
 import { PlugdError } from './errors.js';
 import { defaultMaxConcurrentStarts } from './isolation/semaphore.js';
 import { mutedLogger, stderrLogger } from './logs/stderr-logger.js';
+import { resolveControl, type ControlListen, type ControlOption } from './control/control-options.js';
 import type { BackoffConfig, IntensityConfig } from '../machines/types.js';
 
 export interface SupervisorOptions {
@@ -75,9 +76,16 @@ export interface SupervisorOptions {
    * it is refused with PLUGD_E_REGISTRY. Default 30 s.
    */
   registryTimeoutMs?: number;
+  /**
+   * Serve the control API (what `plugd` talks to): `true` on `<root>/plugd.sock`, `{ socket }`
+   * on another path, or `{ host: '127.0.0.1', port, token }` on loopback TCP with a bearer token.
+   * Default: off.
+   */
+  control?: ControlOption;
 }
 
-export type ResolvedOptions = Required<Omit<SupervisorOptions, 'logger' | 'inspect' | 'restart' | 'logs'>> & {
+export type ResolvedOptions = Required<Omit<SupervisorOptions, 'logger' | 'inspect' | 'restart' | 'logs' | 'control'>> & {
+  control: ControlListen | null;
   logger: Logger;
   inspect: SupervisorOptions['inspect'];
   restart: { backoff?: Partial<BackoffConfig>; intensity?: Partial<IntensityConfig> };
@@ -169,6 +177,7 @@ export function resolveOptions(options: SupervisorOptions): ResolvedOptions {
     maxConcurrentStarts: positive(o, 'maxConcurrentStarts', defaultMaxConcurrentStarts()),
     maxBundleEntries: wholeAtLeastOne(o, 'maxBundleEntries', 10_000),
     registryTimeoutMs: positive(o, 'registryTimeoutMs', 30_000),
+    control: resolveControl(options.control, options.root),
     logs: {
       keepLines: positive(logs, 'keepLines', 1_000, 'logs.keepLines'),
       maxFileBytes: positive(logs, 'maxFileBytes', 5 * 1024 * 1024, 'logs.maxFileBytes'),

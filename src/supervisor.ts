@@ -23,6 +23,10 @@ import { SettingsWriter } from './store/settings-writer.js';
 import type { StateEvent } from './runtime/state-event.js';
 import { Store, type PluginRecord, type StoreProblem } from './store/store.js';
 import { TaskPool } from './tasks/task-pool.js';
+import { ControlServer } from './control/control-server.js';
+import { EventHistory } from './control/event-history.js';
+import { PluginMetrics } from './control/metrics.js';
+import { instanceUsage } from './control/plugin-usage.js';
 
 export type Capability = string;
 
@@ -65,6 +69,8 @@ export class Supervisor {
   #closed: Promise<void> | null = null;
   #restoring: Promise<RestoreReport> = Promise.resolve({ running: [], failed: [] });
   readonly #locks = new PluginLocks();
+  readonly #metrics: PluginMetrics;
+  #control: ControlServer | null = null;
 
   private constructor(options: ResolvedOptions, store: Store, problems: StoreProblem[]) {
     this.#options = options;
@@ -82,7 +88,9 @@ export class Supervisor {
     });
     this.#instances = new Instances(options, store, this.#pump, this.#tasks, this.#log);
     this.#handlers = new ActivationHandlers(this.#log);
+    this.#metrics = new PluginMetrics({ list: () => this.list(), usageOf: (name) => instanceUsage(this.#instances.current(name)) });
     this.#clientBackend = {
+      calls: this.#metrics.calls,
       // A stopping plugin takes no new call: its instance is ending.
       instanceOf: (name) => (this.#actors.hasTag(name, 'running') ? this.#instances.current(name) : undefined),
       callTimeoutMs: options.callTimeoutMs,
@@ -92,6 +100,7 @@ export class Supervisor {
       if (event.to !== 'running') return;
       this.#handlers.activated(event.name, context?.implements ?? [], (capability) => new PluginClient(this.#clientBackend, event.name, capability, false));
     });
+    this.#actors.on(this.#metrics.onState);
     for (const problem of problems) this.#log.error({ file: problem.file, code: problem.error.code }, problem.error.message);
   }
 
@@ -107,6 +116,7 @@ export class Supervisor {
       throw e;
     }
     for (const record of store.list()) sup.#actors.add(record);
+    if (resolved.control) await sup.#serve(resolved.control);
     // Started, not awaited: one plugin's slow or failing activation never holds the host's start.
     if (resolved.restore) sup.#restoring = restore(toRestore(store.list()), (id) => sup.enable(id), sup.#log, () => sup.#closed !== null);
     return sup;
@@ -294,6 +304,17 @@ export class Supervisor {
     await this.#settings.write(record, { env: merged });
   }
 
+  /** Stops a plugin's instance and starts a new one; resolves once it runs again. Refused unless enabled. */
+  async restart(nameOrId: string): Promise<void> {
+    this.#assertOpen();
+    const record = this.#claim(nameOrId);
+    const name = record.manifest.name;
+    if (!record.settings.enabled) throw new PlugdError('PLUGD_E_STATE', `plugin "${name}" is not enabled; enable it instead`);
+    this.#refs.assertFree(name, false);
+    if (!this.#actors.hasTag(name, 'atRest')) await this.#actors.disable(name);
+    await this.enable(name);
+  }
+
   // ── lookup and calls ─────────────────────────────────────────────────────────────────────
 
   /**
@@ -366,6 +387,16 @@ export class Supervisor {
     return this;
   }
 
+  /** The Prometheus text exposition of plugd's metrics (what `GET /v1/metrics` serves). */
+  metrics(): Promise<string> {
+    return this.#metrics.text();
+  }
+
+  /** Where the control API listens (socket path or host:port), or null without `control`. */
+  get controlAddress(): string | null {
+    return this.#control?.address ?? null;
+  }
+
   /**
    * Resolves once every plugin restored at open (those enabled when the host last stopped, and
    * `always` plugins) has settled its first activation: it runs, or its activation failed (it is
@@ -406,10 +437,25 @@ export class Supervisor {
   // ── internals ────────────────────────────────────────────────────────────────────────────
 
   async #shutdown(): Promise<void> {
+    await this.#control?.close();
     const bound = this.#options.stopTimeoutMs * (this.#store.list().length + 1) + 1_000;
     if (!(await this.#actors.close(bound))) this.#log.error(`plugins did not stop within ${bound} ms; terminating them`);
     await Promise.all([this.#instances.close(), this.#pump.close(), this.#tasks.close()]);
     await this.#store.close();
+  }
+
+  /** Starts the control API; a supervisor that cannot serve it does not open. */
+  async #serve(listen: NonNullable<ResolvedOptions['control']>): Promise<void> {
+    const history = new EventHistory();
+    this.#actors.on(history.record);
+    try {
+      const factsOf = (name: string) => ({ state: this.#actors.stateOf(name), context: this.#actors.contextOf(name), grantedEnv: this.#store.resolve(name).settings.grantedEnv });
+      this.#control = await ControlServer.start({ sup: this, listen, metrics: this.#metrics, history, factsOf, logsDir: this.#store.logsDir, log: this.#log });
+    } catch (e) {
+      await this.close();
+      throw e;
+    }
+    this.#log.info({ control: this.#control.address }, `control API on ${this.#control.address}`);
   }
 
   /** Serialises writes to the store, so two installs cannot both take one name. */
@@ -440,6 +486,7 @@ export class Supervisor {
     this.#pump.forget(id);
     this.#refs.forget(name);
     this.#instances.forget(name);
+    this.#metrics.calls.forget(name);
   }
 
   /** The record an operation will change: every such operation goes through the plugin's lock. */

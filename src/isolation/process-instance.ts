@@ -125,6 +125,8 @@ export class ProcessInstance implements ProbedInstance {
 
   get exited() { return this.#end.exited; }
   get running(): boolean { return this.#end.running; }
+  /** The plugin's own pid once the wrapper reported it (for its CPU and memory in the metrics). */
+  get pid(): number | null { return this.#pluginPid; }
   get uptimeMs(): number { return this.#end.uptimeMs; }
 
   /** Docker's handshake, retried on the task pool until activationTimeoutMs. */

@@ -66,16 +66,24 @@ describe('the packed package', () => {
       'dist/src/sdk/serve-plugin.mjs', 'dist/src/sdk/serve-plugin.d.mts',
       'dist/src/isolation/entry/plugin-worker.bundle.mjs',
     ]));
-    expect(files.filter((f) => !f.startsWith('dist/') && !['LICENSE', 'README.md', 'package.json'].includes(f))).toEqual([]);
+    expect(files.filter((f) => !f.startsWith('dist/') && !['LICENSE', 'README.md', 'package.json', 'bin/plugd.js'].includes(f))).toEqual([]);
     expect(files.filter((f) => /\.(ts|mts)$/.test(f) && !/\.d\.(ts|mts)$/.test(f))).toEqual([]);
     // Every module the package ships comes with its declarations.
-    const modules = files.filter((f) => /\.m?js$/.test(f) && !GENERATED.test(f));
+    const modules = files.filter((f) => /\.m?js$/.test(f) && !GENERATED.test(f) && !f.startsWith('bin/'));
     expect(modules.filter((f) => !files.includes(f.replace(/\.js$/, '.d.ts').replace(/\.mjs$/, '.d.mts')))).toEqual([]);
   });
 
   it('installs into a fresh project with the latest typescript and @types/node', () => {
     expect(installed, installed?.stderr).toMatchObject({ code: 0 });
   });
+
+  it('runs the `plugd` command from the installed package (its build in dist/)', async () => {
+    const plugd = join(app, 'node_modules/.bin/plugd');
+    const help = await run(plugd, ['--help'], app, 60_000);
+    expect([help.code, help.stdout]).toEqual([0, expect.stringContaining('Exit codes: 0 done, 1 refused')]);
+    const ls = await run(plugd, ['--root', join(tmp, 'no-daemon'), 'ls'], app, 60_000);
+    expect([ls.code, ls.stderr]).toEqual([3, expect.stringContaining('no plugd daemon answers')]);
+  }, 150_000);
 
   it('type-checks a strict nodenext host using the whole README API, a definePlugin worker and a servePlugin process plugin', async () => {
     const tsc = await run(process.execPath, [join(app, 'node_modules/typescript/bin/tsc'), '-p', '.'], app, 180_000);

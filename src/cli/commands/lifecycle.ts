@@ -1,0 +1,83 @@
+// The commands that change a plugin's state: install, enable, disable, restart, rm, set, upgrade.
+// They need a daemon (or a host serving control); without one they exit with code 3.
+import path from 'node:path';
+import type { Command } from 'commander';
+import { contextOf, seg, UsageError, type CliContext } from '../context.js';
+import { print, printJson } from '../output.js';
+
+async function report(ctx: CliContext, result: unknown, text: string): Promise<void> {
+  if (ctx.json) printJson(result ?? null);
+  else print(text);
+}
+
+export function registerLifecycle(program: Command): void {
+  program.command('install')
+    .description('install a bundle (a folder with plugin.json, or a .tgz); it starts disabled unless --enable')
+    .argument('<path>', 'the bundle')
+    .option('--grant-all-permissions', 'grant the host env variables the plugin asks for')
+    .option('--enable', 'enable it once installed')
+    .action(async (bundle: string, opts: { grantAllPermissions?: boolean; enable?: boolean }, command: Command) => {
+      const ctx = contextOf(command);
+      const installed = await ctx.api.request<{ id: string; name: string }>('POST', '/v1/plugins', { path: path.resolve(bundle), grantPermissions: opts.grantAllPermissions === true });
+      const enabled = opts.enable ? await ctx.api.request('POST', `/v1/plugins/${seg(installed.name)}/enable`) : null;
+      await report(ctx, enabled ?? installed, `${installed.name} ${installed.id}`);
+    });
+
+  program.command('enable')
+    .description('enable a plugin (and those it requires); returns once it runs')
+    .argument('<name>')
+    .action(async (name: string, _opts: unknown, command: Command) => {
+      const ctx = contextOf(command);
+      await report(ctx, await ctx.api.request('POST', `/v1/plugins/${seg(name)}/enable`), name);
+    });
+
+  program.command('disable')
+    .description('stop a plugin and keep it disabled')
+    .argument('<name>')
+    .option('-f, --force', 'even while the host has it in use')
+    .action(async (name: string, opts: { force?: boolean }, command: Command) => {
+      const ctx = contextOf(command);
+      await report(ctx, await ctx.api.request('POST', `/v1/plugins/${seg(name)}/disable${opts.force ? '?force=1' : ''}`), name);
+    });
+
+  program.command('restart')
+    .description('stop an enabled plugin\'s instance and start a new one')
+    .argument('<name>')
+    .action(async (name: string, _opts: unknown, command: Command) => {
+      const ctx = contextOf(command);
+      await report(ctx, await ctx.api.request('POST', `/v1/plugins/${seg(name)}/restart`), name);
+    });
+
+  program.command('rm')
+    .alias('remove')
+    .description('remove a disabled plugin from the store')
+    .argument('<name>')
+    .option('-f, --force', 'disable it first, even in use or required by others')
+    .action(async (name: string, opts: { force?: boolean }, command: Command) => {
+      const ctx = contextOf(command);
+      await ctx.api.request('DELETE', `/v1/plugins/${seg(name)}${opts.force ? '?force=1' : ''}`);
+      await report(ctx, { removed: name }, name);
+    });
+
+  program.command('set')
+    .description('set settable env variables of a disabled plugin')
+    .argument('<name>')
+    .argument('<settings...>', 'KEY=VALUE pairs')
+    .action(async (name: string, settings: string[], _opts: unknown, command: Command) => {
+      const ctx = contextOf(command);
+      const bad = settings.find((s) => !/^[^=]+=/.test(s));
+      if (bad !== undefined) throw new UsageError(`"${bad}" is not KEY=VALUE`);
+      await report(ctx, await ctx.api.request('POST', `/v1/plugins/${seg(name)}/set`, { env: settings }), name);
+    });
+
+  program.command('upgrade')
+    .description('replace a disabled plugin with another version of its bundle')
+    .argument('<name>')
+    .argument('<path>', 'the new bundle')
+    .option('--grant-all-permissions', 'grant the host env variables the new version asks for')
+    .action(async (name: string, bundle: string, opts: { grantAllPermissions?: boolean }, command: Command) => {
+      const ctx = contextOf(command);
+      const upgraded = await ctx.api.request<{ id: string; name: string; previous: string }>('POST', `/v1/plugins/${seg(name)}/upgrade`, { path: path.resolve(bundle), grantPermissions: opts.grantAllPermissions === true });
+      await report(ctx, upgraded, `${upgraded.name} ${upgraded.id}`);
+    });
+}

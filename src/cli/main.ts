@@ -1,0 +1,71 @@
+// The `plugd` command: parses the arguments (commander) and maps outcomes to exit codes:
+// 0 done, 1 refused (the error's code and message on stderr), 2 usage, 3 no daemon reachable.
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { PlugdError } from '../errors.js';
+import { plugdVersion } from '../control/version.js';
+import { NoDaemonError, RefusedError } from './api-client.js';
+import { UsageError } from './context.js';
+import { registerCall } from './commands/call.js';
+import { registerDaemon } from './commands/daemon.js';
+import { registerFeeds } from './commands/feeds.js';
+import { registerGraph } from './commands/graph.js';
+import { registerLifecycle } from './commands/lifecycle.js';
+import { registerLs } from './commands/ls.js';
+import { registerTop } from './commands/top.js';
+import { registerVersion } from './commands/version.js';
+
+export const EXIT = { done: 0, refused: 1, usage: 2, noDaemon: 3 } as const;
+
+export function program(): Command {
+  const cli = new Command('plugd')
+    .description('Operate a plugd supervisor: its plugins, their logs, events and metrics, over its control socket.')
+    .version(plugdVersion(), '-V, --version')
+    .option('--root <dir>', 'the store folder (default: $PLUGD_ROOT, else ./.plugd)')
+    .option('--socket <path>', 'the control socket (default: <root>/plugd.sock)')
+    .option('--json', 'machine-readable output')
+    .exitOverride()
+    .showHelpAfterError('(run plugd --help for usage)')
+    .addHelpText('after', '\nExit codes: 0 done, 1 refused (code and message on stderr), 2 usage, 3 no daemon reachable.');
+  registerDaemon(cli);
+  registerLs(cli);
+  registerLifecycle(cli);
+  registerFeeds(cli);
+  registerCall(cli);
+  registerTop(cli);
+  registerGraph(cli);
+  registerVersion(cli);
+  return cli;
+}
+
+/** Runs the command line; resolves with the exit code. */
+export async function run(argv: string[]): Promise<number> {
+  try {
+    await program().parseAsync(argv);
+    return EXIT.done;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and --version end with code 0; parse errors have been printed by commander.
+      return e.exitCode === 0 ? EXIT.done : EXIT.usage;
+    }
+    if (e instanceof UsageError || e instanceof InvalidArgumentError) {
+      process.stderr.write(`plugd: ${e.message}\n`);
+      return EXIT.usage;
+    }
+    if (e instanceof NoDaemonError) {
+      process.stderr.write(`plugd: ${e.message}\n`);
+      return EXIT.noDaemon;
+    }
+    if (e instanceof RefusedError) {
+      process.stderr.write(`${e.code}: ${e.message}\n`);
+      return EXIT.refused;
+    }
+    if (e instanceof PlugdError) {
+      process.stderr.write(`${e.code}: ${e.message.replace(`${e.code}: `, '')}\n`);
+      return EXIT.refused;
+    }
+    process.stderr.write(`plugd: ${(e as Error).stack ?? String(e)}\n`);
+    return EXIT.refused;
+  }
+}
+
+process.exitCode = await run(process.argv);

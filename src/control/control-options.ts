@@ -1,0 +1,51 @@
+// The `control` option of createSupervisor(): where the control API listens, checked at the boundary.
+import path from 'node:path';
+import { PlugdError } from '../errors.js';
+
+/** Serve the control API: `true` on `<root>/plugd.sock`, another socket path, or loopback TCP with a token. */
+export type ControlOption = boolean | { socket: string } | { host: string; port: number; token: string };
+
+export type ControlListen =
+  | { kind: 'socket'; socket: string }
+  | { kind: 'tcp'; host: string; port: number; token: string };
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+/** Linux's limit on a UNIX socket path (sun_path is 108 bytes with its NUL). */
+const MAX_SOCKET_PATH = 107;
+
+function bad(message: string, option: string): PlugdError {
+  return new PlugdError('PLUGD_E_OPTION', message, { details: { option } });
+}
+
+/** The default socket of a root: what `plugd` connects to without --socket. */
+export function defaultSocket(root: string): string {
+  return path.join(path.resolve(root), 'plugd.sock');
+}
+
+export function resolveControl(value: unknown, root: string): ControlListen | null {
+  if (value === undefined || value === false) return null;
+  if (value === true) return checkSocket(defaultSocket(root));
+  if (typeof value !== 'object' || value === null) throw bad('option "control" must be true, { socket } or { host, port, token }', 'control');
+  const o = value as Record<string, unknown>;
+  if (o.socket !== undefined) {
+    if (typeof o.socket !== 'string' || o.socket === '') throw bad('option "control.socket" must be a socket path', 'control.socket');
+    return checkSocket(path.resolve(o.socket));
+  }
+  if (typeof o.host !== 'string' || !LOOPBACK.has(o.host)) {
+    throw bad(`option "control.host" must be a loopback address (127.0.0.1, ::1 or localhost), got ${JSON.stringify(o.host)}: the control API is never exposed beyond this machine`, 'control.host');
+  }
+  if (typeof o.port !== 'number' || !Number.isInteger(o.port) || o.port < 0 || o.port > 65_535) {
+    throw bad(`option "control.port" must be a port number from 0 to 65535, got ${JSON.stringify(o.port)}`, 'control.port');
+  }
+  if (typeof o.token !== 'string' || o.token.length < 16) {
+    throw bad('option "control.token" must be a bearer token of at least 16 characters (TCP needs one)', 'control.token');
+  }
+  return { kind: 'tcp', host: o.host, port: o.port, token: o.token };
+}
+
+function checkSocket(socket: string): ControlListen {
+  if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) {
+    throw bad(`the control socket path ${socket} is longer than the ${MAX_SOCKET_PATH} bytes a UNIX socket allows; use a shorter root or control.socket`, 'control.socket');
+  }
+  return { kind: 'socket', socket };
+}
