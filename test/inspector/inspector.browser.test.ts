@@ -6,7 +6,7 @@ import { createActor, createMachine } from 'xstate';
 import { createWebSocketInspector } from '@statelyai/inspect';
 import { startInspector, type Inspector } from '../../src/inspector/index.js';
 import type { Supervisor } from '../../src/index.js';
-import { bundle, onCleanup, supervisor } from '../helpers.js';
+import { bundle, nextState, onCleanup, supervisor } from '../helpers.js';
 import { request } from '../control/http.js';
 import { ARTIFACTS, hasChromium, inCI, INSTALL, launch } from './browser.js';
 
@@ -78,7 +78,7 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the inspector in Chromium' : `the i
     const answer = await request(sup.controlAddress!, 'GET', '/v1/plugins/crasher');
     expect(answer.json).toMatchObject({ state: 'disabled', enabled: false });
     await shot(page, '5-disabled');
-  });
+  }, 60_000);
 
   it('draws the actors of an XState app that uses @statelyai/inspect\'s createWebSocketInspector (--listen)', async () => {
     const sup = await supervisor({ control: true });
@@ -106,7 +106,11 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the inspector in Chromium' : `the i
 
   it('renders 500 plugins and shows a change on screen', async () => {
     const sup = await supervisor({ control: true });
-    for (let i = 0; i < 500; i++) await sup.install(await bundle('greeter', { name: `p${String(i).padStart(3, '0')}` }));
+    const names = Array.from({ length: 500 }, (_, i) => `p${String(i).padStart(3, '0')}`);
+    for (let i = 0; i < names.length; i += 25) {
+      const dirs = await Promise.all(names.slice(i, i + 25).map((name) => bundle('greeter', { name })));
+      await Promise.all(dirs.map((dir) => sup.install(dir)));
+    }
     const inspector = await served(sup);
     const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
     onCleanup(() => page.close());
@@ -114,12 +118,15 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the inspector in Chromium' : `the i
     await page.goto(inspector.url);
     await expect.poll(() => page.locator('tr[data-plugin]').count(), { timeout: 30_000 }).toBe(500);
     const firstRender = Date.now() - started;
-    const changed = Date.now();
+    const running = nextState(sup, 'p250', 'running');
+    const onScreen = page.waitForFunction(() => {
+      const cell = document.querySelector('tr[data-plugin=p250] [data-testid=state]');
+      return cell?.textContent === 'running' ? Date.now() : null;
+    }, null, { polling: 'raf', timeout: 60_000 });
     await sup.enable('p250');
-    await page.locator('tr[data-plugin=p250] [data-testid=state]', { hasText: 'running' }).waitFor();
-    const changeToScreen = Date.now() - changed;
+    const changeToScreen = Number(await (await onScreen).jsonValue()) - (await running).at;
     await shot(page, '7-500-plugins');
     // Timings are recorded, not asserted: bounds belong in the benchmark.
-    await writeFile(path.join(ARTIFACTS, '500-plugins.json'), JSON.stringify({ plugins: 500, firstRenderMs: firstRender, enableToScreenMs: changeToScreen }, null, 2));
-  });
+    await writeFile(path.join(ARTIFACTS, '500-plugins.json'), JSON.stringify({ plugins: 500, firstRenderMs: firstRender, stateEventToScreenMs: changeToScreen }, null, 2));
+  }, 240_000);
 });
