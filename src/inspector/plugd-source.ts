@@ -45,6 +45,8 @@ export class PlugdSource {
   #retry: NodeJS.Timeout | null = null;
   #refresh: NodeJS.Timeout | null = null;
   #refreshing = false;
+  /** A refresh was asked for while one ran: the list read may predate the change. */
+  #again = false;
   #running: Promise<void> | null = null;
 
   constructor(api: ApiClient, store: ActorStore) {
@@ -135,15 +137,22 @@ export class PlugdSource {
     } else if (event.to === 'enabled') {
       this.#store.add({ type: '@xstate.snapshot', sessionId: policySession(event.name), snapshot: { status: 'active', value: 'watching', context: {} }, event: { type: 'RESET' }, createdAt: String(event.at) });
     }
-    if (event.to === 'removed' || event.to === 'enabled') this.#scheduleRefresh();
+    if (event.to === 'removed' || event.to === 'enabled' || event.to === 'disabled') this.#scheduleRefresh();
   }
 
   #scheduleRefresh(): void {
+    if (this.#refreshing) this.#again = true;
     if (this.#refresh || this.#refreshing || this.#stop.signal.aborted) return;
     this.#refresh = setTimeout(() => {
       this.#refresh = null;
       this.#refreshing = true;
-      this.#list().catch(() => undefined).finally(() => { this.#refreshing = false; });
+      this.#list().catch(() => undefined).finally(() => {
+        this.#refreshing = false;
+        if (this.#again) {
+          this.#again = false;
+          this.#scheduleRefresh();
+        }
+      });
     }, REFRESH_MS);
   }
 
