@@ -1,15 +1,18 @@
-// npm run bench [-- --quick] [--n 1,10,100,500] [--reps 3] [--only cold,warm,faults,calls,isolation,control] [--iso-n 20]
+// npm run bench [-- --quick] [--n 1,10,100,500] [--reps 3] [--only cold,warm,faults,calls,isolation,control,peers,procs] [--iso-n 20] [--peers-n 10,50]
 // Every scenario runs side by side with its raw worker_threads baseline in this same process and
 // run; the table and bench/results/<date>.json report ratios, never absolute claims alone.
 import { parseArgs } from 'node:util';
-import { machine, printTable, writeResults } from './report.js';
+import os from 'node:os';
+import { machine, printTable, round, writeResults } from './report.js';
 import { calls } from './scenarios/calls.js';
 import { control } from './scenarios/control.js';
 import { activations } from './scenarios/cold-activations.js';
 import { faults } from './scenarios/faults.js';
 import { isolation } from './scenarios/isolation.js';
+import { processOverhead } from './peers/process-overhead.js';
+import { peers } from './scenarios/peers.js';
 
-const ALL_SCENARIOS = ['cold', 'warm', 'faults', 'calls', 'isolation', 'control'];
+const ALL_SCENARIOS = ['cold', 'warm', 'faults', 'calls', 'isolation', 'control', 'peers', 'procs'];
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
@@ -18,6 +21,7 @@ const { values } = parseArgs({
     only: { type: 'string', default: ALL_SCENARIOS.join(',') },
     'watchdog-ms': { type: 'string', default: '500' },
     'iso-n': { type: 'string' },
+    'peers-n': { type: 'string', default: '10,50' },
   },
 });
 const quick = values.quick;
@@ -32,12 +36,18 @@ if (!(globalThis as { gc?: unknown }).gc) console.error('note: run with --expose
 console.error(`plugd bench (${quick ? 'quick' : 'full'}): N=${ns.join(',')}, reps=${reps}, watchdogMs=${watchdogMs}`);
 
 const started = Date.now();
+const loadAtStart = os.loadavg().map((x) => round(x, 2));
+console.error(`load average ${loadAtStart.join(' ')} on ${os.cpus().length} cores`);
 const cold = only.has('cold') ? await activations(ns, reps) : [];
 const warm = only.has('warm') ? await activations(warmNs, reps, true, cold) : [];
 const faultRows = only.has('faults') ? await faults(hungCounts, quick ? 1_500 : 3_000, watchdogMs) : [];
 const callResult = only.has('calls') ? await calls(quick ? 2_000 : 10_000) : null;
 const isoResult = only.has('isolation') ? await isolation(Number(values['iso-n'] ?? (quick ? 10 : 20)), reps, quick ? 1_000 : 5_000) : null;
 const controlResult = only.has('control') ? await control([100, 500], quick ? 3_000 : 10_000) : null;
+const peersResult = only.has('peers')
+  ? await peers(values['peers-n'].split(',').map(Number), { idleMs: quick ? 3_000 : 10_000, kills: quick ? 3 : 5, callCount: quick ? 5_000 : 20_000, reps })
+  : null;
+const procsResult = only.has('procs') ? await processOverhead(20) : null;
 
 // ── tables ─────────────────────────────────────────────────────────────────────────────────
 if (cold.length) {
@@ -101,6 +111,42 @@ if (isoResult) {
   console.log(`process/thread: activation total ${isoResult.ratios.activationTotal}×, activation p50 ${isoResult.ratios.activationP50}×, call p50 ${isoResult.ratios.callP50}×, calls/s ${isoResult.ratios.callsPerSec}×`);
 }
 
+if (peersResult) {
+  const { rows, versions } = peersResult;
+  printTable(`peers: N supervised Node servers, plugd process plugins vs PM2 ${versions.pm2} (idle CPU over ${peersResult.idleWindowMs / 1000} s; restart = SIGKILL to the replacement answering, p50 of ${peersResult.kills})`, rows.flatMap((r) => (['plugd', 'pm2'] as const).map((side) => ({
+    N: r.n, side,
+    'all running ms': r[side].allRunningMs,
+    'RSS MB total (supervisor + apps)': `${r[side].rssMb.total} (${r[side].rssMb.supervisor} + ${r[side].rssMb.apps})`,
+    'RSS MB per app': r[side].rssMb.perAppTotal,
+    'restart p50/max ms': `${r[side].restartMs.p50} / ${r[side].restartMs.max}`,
+    'idle CPU ms supervisor / apps': `${r[side].idleCpuMs.supervisor} / ${r[side].idleCpuMs.apps}`,
+    'host RSS +MB (info)': r[side].hostRssDeltaMb,
+    'other restarts': side === 'plugd' ? Object.entries(r.plugd.otherRestarts ?? {}).filter(([, k]) => k > 0).map(([code, k]) => `${k} ${code}`).join(', ') || 0 : '-',
+  }))));
+  printTable('peers: plugd / PM2 (≤ 1 is the goal)', rows.map((r) => ({ N: r.n, 'all running': r.ratios.allRunning, RSS: r.ratios.rss, restart: r.ratios.restart, 'idle CPU': r.ratios.idleCpu })));
+  if (peersResult.plugdRestartNoBackoffMs) {
+    const nb = peersResult.plugdRestartNoBackoffMs;
+    console.log(`plugd restart with restart.backoff.initialMs 1, no jitter (N=${nb.n}): p50 ${nb.p50} ms, max ${nb.max} ms`);
+  }
+  printTable(`peers: worker-thread calls/s, plugd client.call vs piscina ${versions.piscina}.run of the same function (one thread each)`, peersResult.calls.rates.map((r) => ({
+    'in flight': r.inFlight, 'plugd calls/s': r.plugd, 'piscina calls/s': r.piscina, 'plugd/piscina': r.ratio, 'piscina default pool calls/s': r.piscinaDefaultPool,
+  })));
+}
+if (procsResult) {
+  const p = procsResult;
+  printTable(`process plugins: the wrapper's cost (${p.burst} started at once)`, [{
+    'wrapper RSS MB mean (min–max)': `${p.rssMb.wrapperMean} (${p.rssMb.wrapperMin}–${p.rssMb.wrapperMax})`,
+    'plugin RSS MB mean': p.rssMb.pluginMean,
+    'wrapper/plugin': p.rssMb.wrapperPerPlugin,
+    'Pss MB wrapper / plugin': `${p.pssMb.wrapperMean} / ${p.pssMb.pluginMean}`,
+    'spawn() on main thread p50/p99/max ms': `${p.spawnSyncMs.p50} / ${p.spawnSyncMs.p99} / ${p.spawnSyncMs.max}`,
+    'setPriority p50/max ms': `${p.setPrioritySyncMs.p50} / ${p.setPrioritySyncMs.max}`,
+    'burst total ms': p.burstTotalMs,
+    'loop delay p50/p99/max ms idle': `${p.loopDelayMs.idle.p50} / ${p.loopDelayMs.idle.p99} / ${p.loopDelayMs.idle.max}`,
+    'during burst': `${p.loopDelayMs.burst.p50} / ${p.loopDelayMs.burst.p99} / ${p.loopDelayMs.burst.max}`,
+  }]);
+}
+
 // ── targets, each as a ratio measured in this run ────────────────────────────────
 const targets: { target: string; measured: string; met: boolean }[] = [];
 for (const r of cold.filter((c) => c.n >= 100)) {
@@ -126,6 +172,25 @@ if (faultRows.length) {
 if (callResult) {
   targets.push({ target: 'calls/s ≥ 0.5× raw postMessage', measured: `${callResult.throughputRatio}× (${callResult.throughputRatioVsChannel}× of the MessageChannel floor)`, met: callResult.throughputRatio >= 0.5 });
 }
+for (const r of peersResult?.rows ?? []) {
+  const x = (label: string, plugdFig: number, pm2Fig: number, unit: string, value: number) =>
+    targets.push({ target: `peers N=${r.n}: plugd ≤ PM2, ${label}`, measured: `${value}× (${plugdFig} vs ${pm2Fig} ${unit})`, met: plugdFig <= pm2Fig });
+  x('time to all running', r.plugd.allRunningMs, r.pm2.allRunningMs, 'ms', r.ratios.allRunning);
+  x('RSS added', r.plugd.rssMb.total, r.pm2.rssMb.total, 'MB', r.ratios.rss);
+  x('restart after SIGKILL (p50)', r.plugd.restartMs.p50, r.pm2.restartMs.p50, 'ms', r.ratios.restart);
+  x('idle CPU of the supervisor', r.plugd.idleCpuMs.supervisor, r.pm2.idleCpuMs.supervisor, 'ms', r.ratios.idleCpu);
+}
+if (peersResult || procsResult) {
+  const left = (peersResult?.plugdLeftAfterClose ?? 0) + (procsResult?.leftAfterClose ?? 0);
+  targets.push({ target: 'no plugin process left 2 s after close() (a guard, not a target)', measured: `${left}`, met: left === 0 });
+}
+for (const r of peersResult?.calls.rates ?? []) {
+  targets.push({ target: `calls/s ≥ piscina's, ${r.inFlight} in flight`, measured: `${r.ratio}× (${r.plugd}/s vs ${r.piscina}/s)`, met: r.ratio >= 1 });
+}
+if (procsResult) {
+  targets.push({ target: 'process plugin: wrapper RSS ≤ 2 MB (a baseline for now)', measured: `${procsResult.rssMb.wrapperMean} MB`, met: procsResult.rssMb.wrapperMean <= 2 });
+  targets.push({ target: 'process plugin: spawn on the main thread ≤ 1 ms (a baseline for now)', measured: `p50 ${procsResult.spawnSyncMs.p50} ms, max ${procsResult.spawnSyncMs.max} ms`, met: procsResult.spawnSyncMs.max <= 1 });
+}
 printTable('targets', targets);
 
 const file = await writeResults({
@@ -134,6 +199,7 @@ const file = await writeResults({
   machine: machine(),
   options: { ns, reps, watchdogMs, hungCounts },
   durationS: Math.round((Date.now() - started) / 1000),
-  cold, warm: warmVsCold.map((w, i) => ({ ...w, detail: warm[i] })), faults: faultRows, calls: callResult, isolation: isoResult, control: controlResult, targets,
+  loadAverage: { atStart: loadAtStart, atEnd: os.loadavg().map((x) => round(x, 2)) },
+  cold, warm: warmVsCold.map((w, i) => ({ ...w, detail: warm[i] })), faults: faultRows, calls: callResult, isolation: isoResult, control: controlResult, peers: peersResult, procs: procsResult, targets,
 }, quick, ALL_SCENARIOS.every((name) => only.has(name)) ? null : ALL_SCENARIOS.filter((name) => only.has(name)));
 console.log(`\nwritten ${file} (${Math.round((Date.now() - started) / 1000)} s)`);

@@ -4,6 +4,8 @@
 //
 //   npm start                      # a fresh temp store, 6 s of traffic
 //   npm start -- --seconds 10 --root ./.plugd-demo
+//   npm start -- --docker          # also a container plugin (needs a Docker Engine:
+//                                  # sudo scripts/docker-engine.sh start)
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { createSupervisor, type PluginClient, type StateEvent } from '../src/index.js';
 
 const { values: args } = parseArgs({
-  options: { seconds: { type: 'string', default: '6' }, root: { type: 'string' } },
+  options: { seconds: { type: 'string', default: '6' }, root: { type: 'string' }, docker: { type: 'boolean', default: false } },
 });
 const seconds = Number(args.seconds);
 const BUNDLES = fileURLToPath(new URL('./bundles/', import.meta.url));
@@ -52,6 +54,20 @@ const delay = monitorEventLoopDelay({ resolution: 10 });
 delay.enable();
 await Promise.all(['hello', 'flaky', 'hang', 'flood'].map((name) => sup.enable(name)));
 
+// --docker: the example volume driver as a container plugin, if an engine answers.
+let volumes: PluginClient | null = null;
+if (args.docker) {
+  await sup.install(path.join(BUNDLES, 'volumes-container'));
+  try {
+    await sup.enable('volumes-container');
+    volumes = await sup.get('volumes-container', 'VolumeDriver');
+    await volumes.call('VolumeDriver.Create', { Name: 'demo' });
+  } catch (e) {
+    console.log(`${stamp()} no container plugin: ${(e as Error).message}\n           start an engine with: sudo scripts/docker-engine.sh start`);
+    await sup.disable('volumes-container').catch(() => undefined);
+  }
+}
+
 const tally = new Map<string, { ok: number; failed: Map<string, number> }>();
 async function call(client: PluginClient, method: string, body: unknown): Promise<void> {
   const t = tally.get(client.name) ?? { ok: 0, failed: new Map() };
@@ -71,7 +87,9 @@ const clock = await sup.get('hang', 'Clock');
 const deadline = performance.now() + seconds * 1000;
 const inFlight = new Set<Promise<void>>();
 while (performance.now() < deadline) {
-  for (const p of [call(hello, 'Greeter.Hello', { name: 'Ada' }), call(flaky, 'Counter.Next', {}), call(clock, 'Clock.Now', {})]) {
+  const calls = [call(hello, 'Greeter.Hello', { name: 'Ada' }), call(flaky, 'Counter.Next', {}), call(clock, 'Clock.Now', {})];
+  if (volumes) calls.push(call(volumes, 'VolumeDriver.List', {}));
+  for (const p of calls) {
     inFlight.add(p);
     void p.finally(() => inFlight.delete(p));
   }
@@ -102,7 +120,7 @@ console.table(rows);
 const ms = (ns: number) => `${Math.max(0, ns / 1e6 - 10).toFixed(1)} ms`;
 console.log(`host main-thread event-loop delay (beyond a 10 ms timer) while plugins crashed, hung and flooded: p50 ${ms(delay.percentile(50))}, p99 ${ms(delay.percentile(99))}, max ${ms(delay.max)}`);
 
-for (const name of ['hello', 'flood']) {
+for (const name of volumes ? ['hello', 'flood', 'volumes-container'] : ['hello', 'flood']) {
   const lines = await sup.logs(name, { tail: 2 });
   console.log(`last log lines of ${name}:`);
   for (const l of lines) console.log(`  ${JSON.stringify(l)}`);

@@ -72,6 +72,11 @@ export interface SupervisorOptions {
    */
   maxBundleEntries?: number;
   /**
+   * Where plugins with `"docker": { "publish": true }` get their socket linked as `<name>.sock`
+   * while they run, for dockerd's legacy plugin discovery. Default `/run/docker/plugins`.
+   */
+  dockerPluginsDir?: string;
+  /**
    * How long one request to the npm registry may take (`install('npm:…')`, `upgrade()`) before
    * it is refused with PLUGD_E_REGISTRY. Default 30 s.
    */
@@ -118,6 +123,15 @@ function stringList(options: Record<string, unknown>, name: string): string[] {
     throw new PlugdError('PLUGD_E_OPTION', `option "${name}" must be an array of strings`, { details: { option: name } });
   }
   return [...value];
+}
+
+function absolutePath(options: Record<string, unknown>, name: string, fallback: string): string {
+  const value = options[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !value.startsWith('/')) {
+    throw new PlugdError('PLUGD_E_OPTION', `option "${name}" must be an absolute folder path, got ${JSON.stringify(value)}`, { details: { option: name } });
+  }
+  return value;
 }
 
 function fraction(value: unknown, name: string, fallback: number): number {
@@ -176,6 +190,7 @@ export function resolveOptions(options: SupervisorOptions): ResolvedOptions {
     pluginExecArgv: stringList(o, 'pluginExecArgv'),
     maxConcurrentStarts: positive(o, 'maxConcurrentStarts', defaultMaxConcurrentStarts()),
     maxBundleEntries: wholeAtLeastOne(o, 'maxBundleEntries', 10_000),
+    dockerPluginsDir: absolutePath(o, 'dockerPluginsDir', '/run/docker/plugins'),
     registryTimeoutMs: positive(o, 'registryTimeoutMs', 30_000),
     control: resolveControl(options.control, options.root),
     logs: {

@@ -1,7 +1,8 @@
 // Finds plugins run by someone else, as Docker's legacy discovery does: `<name>.sock` in the
 // sockets folder, `<name>.spec` (a URL) and `<name>.json` ({ Name, Addr, TLSConfig }) in the
-// spec folders (TLSConfig honoured), each also allowed one folder down (`<name>/<name>.sock`). The first definition
-// of a name wins, sockets first.
+// spec folders (TLSConfig honoured), each also allowed one folder down (`<name>/<name>.sock`);
+// and Docker's managed plugins, `<plugin id>/<socket>` in the sockets folder, named through the
+// Engine API. The first definition of a name wins, sockets first.
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -9,6 +10,7 @@ import stableStringify from 'fast-json-stable-stringify';
 import { parseAddress, type Address, type TlsOptions } from './docker-protocol.mjs';
 import { PlugdError } from '../errors.js';
 import { NAME_PATTERN } from '../store/manifest.js';
+import { managedPluginNames, managedSockets } from './managed-plugins.js';
 import type { PluginRecord } from '../store/store.js';
 
 export interface DiscoveredPlugin {
@@ -81,11 +83,24 @@ async function tlsOptions(config: unknown, file: string): Promise<TlsOptions> {
   return tls;
 }
 
+/** Where dockerd looks, used when discover() is given no folder at all. */
+export const DOCKER_DEFAULTS = { socketsDir: '/run/docker/plugins', specsDirs: ['/etc/docker/plugins', '/usr/lib/docker/plugins'] };
+
+/** Managed plugins' sockets as candidates named by the engine, or by their plugin ID. */
+async function managedCandidates(dir: string): Promise<{ name: string; ext: string; file: string }[]> {
+  const sockets = await managedSockets(dir);
+  if (sockets.length === 0) return [];
+  const names = await managedPluginNames();
+  return sockets.map(({ id, file }) => ({ name: names.get(id) ?? id, ext: '.sock', file }));
+}
+
 export async function discoverPlugins(options: { socketsDir?: string; specsDirs?: string[] }): Promise<{ plugins: DiscoveredPlugin[]; problems: DiscoveryProblem[] }> {
+  if (options.socketsDir === undefined && options.specsDirs === undefined) options = DOCKER_DEFAULTS;
   const plugins: DiscoveredPlugin[] = [];
   const problems: DiscoveryProblem[] = [];
   const found = [
     ...(options.socketsDir ? await candidates(options.socketsDir, ['.sock']) : []),
+    ...(options.socketsDir ? await managedCandidates(options.socketsDir) : []),
     ...(await Promise.all((options.specsDirs ?? []).map((dir) => candidates(dir, ['.spec', '.json'])))).flat(),
   ];
   for (const { name: fileName, ext, file } of found) {

@@ -26,7 +26,9 @@ import { pluginEnv } from './plugin-env.js';
 import { addCounters, type LogCounters } from '../runtime/plugin-info.js';
 import type { PluginRecord, Store } from '../store/store.js';
 import type { TaskPool } from '../tasks/task-pool.js';
-import type { ProcessManifest, WorkerManifest } from '../store/manifest.js';
+import type { ContainerManifest, ProcessManifest, WorkerManifest } from '../store/manifest.js';
+import { DockerPublisher } from '../docker/publish.js';
+import { ContainerRuntime } from '../docker/container-runtime.js';
 
 /** The stderr lines a process plugin's unexpected exit shows in its error (systemd's status shows 10). */
 const STDERR_TAIL_LINES = 10;
@@ -47,6 +49,10 @@ export class Instances implements InstanceHost {
   readonly #starts: Semaphore;
   readonly #warm: WarmPool | null;
   readonly #current = new Map<string, PluginInstance>();
+  readonly #publisher: DockerPublisher;
+  readonly #containers: ContainerRuntime;
+  /** Links still to remove; close() waits for them. */
+  readonly #unpublishing = new Set<Promise<void>>();
   /** Log counters of each plugin's finished instances. */
   readonly #logTotals = new Map<string, LogCounters>();
   /** Instances started and neither activated nor ended: the warm pool refills when there are none. */
@@ -63,6 +69,10 @@ export class Instances implements InstanceHost {
     this.#log = log;
     this.stopTimeoutMs = options.stopTimeoutMs;
     this.#watchdog = new Watchdog(options.watchdogMs);
+    this.#publisher = new DockerPublisher(options.dockerPluginsDir);
+    this.#containers = new ContainerRuntime({ root: store.root, options, pump, tasks, log });
+    // Containers a killed predecessor left running go now, not at the first container start.
+    if (store.list().some((r) => r.manifest.kind === 'container')) void this.#containers.sweep();
     this.#starts = new Semaphore(options.maxConcurrentStarts);
     const thread = { memoryLimitMb: options.memoryLimitMb, nice: options.pluginNice, execArgv: options.pluginExecArgv };
     this.#warm = options.warmWorkers > 0 ? new WarmPool(options.warmWorkers, thread, this.#starts, () => this.#activating.size > 0) : null;
@@ -90,13 +100,40 @@ export class Instances implements InstanceHost {
         ? await this.#startIsolated(record, manifest as WorkerManifest, input)
         : manifest.kind === 'worker'
           ? this.#startWorker(record, manifest, input, standby)
-          : await this.#startProcess(record, manifest, input);
+          : manifest.kind === 'container'
+            ? await this.#containers.start(record, manifest, input, this.#socketPath(record, manifest))
+            : await this.#startProcess(record, manifest, input);
     } catch (e) {
       release?.();
       throw e;
     }
     if (release) void instance.booted.then(release);
+    if (manifest.kind !== 'worker' && manifest.docker?.publish) await this.#publish(input.name, instance, this.#socketPath(record, manifest));
     return this.#track(input.name, instance);
+  }
+
+  /** Links the socket where dockerd looks while the instance lives (`"docker": { "publish": true }`). */
+  async #publish(name: string, instance: PluginInstance, socketPath: string): Promise<void> {
+    try {
+      await this.#publisher.publish(name, socketPath);
+    } catch (e) {
+      instance.kill('activation-failed', e);
+      throw e;
+    }
+    const unpublished = instance.exited.then(() => this.#publisher.unpublish(name, socketPath)).catch((e: unknown) => {
+      this.#log.warn({ plugin: name, err: e }, `cannot unpublish ${this.#publisher.linkOf(name)}`);
+    });
+    this.#unpublishing.add(unpublished);
+    void unpublished.then(() => this.#unpublishing.delete(unpublished));
+  }
+
+  /** `<root>/run/<id prefix>/<socket>`, checked against the length a UNIX socket path allows. */
+  #socketPath(record: PluginRecord, manifest: ProcessManifest | ContainerManifest): string {
+    const socketPath = path.join(this.#store.runDir, record.id.slice(0, 12), manifest.interface.socket);
+    if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
+      throw new PlugdError('PLUGD_E_ACTIVATION', `the socket path ${socketPath} is longer than the ${MAX_SOCKET_PATH} bytes a UNIX socket allows; use a shorter store root`);
+    }
+    return socketPath;
   }
 
   /** Resolves with the host's plugd package folder, or null when plugins cannot be given it. */
@@ -160,11 +197,8 @@ export class Instances implements InstanceHost {
 
   /** A process plugin: its socket in <root>/run/<id prefix>/ (mode 0700), its output to the pump. */
   async #startProcess(record: PluginRecord, manifest: ProcessManifest, input: InstanceActorInput): Promise<ProcessInstance> {
-    const runDir = path.join(this.#store.runDir, record.id.slice(0, 12));
-    const socketPath = path.join(runDir, manifest.interface.socket);
-    if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
-      throw new PlugdError('PLUGD_E_ACTIVATION', `the socket path ${socketPath} is longer than the ${MAX_SOCKET_PATH} bytes a UNIX socket allows; use a shorter store root`);
-    }
+    const socketPath = this.#socketPath(record, manifest);
+    const runDir = path.dirname(socketPath);
     await mkdir(runDir, { recursive: true, mode: 0o700 });
     const [command, ...execArgs] = manifest.exec as [string, ...string[]];
     const slots = new SharedArrayBuffer(SLOT_COUNT * Int32Array.BYTES_PER_ELEMENT);
@@ -228,5 +262,7 @@ export class Instances implements InstanceHost {
     this.#probes.close();
     await Promise.all([...this.#current.values()].map((i) => i.exited));
     await this.#warm?.close();
+    await Promise.all(this.#unpublishing);
+    await this.#containers.close();
   }
 }

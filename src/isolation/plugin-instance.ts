@@ -5,7 +5,7 @@ import type { ExitReason, InstanceExit } from '../../machines/types.js';
 import type { ActivationResult } from './protocol.js';
 
 export interface PluginInstance {
-  readonly kind: 'worker' | 'process' | 'external';
+  readonly kind: 'worker' | 'process' | 'container' | 'external';
   readonly name: string;
   readonly instance: number;
   /** Log counters (and, for workers, the heartbeat), laid out by wire-constants.mjs. */

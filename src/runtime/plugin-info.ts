@@ -6,13 +6,14 @@ import type { PluginInstance } from '../isolation/plugin-instance.js';
 import type { PluginContext } from '../../machines/plugin.machine.js';
 import type { PluginStateName } from '../../machines/types.js';
 import type { PluginRecord } from '../store/store.js';
+import type { Manifest } from '../store/manifest.js';
 import type { PluginSource } from '../store/registry/plugin-source.js';
 
 export interface PluginInfo {
   id: string;
   name: string;
   version: string;
-  kind: 'worker' | 'process' | 'external';
+  kind: Manifest['kind'];
   /** One of the lifecycle's states: installed, enabled, activating, running, restarting, stopping, disabled, removed. */
   state: PluginStateName;
   /** What the user asked for (persisted); a plugin can be enabled and still restarting. */

@@ -54,6 +54,39 @@ export interface ProcessManifest extends ManifestBase {
   /** The working folder, inside the bundle. Default: the bundle's root. */
   workdir: string;
   interface: { types: string[]; socket: string };
+  docker?: DockerSpec;
+}
+
+/** Where dockerd finds a plugin that plugd runs: its socket published in dockerPluginsDir. */
+export interface DockerSpec {
+  /** Expose the socket as `<dockerPluginsDir>/<name>.sock` while the plugin runs. */
+  publish: boolean;
+}
+
+/**
+ * A plugin run as a container of a Docker Engine (DOCKER_HOST honoured), serving Docker's plugin
+ * protocol on a UNIX socket in a folder plugd bind-mounts: the calls are a process plugin's.
+ */
+export interface ContainerManifest extends ManifestBase {
+  kind: 'container';
+  /** An image the engine has (plugd does not pull). */
+  image: string;
+  /** The command, replacing the image's CMD. */
+  cmd?: string[];
+  /** `uid[:gid]` or a user name of the image. */
+  user?: string;
+  /** The container's root filesystem read-only. */
+  readOnly?: boolean;
+  /** Memory limit of the container, in MiB. */
+  memoryMb?: number;
+  /** Process limit of the container. */
+  pids?: number;
+  /** CPUs the container may use (1.5 = one and a half). */
+  cpus?: number;
+  /** Default "none": no network at all; "bridge": the engine's default bridge. */
+  network: 'none' | 'bridge';
+  interface: { types: string[]; socket: string };
+  docker?: DockerSpec;
 }
 
 /** A plugin found by discovery and run by someone else; never written in a plugin.json. */
@@ -63,7 +96,7 @@ export interface ExternalManifest extends ManifestBase {
 }
 
 /** A validated plugin.json (or, for discovered plugins, what discovery learnt). */
-export type Manifest = WorkerManifest | ProcessManifest | ExternalManifest;
+export type Manifest = WorkerManifest | ProcessManifest | ContainerManifest | ExternalManifest;
 
 export const NAME_PATTERN = /^(?:[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -179,7 +212,7 @@ export function isInsideBundle(relative: string): boolean {
  */
 export function parseManifest(raw: unknown, source?: string): Manifest {
   if (!isRecord(raw)) fail('(root)', 'plugin.json must hold a JSON object', source);
-  checkKeys(raw, ['name', 'version', 'description', 'kind', 'entrypoint', 'exec', 'workdir', 'interface', 'env', 'args', 'permissions', 'restart', 'requires', 'isolation'], '', source);
+  checkKeys(raw, ['name', 'version', 'description', 'kind', 'entrypoint', 'exec', 'workdir', 'interface', 'env', 'args', 'permissions', 'restart', 'requires', 'isolation', 'docker', ...CONTAINER_KEYS], '', source);
   required(raw, 'name', 'name', '"name": "hello"', source);
   required(raw, 'version', 'version', '"version": "1.0.0"', source);
   required(raw, 'kind', 'kind', '"kind": "worker"', source);
@@ -192,10 +225,10 @@ export function parseManifest(raw: unknown, source?: string): Manifest {
     fail('version', 'must be a semver version like "1.0.0"', source);
   }
   if (description !== undefined && typeof description !== 'string') fail('description', 'must be a string', source);
-  if (kind !== 'worker' && kind !== 'process') fail('kind', 'must be "worker" or "process"', source);
+  if (kind !== 'worker' && kind !== 'process' && kind !== 'container') fail('kind', 'must be "worker", "process" or "container"', source);
   const iface = raw.interface;
   if (!isRecord(iface)) fail('interface', 'must be an object { "types": ["Capability"] }', source);
-  checkKeys(iface, kind === 'process' ? ['types', 'socket'] : ['types'], 'interface', source);
+  checkKeys(iface, kind === 'worker' ? ['types'] : ['types', 'socket'], 'interface', source);
   required(iface, 'types', 'interface.types', '"types": ["Greeter"]', source);
   const types = stringList(iface.types, 'interface.types', CAPABILITY, source);
   if (types.length === 0) fail('interface.types', 'must name at least one capability', source);
@@ -215,7 +248,12 @@ export function parseManifest(raw: unknown, source?: string): Manifest {
     requires,
   };
   if (description !== undefined) base.description = description;
+  if (kind !== 'container') {
+    const misplaced = CONTAINER_KEYS.find((key) => raw[key] !== undefined);
+    if (misplaced) fail(misplaced, 'only applies to "container" plugins', source);
+  }
   if (kind === 'worker') {
+    if (raw.docker !== undefined) fail('docker', 'only applies to "process" and "container" plugins (a worker has no socket)', source);
     if (raw.exec !== undefined || raw.workdir !== undefined) fail(raw.exec !== undefined ? 'exec' : 'workdir', 'only applies to "process" plugins', source);
     required(raw, 'entrypoint', 'entrypoint', '"entrypoint": "index.mjs"', source);
     const { entrypoint } = raw;
@@ -227,6 +265,15 @@ export function parseManifest(raw: unknown, source?: string): Manifest {
     if (!ISOLATIONS.includes(raw.isolation as Isolation)) fail('isolation', `must be one of ${ISOLATIONS.join(', ')}`, source);
     return { ...base, kind, entrypoint, isolation: raw.isolation as Isolation };
   }
+  const socket = iface.socket ?? 'plugin.sock';
+  if (typeof socket !== 'string' || !SOCKET_NAME.test(socket)) fail('interface.socket', 'must be a file name such as "plugin.sock" (no folders)', source);
+  const docker = parseDocker(raw.docker, source);
+  if (kind === 'container') {
+    for (const key of ['entrypoint', 'exec', 'workdir', 'isolation'] as const) {
+      if (raw[key] !== undefined) fail(key, 'does not apply to "container" plugins; the image and "cmd" say what runs', source);
+    }
+    return { ...base, ...parseContainer(raw, source), kind, interface: { types, socket }, ...(docker ? { docker } : {}) };
+  }
   if (raw.isolation !== undefined) fail('isolation', 'only applies to "worker" plugins; a process plugin is a process already', source);
   if (raw.entrypoint !== undefined) fail('entrypoint', 'only applies to "worker" plugins; a process plugin has "exec"', source);
   required(raw, 'exec', 'exec', '"exec": ["node", "server.mjs"]', source);
@@ -236,9 +283,58 @@ export function parseManifest(raw: unknown, source?: string): Manifest {
   if (command.includes('/') && !isInsideBundle(command)) fail('exec[0]', 'must be a path inside the bundle (no "..", not absolute) or a command name on PATH', source);
   const workdir = raw.workdir ?? '.';
   if (typeof workdir !== 'string' || (workdir !== '.' && !isInsideBundle(workdir))) fail('workdir', 'must be a relative folder inside the bundle', source);
-  const socket = iface.socket ?? 'plugin.sock';
-  if (typeof socket !== 'string' || !SOCKET_NAME.test(socket)) fail('interface.socket', 'must be a file name such as "plugin.sock" (no folders)', source);
-  return { ...base, kind, exec, workdir, interface: { types, socket } };
+  return { ...base, kind, exec, workdir, interface: { types, socket }, ...(docker ? { docker } : {}) };
+}
+
+/** `"docker": { "publish": true }`; absent stays absent, so the IDs of other plugins do not change. */
+function parseDocker(v: unknown, source?: string): DockerSpec | undefined {
+  if (v === undefined) return undefined;
+  if (!isRecord(v)) fail('docker', 'must be an object like { "publish": true }', source);
+  checkKeys(v, ['publish'], 'docker', source);
+  if (typeof v.publish !== 'boolean') fail('docker.publish', 'must be true or false', source);
+  return { publish: v.publish };
+}
+
+const CONTAINER_KEYS = ['image', 'cmd', 'user', 'readOnly', 'memoryMb', 'pids', 'cpus', 'network'] as const;
+/** An image reference: [registry[:port]/]path[:tag][@digest], or an image ID. */
+const IMAGE = /^[a-z0-9][a-z0-9._\/:@-]{0,254}$/i;
+const USER = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?$/;
+
+type ContainerFields = Omit<ContainerManifest, keyof ManifestBase | 'kind' | 'docker'>;
+
+function parseContainer(raw: Record<string, unknown>, source?: string): ContainerFields {
+  const { image, user, readOnly, memoryMb, pids, cpus, network = 'none' } = raw;
+  if (typeof image !== 'string' || !IMAGE.test(image)) fail('image', 'must name an image the engine has, e.g. "local/plugd-volumes" or "registry:5000/team/plugin:1.2"', source);
+  const fields: ContainerFields = { image, network: 'none' };
+  if (network !== 'none' && network !== 'bridge') fail('network', 'must be "none" (the default) or "bridge"', source);
+  fields.network = network;
+  if (raw.cmd !== undefined) {
+    const cmd = stringList(raw.cmd, 'cmd', undefined, source);
+    if (cmd.length === 0 || cmd[0] === '') fail('cmd', 'must name the command to run in the container, e.g. ["node", "/plugin/server.mjs"]', source);
+    fields.cmd = cmd;
+  }
+  if (user !== undefined) {
+    if (typeof user !== 'string' || !USER.test(user)) fail('user', 'must be "uid", "uid:gid" or a user name of the image', source);
+    fields.user = user;
+  }
+  if (readOnly !== undefined) {
+    if (typeof readOnly !== 'boolean') fail('readOnly', 'must be true or false', source);
+    fields.readOnly = readOnly;
+  }
+  if (memoryMb !== undefined) {
+    // Docker refuses less than 6 MiB.
+    if (typeof memoryMb !== 'number' || !Number.isInteger(memoryMb) || memoryMb < 6) fail('memoryMb', 'must be a whole number of MiB, at least 6', source);
+    fields.memoryMb = memoryMb;
+  }
+  if (pids !== undefined) {
+    if (typeof pids !== 'number' || !Number.isInteger(pids) || pids < 1) fail('pids', 'must be a whole number ≥ 1', source);
+    fields.pids = pids;
+  }
+  if (cpus !== undefined) {
+    if (typeof cpus !== 'number' || !Number.isFinite(cpus) || cpus <= 0 || cpus > 1024) fail('cpus', 'must be a number of CPUs above 0, e.g. 0.5', source);
+    fields.cpus = cpus;
+  }
+  return fields;
 }
 
 /**

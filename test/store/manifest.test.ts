@@ -34,7 +34,7 @@ describe('manifest validation', () => {
     ['name', { ...valid, name: 'Hello World' }],
     ['name', { ...valid, name: '../escape' }],
     ['version', { ...valid, version: 'one' }],
-    ['kind', { ...valid, kind: 'container' }],
+    ['kind', { ...valid, kind: 'vm' }],
     ['entrypoint', { ...valid, entrypoint: '../outside.mjs' }],
     ['entrypoint', { ...valid, entrypoint: '/etc/passwd' }],
     ['interface.types', { ...valid, interface: { types: [] } }],

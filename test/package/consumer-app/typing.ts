@@ -25,7 +25,7 @@ export type Checks = [
   Expect<Equal<ReturnType<Supervisor['inspect']>, PluginInfo>>,
   Expect<Equal<PluginInfo['state'], PluginStateName>>,
   Expect<Equal<IsAny<PluginInfo['lastError']>, false>>,
-  Expect<Equal<PluginInfo['kind'], 'worker' | 'process' | 'external'>>,
+  Expect<Equal<PluginInfo['kind'], 'worker' | 'process' | 'container' | 'external'>>,
 ];
 
 export function misuses(sup: Supervisor): void {

@@ -1,0 +1,117 @@
+// What one process plugin costs beyond the plugin itself, as a baseline for leaner ones:
+// - the RSS of plugd's wrapper process against the plugin process's own RSS;
+// - the time one start blocks the host's main thread in child_process.spawn (and os.setPriority,
+//   which follows it), measured by wrapping both in this process, not in plugd's code: ESM named
+//   imports of builtins are live bindings, which module.syncBuiltinESMExports() updates;
+// - the host's event-loop delay during a burst of starts, against the same window idle.
+import childProcess from 'node:child_process';
+import { syncBuiltinESMExports } from 'node:module';
+import os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { round, summarize } from '../report.js';
+import { enableAll, sleep } from '../scenarios/plugd-fixtures.js';
+import { plugdTree, plugdWithServers } from './plugd-side.js';
+import { pssBytes, rssBytes } from './proc.js';
+
+const MB = 2 ** 20;
+const RESOLUTION_MS = 1;
+
+export interface ProcsResult {
+  burst: number;
+  rssMb: { wrapperMean: number; pluginMean: number; wrapperPerPlugin: number; wrapperMin: number; wrapperMax: number };
+  /** The same in Pss (shared pages, such as node's own code, split among the processes sharing them): for reference. */
+  pssMb: { wrapperMean: number; pluginMean: number };
+  /** Main-thread ms per start, synchronous part only. */
+  spawnSyncMs: { p50: number; p99: number; max: number; count: number };
+  setPrioritySyncMs: { p50: number; max: number };
+  burstTotalMs: number;
+  loopDelayMs: { idle: { p50: number; p99: number; max: number }; burst: { p50: number; p99: number; max: number }; p99Ratio: number };
+  /** A guard: plugin processes still alive 2 s after close() resolved (should be 0). */
+  leftAfterClose: number;
+}
+
+/** Times the synchronous part of every spawn of plugd's wrapper (and of setPriority) until `restore()`. */
+function timeSpawns() {
+  const spawnMs: number[] = [];
+  const niceMs: number[] = [];
+  const originalSpawn = childProcess.spawn;
+  const originalSetPriority = os.setPriority;
+  childProcess.spawn = function timedSpawn(this: unknown, ...args: unknown[]) {
+    const t0 = performance.now();
+    const child = (originalSpawn as (...a: unknown[]) => childProcess.ChildProcess).apply(this, args);
+    const elapsed = performance.now() - t0;
+    if (Array.isArray(args[1]) && String(args[1][0]).includes('process-wrapper')) spawnMs.push(elapsed);
+    return child;
+  } as typeof childProcess.spawn;
+  os.setPriority = function timedSetPriority(this: unknown, ...args: unknown[]) {
+    const t0 = performance.now();
+    try {
+      return (originalSetPriority as (...a: unknown[]) => void).apply(this, args);
+    } finally {
+      niceMs.push(performance.now() - t0);
+    }
+  } as typeof os.setPriority;
+  syncBuiltinESMExports();
+  return {
+    spawnMs, niceMs,
+    restore() {
+      childProcess.spawn = originalSpawn;
+      os.setPriority = originalSetPriority;
+      syncBuiltinESMExports();
+    },
+  };
+}
+
+function delaySummary(h: ReturnType<typeof monitorEventLoopDelay>) {
+  const beyond = (ns: number) => round(Math.max(0, ns / 1e6 - RESOLUTION_MS), 2);
+  return { p50: beyond(h.percentile(50)), p99: beyond(h.percentile(99)), max: beyond(h.max) };
+}
+
+export async function processOverhead(burst = 20): Promise<ProcsResult> {
+  const bench = await plugdWithServers(burst);
+  const timing = timeSpawns();
+  let result: Omit<ProcsResult, 'leftAfterClose'>;
+  try {
+    const idle = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
+    idle.enable();
+    await sleep(1_000);
+    idle.disable();
+    const during = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
+    during.enable();
+    const { totalMs } = await enableAll(bench.sup, bench.names);
+    during.disable();
+    timing.restore();
+    if (timing.spawnMs.length !== burst) throw new Error(`timed ${timing.spawnMs.length} wrapper spawns for ${burst} starts: the spawn hook missed some`);
+    await sleep(1_500); // every plugin done booting
+    const { wrappers, plugins } = plugdTree();
+    const wrapperRss = wrappers.map(rssBytes);
+    const pluginRss = plugins.map(rssBytes);
+    const wrapperPss = wrappers.map(pssBytes);
+    const pluginPss = plugins.map(pssBytes);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+    const spawn = summarize(timing.spawnMs);
+    const nice = summarize(timing.niceMs);
+    const idleDelay = delaySummary(idle);
+    const burstDelay = delaySummary(during);
+    result = {
+      burst,
+      rssMb: {
+        wrapperMean: round(mean(wrapperRss) / MB, 1),
+        pluginMean: round(mean(pluginRss) / MB, 1),
+        wrapperPerPlugin: round(mean(wrapperRss) / mean(pluginRss), 2),
+        wrapperMin: round(Math.min(...wrapperRss) / MB, 1),
+        wrapperMax: round(Math.max(...wrapperRss) / MB, 1),
+      },
+      pssMb: { wrapperMean: round(mean(wrapperPss) / MB, 1), pluginMean: round(mean(pluginPss) / MB, 1) },
+      spawnSyncMs: { p50: round(spawn.p50, 2), p99: round(spawn.p99, 2), max: round(spawn.max, 2), count: spawn.count },
+      setPrioritySyncMs: { p50: round(nice.p50, 3), max: round(nice.max, 3) },
+      burstTotalMs: round(totalMs, 1),
+      loopDelayMs: { idle: idleDelay, burst: burstDelay, p99Ratio: round(Math.max(burstDelay.p99, 0.5) / Math.max(idleDelay.p99, 0.5), 2) },
+    };
+  } catch (e) {
+    timing.restore();
+    await bench.dispose();
+    throw e;
+  }
+  return { ...result, leftAfterClose: (await bench.dispose()).length };
+}
