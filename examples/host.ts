@@ -30,6 +30,8 @@ const sup = await createSupervisor({
   callTimeoutMs: 3_000,
   memoryLimitMb: 64,
   logs: { ratePerSec: 1_000, burst: 2_000 },
+  // The web inspector, served while the demo runs (PLUGD_INSPECTOR_PORT picks its port).
+  control: { inspector: { port: Number(process.env.PLUGD_INSPECTOR_PORT ?? 0) } },
 });
 
 sup.on('state', (e: StateEvent) => {
@@ -41,7 +43,8 @@ sup.on('state', (e: StateEvent) => {
   console.log(line);
 });
 
-console.log(`plugd demo: store at ${root}\n`);
+console.log(`plugd demo: store at ${root}`);
+console.log(`inspector: ${sup.inspectorUrl}\n`);
 for (const name of ['hello', 'flaky', 'hang', 'flood']) {
   const { id } = await sup.install(path.join(BUNDLES, name));
   console.log(`${stamp()} installed ${name} (${id.slice(0, 12)})`);

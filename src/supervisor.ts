@@ -24,6 +24,7 @@ import type { StateEvent } from './runtime/state-event.js';
 import { Store, type StoreProblem } from './store/store.js';
 import { TaskPool } from './tasks/task-pool.js';
 import { ControlServer } from './control/control-server.js';
+import { startInspector, type Inspector } from './inspector/index.js';
 import { EventHistory } from './control/event-history.js';
 import { PluginMetrics } from './control/metrics.js';
 import { instanceUsage } from './control/plugin-usage.js';
@@ -60,6 +61,7 @@ export class Supervisor {
   #restoring: Promise<RestoreReport> = Promise.resolve({ running: [], failed: [] });
   readonly #metrics: PluginMetrics;
   #control: ControlServer | null = null;
+  #inspector: Inspector | null = null;
 
   private constructor(options: ResolvedOptions, store: Store, problems: StoreProblem[]) {
     this.#options = options;
@@ -299,6 +301,11 @@ export class Supervisor {
     return this.#control?.address ?? null;
   }
 
+  /** The web inspector's URL with its one-time token (`control: { inspector: { port } }`), or null. */
+  get inspectorUrl(): string | null {
+    return this.#inspector?.url ?? null;
+  }
+
   /**
    * Resolves once every plugin restored at open (those enabled when the host last stopped, and
    * `always` plugins) has settled its first activation: it runs, or its activation failed (it is
@@ -339,6 +346,7 @@ export class Supervisor {
   // ── internals ────────────────────────────────────────────────────────────────────────────
 
   async #shutdown(): Promise<void> {
+    await this.#inspector?.close();
     await this.#control?.close();
     const bound = this.#options.stopTimeoutMs * (this.#entries.size + 1) + 1_000;
     if (!(await this.#actors.close(bound))) this.#log.error(`plugins did not stop within ${bound} ms; terminating them`);
@@ -358,11 +366,13 @@ export class Supervisor {
     try {
       const factsOf = (name: string) => ({ state: this.#actors.stateOf(name), context: this.#actors.contextOf(name), grantedEnv: this.#entries.resolve(name).record.settings.grantedEnv });
       this.#control = await ControlServer.start({ sup: this, listen, metrics: this.#metrics, history, factsOf, logsDir: this.#store.logsDir, log: this.#log });
+      if (listen.kind === 'socket' && listen.inspector) this.#inspector = await startInspector({ socket: listen.socket, port: listen.inspector.port });
     } catch (e) {
       await this.close();
       throw e;
     }
     this.#log.info({ control: this.#control.address }, `control API on ${this.#control.address}`);
+    if (this.#inspector) this.#log.info({ inspector: this.#inspector.port }, `inspector on http://127.0.0.1:${this.#inspector.port}/`);
   }
 
   /** Forgets what the runtime kept of a plugin that left the store or discovery: its entry, its log. */

@@ -9,6 +9,7 @@ import { registerCall } from './commands/call.js';
 import { registerDaemon } from './commands/daemon.js';
 import { registerFeeds } from './commands/feeds.js';
 import { registerGraph } from './commands/graph.js';
+import { registerInspector } from './commands/inspector.js';
 import { registerLifecycle } from './commands/lifecycle.js';
 import { registerLs } from './commands/ls.js';
 import { registerTop } from './commands/top.js';
@@ -33,6 +34,7 @@ export function program(): Command {
   registerCall(cli);
   registerTop(cli);
   registerGraph(cli);
+  registerInspector(cli);
   registerVersion(cli);
   return cli;
 }

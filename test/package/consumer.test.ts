@@ -14,7 +14,7 @@ const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const APP_SOURCE = fileURLToPath(new URL('./consumer-app', import.meta.url));
 /** Copied as a clone would hold the repository: no build output, no dependencies, no dot-folders. */
 const NOT_CLONED = new Set(['node_modules', 'dist']);
-const GENERATED = /plugin-worker\.bundle\.mjs$/;
+const GENERATED = /plugin-worker\.bundle\.mjs$|inspector\/app\.bundle\.js$/;
 
 interface Run { code: number | null; stdout: string; stderr: string }
 
@@ -65,6 +65,7 @@ describe('the packed package', () => {
       'dist/src/sdk/index.js', 'dist/src/sdk/index.d.ts',
       'dist/src/sdk/serve-plugin.mjs', 'dist/src/sdk/serve-plugin.d.mts',
       'dist/src/isolation/entry/plugin-worker.bundle.mjs',
+      'dist/src/inspector/app.bundle.js',
     ]));
     expect(files.filter((f) => !f.startsWith('dist/') && !['LICENSE', 'README.md', 'package.json', 'bin/plugd.js'].includes(f))).toEqual([]);
     expect(files.filter((f) => /\.(ts|mts)$/.test(f) && !/\.d\.(ts|mts)$/.test(f))).toEqual([]);
