@@ -91,7 +91,9 @@ describe('a worker-contract plugin with "isolation": "process"', () => {
   });
 
   it('reports a process out of its heap as PLUGD_E_PLUGIN_OOM', async () => {
-    const { sup, client } = await started({ memoryLimitMb: 32 });
+    // The watchdog kept out: a process thrashing in GC near its limit spends CPU without
+    // answering pings, and was judged hung before the heap ran out on a loaded machine.
+    const { sup, client } = await started({ memoryLimitMb: 32, watchdogMs: 60_000 });
     const restarted = nextState(sup, 'iso-basic', 'running');
     await expect(client.call('Iso.Hoard')).rejects.toMatchObject({ code: 'PLUGD_E_PLUGIN_OOM' });
     await restarted;
