@@ -16,11 +16,12 @@ pid=
 
 end() {
   trap '' TERM INT HUP PIPE
+  pid=\${pid:-$!} # a trap may run between the spawn and pid=$!
   if [ -n "$pid" ]; then
     # The pid as well as the group: the plugin may not have called setsid yet.
     kill -s TERM "$pid" 2>/dev/null
     kill -s TERM -- "-$pid" 2>/dev/null
-    env -i /bin/sleep "$grace" 2>/dev/null
+    /usr/bin/env -i /bin/sleep "$grace" 2>/dev/null
     kill -s KILL "$pid" 2>/dev/null # first the leader, so that it forks nothing after the group's kill
     kill -s KILL -- "-$pid" 2>/dev/null
   fi
@@ -30,7 +31,7 @@ trap end TERM INT HUP PIPE
 
 [ "$PPID" = "$host" ] || exit 0
 
-setsid "$@" >&3 2>&4 3>&- 4>&- &
+/usr/bin/setsid "$@" >&3 2>&4 3>&- 4>&- &
 pid=$!
 echo "pid $pid" || end
 wait "$pid"
