@@ -209,7 +209,7 @@ export class Instances implements InstanceHost {
     const [command, ...execArgs] = manifest.exec as [string, ...string[]];
     const slots = new SharedArrayBuffer(SLOT_COUNT * Int32Array.BYTES_PER_ELEMENT);
     this.#pump.expect(input.id, input.instance, slots);
-    return new ProcessInstance({
+    return ProcessInstance.start({
       name: input.name,
       id: input.id,
       instance: input.instance,

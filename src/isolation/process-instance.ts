@@ -1,9 +1,11 @@
 // One running incarnation of a process plugin, seen from the main thread: the wrapper process
-// (process-wrapper.mjs) that owns the plugin's process group, the handshake on the task pool,
-// and calls in Docker's protocol, each raced against the end of the process.
+// (process-wrapper-sh.mjs, or process-wrapper.mjs where setpriv is missing) that owns the plugin's
+// process group, the handshake on the task pool, and calls in Docker's protocol, each raced
+// against the end of the process.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { setPriority } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import { getPriority, setPriority } from 'node:os';
 import type { Readable } from 'node:stream';
 import type { Address } from '../docker/docker-protocol.mjs';
 import { DockerPluginClient } from '../docker/plugin-client.mjs';
@@ -15,9 +17,19 @@ import { exitError } from './exit-errors.js';
 import { InstanceEnd } from './instance-end.js';
 import type { ProbedInstance } from './plugin-instance.js';
 import type { ActivationResult } from './protocol.js';
+import { WRAPPER_SCRIPT } from './entry/process-wrapper-sh.mjs';
+import { SETPRIV } from './permission-flags.js';
 import { SLOT_COUNT } from './wire-constants.mjs';
 
 const WRAPPER = new URL('./entry/process-wrapper.mjs', import.meta.url);
+
+/**
+ * The lean wrapper needs setpriv (the parent-death signal), setsid and a POSIX sh (util-linux and
+ * dash on Debian); without them the Node wrapper does the same job at ~40 MB a plugin.
+ */
+const LEAN = SETPRIV !== null && existsSync('/usr/bin/setsid') && existsSync('/bin/sh') && existsSync('/usr/bin/env')
+  ? { setpriv: SETPRIV, nice: ['/usr/bin/nice', '/bin/nice'].find((p) => existsSync(p)) ?? null }
+  : null;
 
 export interface ProcessInstanceOptions {
   name: string;
@@ -64,7 +76,18 @@ export class ProcessInstance implements ProbedInstance {
   #pluginPid: number | null = null;
   #activated = false;
 
-  constructor(options: ProcessInstanceOptions) {
+  /** Starts the wrapper: the lean one with the log pump's sockets as its fds 3 and 4, or the Node one. */
+  static async start(options: ProcessInstanceOptions): Promise<ProcessInstance> {
+    if (!LEAN) return new ProcessInstance(options, null);
+    const streams = await Promise.all((['stdout', 'stderr'] as const).map((stream) => pumpStream(options, stream)));
+    try {
+      return new ProcessInstance(options, streams as [net.Socket, net.Socket]);
+    } finally {
+      for (const s of streams) s.destroy(); // the wrapper holds its own copies now (or never started)
+    }
+  }
+
+  private constructor(options: ProcessInstanceOptions, pump: [net.Socket, net.Socket] | null) {
     this.#options = options;
     this.name = options.name;
     this.instance = options.instance;
@@ -78,12 +101,12 @@ export class ProcessInstance implements ProbedInstance {
       // The wrapper checks its parent is still this process, and ends the plugin when it is not.
       hostPid: process.pid,
     };
-    this.#child = spawn(process.execPath, [WRAPPER.pathname], {
+    this.#child = pump ? spawnLean(options, pump) : spawn(process.execPath, [WRAPPER.pathname], {
       env: { ...options.env, PLUGD_SOCKET: options.socketPath, PLUGD_WRAPPER: JSON.stringify(config) },
       // stdin is the lifeline: never written, its end tells the wrapper the host is gone.
       stdio: ['pipe', 'pipe', 'ignore'],
     });
-    if (options.nice > 0 && this.#child.pid !== undefined) {
+    if (!pump && options.nice > 0 && this.#child.pid !== undefined) {
       try { setPriority(this.#child.pid, options.nice); } catch { /* not permitted: normal priority */ }
     }
     this.booted = new Promise((resolve) => {
@@ -214,4 +237,36 @@ function wrapperPid(line: string, wrapperPid: number | undefined): number | 'mal
   } catch {
     return 'gone'; // the plugin has ended already: its wrapper ends its group
   }
+}
+
+/**
+ * `[nice -n N] setpriv --pdeathsig TERM -- sh -c WRAPPER_SCRIPT`, each exec'ing the next (one
+ * process): the kernel signals the wrapper when the host dies, and nice applies before the
+ * plugin is spawned, so the plugin inherits it.
+ */
+function spawnLean(options: ProcessInstanceOptions, [stdout, stderr]: [net.Socket, net.Socket]): ChildProcess {
+  const lean = LEAN!;
+  let increment = 0;
+  try { increment = options.nice - getPriority(); } catch { /* unknown: leave it */ }
+  const nice = lean.nice && increment > 0 ? [lean.nice, '-n', String(increment)] : [];
+  const [command, ...args] = [
+    ...nice, lean.setpriv, '--pdeathsig', 'TERM', '--', '/bin/sh', '-c', WRAPPER_SCRIPT, 'plugd-wrapper',
+    String(options.graceMs / 1_000), String(process.pid), options.command, ...options.args,
+  ];
+  return spawn(command!, args, {
+    cwd: options.cwd,
+    env: { ...options.env, PLUGD_SOCKET: options.socketPath },
+    // fd 1 carries "pid N"; fds 3 and 4 become the plugin's stdout and stderr.
+    stdio: ['ignore', 'pipe', 'ignore', stdout, stderr],
+  });
+}
+
+/** A connection to the log pump, announced with the header it expects. */
+function pumpStream(options: ProcessInstanceOptions, stream: 'stdout' | 'stderr'): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(options.logSocket);
+    socket.once('error', reject);
+    const header = `${JSON.stringify({ id: options.id, name: options.name, instance: options.instance, stream })}\n`;
+    socket.once('connect', () => socket.write(header, (e) => (e ? reject(e) : resolve(socket))));
+  });
 }
