@@ -58,9 +58,9 @@ export async function plugdWithServers(n: number, options: Partial<SupervisorOpt
   };
 }
 
-/** The host's wrapper processes (its children running process-wrapper.mjs) and the plugins below them. */
+/** The host's wrapper processes (its children running the shell wrapper, or process-wrapper.mjs) and the plugins below them. */
 export function plugdTree(): { wrappers: number[]; plugins: number[] } {
   const table = processTable();
-  const wrappers = childrenOf(process.pid, table).filter((pid) => cmdline(pid).includes('process-wrapper'));
+  const wrappers = childrenOf(process.pid, table).filter((pid) => /process-wrapper|plugd-wrapper/.test(cmdline(pid)));
   return { wrappers, plugins: wrappers.flatMap((w) => descendants(w, table)) };
 }

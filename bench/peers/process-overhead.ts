@@ -40,7 +40,7 @@ function timeSpawns() {
     const t0 = performance.now();
     const child = (originalSpawn as (...a: unknown[]) => childProcess.ChildProcess).apply(this, args);
     const elapsed = performance.now() - t0;
-    if (Array.isArray(args[1]) && String(args[1][0]).includes('process-wrapper')) spawnMs.push(elapsed);
+    if (Array.isArray(args[1]) && args[1].some((a) => /process-wrapper|plugd-wrapper/.test(String(a)))) spawnMs.push(elapsed);
     return child;
   } as typeof childProcess.spawn;
   os.setPriority = function timedSetPriority(this: unknown, ...args: unknown[]) {
