@@ -10,7 +10,7 @@
 // A lazy plugin (`activation: "lazy"`) takes START into `enabled.idle` instead, without an
 // instance; the runtime sends ACTIVATE on its first call. With an idle timeout, `live.running`
 // counts the calls in flight (CALL_STARTED / CALL_ENDED) and, after idleTimeoutMs without one,
-// stops the instance back to `enabled.idle`.
+// stops the instance back to `enabled.idle`, unless PIN says an enabled plugin requires it.
 //
 // `live` groups the states that own an instance: leaving it stops the instance actor.
 // Each public state is tagged with its name, and `atRest` / `live` group them: the runtime asks
@@ -49,6 +49,8 @@ export interface PluginContext extends PluginMachineInput {
   stopIntent: 'disable' | 'suspend' | 'idle';
   /** Calls in flight, counted only for a lazy plugin with an idle timeout. */
   callsInFlight: number;
+  /** Set while an enabled plugin requires this one: no idle stop then. */
+  pinned: boolean;
 }
 
 /** What the runtime's instance actor is given. */
@@ -68,6 +70,8 @@ export type PluginEvent =
   | { type: 'ACTIVATE' }
   | { type: 'CALL_STARTED' }
   | { type: 'CALL_ENDED' }
+  | { type: 'PIN' }
+  | { type: 'UNPIN' }
   | { type: 'SUSPEND' }
   | { type: 'REMOVE' }
   | { type: 'THREAD_STARTED' }
@@ -114,7 +118,7 @@ export const pluginMachine = setup({
     isSuspending: ({ context }) => context.stopIntent === 'suspend',
     isIdling: ({ context }) => context.stopIntent === 'idle',
     isLazy: ({ context }) => context.activation === 'lazy',
-    hasIdleTimeout: ({ context }) => context.activation === 'lazy' && context.idleTimeoutMs !== undefined,
+    mayIdle: ({ context }) => context.activation === 'lazy' && context.idleTimeoutMs !== undefined && !context.pinned,
     noCallsInFlight: ({ context }) => context.callsInFlight === 0,
   },
   actions: {
@@ -179,6 +183,8 @@ export const pluginMachine = setup({
     countCallStarted: assign({ callsInFlight: ({ context }) => context.callsInFlight + 1 }),
     countCallEnded: assign({ callsInFlight: ({ context }) => Math.max(0, context.callsInFlight - 1) }),
     resetCalls: assign({ callsInFlight: 0 }),
+    pin: assign({ pinned: true }),
+    unpin: assign({ pinned: false }),
     stopInstance: sendTo('instance', { type: 'STOP' }),
   },
 }).createMachine({
@@ -194,8 +200,13 @@ export const pluginMachine = setup({
     restartDelayMs: 0,
     stopIntent: 'disable',
     callsInFlight: 0,
+    pinned: false,
   }),
   invoke: { id: 'policy', src: 'restartPolicy', input: ({ context }) => context.restart },
+  on: {
+    PIN: { actions: 'pin' },
+    UNPIN: { actions: 'unpin' },
+  },
   initial: 'installed',
   states: {
     installed: {
@@ -271,9 +282,13 @@ export const pluginMachine = setup({
             // No call in flight: a lazy plugin with an idle timeout is stopped when it expires.
             quiet: {
               after: {
-                idleTimeout: { guard: 'hasIdleTimeout', target: '#plugin.live.stopping', actions: 'intendIdle' },
+                idleTimeout: { guard: 'mayIdle', target: '#plugin.live.stopping', actions: 'intendIdle' },
               },
-              on: { CALL_STARTED: { target: 'serving', actions: 'countCallStarted' } },
+              on: {
+                CALL_STARTED: { target: 'serving', actions: 'countCallStarted' },
+                // The idle timer starts again once no enabled plugin requires this one.
+                UNPIN: { target: 'quiet', reenter: true, actions: 'unpin' },
+              },
             },
             // Entering `quiet` again when the last call ends restarts the idle timer from there.
             serving: {

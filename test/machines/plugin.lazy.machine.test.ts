@@ -119,6 +119,22 @@ describe('lazy plugin lifecycle', () => {
     expect(state()).toBe('disabled');
   });
 
+  it('does not idle while pinned (an enabled plugin requires it); UNPIN starts the idle timer again', () => {
+    const { actor, clock, state, idle, enableAndStart, activate } = startLazy({ idleTimeoutMs: 1_000 });
+    enableAndStart();
+    actor.send({ type: 'PIN' });
+    activate();
+    clock.increment(10_000);
+    expect(state()).toBe('running');
+    clock.increment(500);
+    actor.send({ type: 'UNPIN' });
+    clock.increment(999);
+    expect(state()).toBe('running');
+    clock.increment(1);
+    expect(state()).toBe('enabled');
+    expect(idle()).toBe(true);
+  });
+
   it('disables an idle plugin directly', () => {
     const { actor, fakes, state, enableAndStart } = startLazy();
     enableAndStart();

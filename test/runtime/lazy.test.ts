@@ -96,6 +96,24 @@ describe('lazy activation', () => {
     await expect((await sup.get('lazy-greeter', 'Greeter')).call('Greeter.Hello', { name: 'x' })).resolves.toMatchObject({ greeting: 'hello x' });
   });
 
+  it('activates a lazy plugin that an enabled plugin requires, and keeps it from idling until that one is disabled', async () => {
+    const sup = await supervisor();
+    const seen = recordStates(sup);
+    await sup.install(await bundle('lazy-greeter', { idleTimeoutMs: 50 }));
+    await sup.install(await bundle('greeter', { name: 'dependent', requires: ['lazy-greeter'] }));
+    await sup.enable('dependent');
+    expect(sup.inspect('dependent').state).toBe('running');
+    expect(sup.inspect('lazy-greeter')).toMatchObject({ state: 'running', idle: false });
+    // Three idle timeouts pass during this call: the required plugin is not stopped meanwhile.
+    await (await sup.get('dependent', 'Greeter')).call('Greeter.Slow', { ms: 150 });
+    expect(seen.filter((e) => e.name === 'lazy-greeter' && e.to === 'stopping')).toEqual([]);
+    const idled = nextState(sup, 'lazy-greeter', 'enabled');
+    await sup.disable('dependent');
+    await idled;
+    expect(sup.inspect('lazy-greeter')).toMatchObject({ state: 'enabled', idle: true });
+    expect(seen.filter((e) => e.name === 'dependent' && e.to === 'stopping')).toHaveLength(1);
+  });
+
   it('rejects a bad activation or idleTimeoutMs with PLUGD_E_MANIFEST', async () => {
     const sup = await supervisor();
     await expect(sup.install(await bundle('lazy-greeter', { activation: 'sometimes' }))).rejects.toMatchObject({ code: 'PLUGD_E_MANIFEST', details: { field: 'activation' } });
