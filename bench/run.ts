@@ -155,7 +155,7 @@ if (lazyResult) {
   printTable(`lazy activation: ${l.n} lazy plugins installed and enabled (idle), ${l.called} of them called, vs ${l.called} eager plugins enabled and called (each side in a fresh process)`, [l.lazy, l.eager].map((r) => ({
     side: r.side, installed: r.installed, called: r.called, 'host RSS MB': r.rssMb, 'RSS added MB': r.rssAddedMb,
     latency: `${r.latencyMs.p50} / ${r.latencyMs.p99} / ${r.latencyMs.max}`,
-    'latency is': r.side === 'lazy' ? 'first call (activation + call), p50/p99/max ms' : 'warm enable() + call, p50/p99/max ms',
+    'latency is': r.side === 'lazy' ? 'first call (activation + call), p50/p99/max ms' : 'warm activation (activating → running) + call, p50/p99/max ms',
   })));
 }
 
