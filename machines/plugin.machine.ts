@@ -9,7 +9,7 @@
 //
 // A lazy plugin (`activation: "lazy"`) takes START into `enabled.idle` instead, without an
 // instance; the runtime sends ACTIVATE on its first call. With an idle timeout, `live.running`
-// counts the calls in flight (CALL_STARTED / CALL_ENDED) and, after idleTimeoutMs without one,
+// counts the calls in flight (CALL_STARTED / CALL_ENDED) and, idleTimeoutMs after the last ends,
 // stops the instance back to `enabled.idle`, unless PIN says an enabled plugin requires it.
 //
 // `live` groups the states that own an instance: leaving it stops the instance actor.
@@ -118,8 +118,8 @@ export const pluginMachine = setup({
     isSuspending: ({ context }) => context.stopIntent === 'suspend',
     isIdling: ({ context }) => context.stopIntent === 'idle',
     isLazy: ({ context }) => context.activation === 'lazy',
-    mayIdle: ({ context }) => context.activation === 'lazy' && context.idleTimeoutMs !== undefined && !context.pinned,
-    noCallsInFlight: ({ context }) => context.callsInFlight === 0,
+    mayIdle: ({ context }) => context.activation === 'lazy' && context.idleTimeoutMs !== undefined && !context.pinned && context.callsInFlight === 0,
+    isLastCall: ({ context }) => context.callsInFlight <= 1,
   },
   actions: {
     reportState: sendParent(({ context, event }, params: { state: PluginStateName }): PluginStateReport => ({
@@ -274,30 +274,22 @@ export const pluginMachine = setup({
             ],
           },
         },
+        // A lazy plugin with an idle timeout is stopped once it expires with no call in flight.
+        // Re-entering `running` restarts the timer (its repeated report changes no state).
         running: {
           tags: ['running'],
           entry: { type: 'reportState', params: { state: 'running' } },
-          initial: 'quiet',
-          states: {
-            // No call in flight: a lazy plugin with an idle timeout is stopped when it expires.
-            quiet: {
-              after: {
-                idleTimeout: { guard: 'mayIdle', target: '#plugin.live.stopping', actions: 'intendIdle' },
-              },
-              on: {
-                CALL_STARTED: { target: 'serving', actions: 'countCallStarted' },
-                // The idle timer starts again once no enabled plugin requires this one.
-                UNPIN: { target: 'quiet', reenter: true, actions: 'unpin' },
-              },
-            },
-            // Entering `quiet` again when the last call ends restarts the idle timer from there.
-            serving: {
-              always: { guard: 'noCallsInFlight', target: 'quiet' },
-              on: {
-                CALL_STARTED: { actions: 'countCallStarted' },
-                CALL_ENDED: { actions: 'countCallEnded' },
-              },
-            },
+          after: {
+            idleTimeout: { guard: 'mayIdle', target: '#plugin.live.stopping', actions: 'intendIdle' },
+          },
+          on: {
+            CALL_STARTED: { actions: 'countCallStarted' },
+            CALL_ENDED: [
+              { guard: 'isLastCall', target: 'running', reenter: true, actions: 'countCallEnded' },
+              { actions: 'countCallEnded' },
+            ],
+            // The idle timer starts again once no enabled plugin requires this one.
+            UNPIN: { target: 'running', reenter: true, actions: 'unpin' },
           },
         },
         stopping: {
