@@ -141,7 +141,12 @@ export class PluginActors {
     for (;;) {
       if (this.hasTag(name, 'running')) return;
       if (this.hasTag(name, 'idle')) {
-        const running = this.#waiters.whenRunning(name, [name]);
+        // What it requires is watched too: a dependency failing meanwhile rejects the call
+        // (PLUGD_E_DEPENDENCY) rather than leave it waiting while the plugin is suspended.
+        const requires = this.#actor.getSnapshot().context.plugins[name]?.requires ?? [];
+        const down = requires.find((dep) => !this.hasTag(dep, 'running'));
+        if (down) throw new PlugdError('PLUGD_E_DEPENDENCY', `plugin "${name}" cannot run now: its dependency "${down}" is ${this.stateOf(down)}`);
+        const running = this.#waiters.whenRunning(name, [name, ...requires]);
         this.#ref(name)!.send({ type: 'ACTIVATE' });
         return running;
       }
