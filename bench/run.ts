@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [--n 1,10,100,500] [--reps 3] [--only cold,warm,faults,calls,isolation,control,peers,procs] [--iso-n 20] [--peers-n 10,50]
+// npm run bench [-- --quick] [--n 1,10,100,500] [--reps 3] [--only cold,warm,faults,calls,isolation,control,peers,procs,lazy] [--iso-n 20] [--peers-n 10,50] [--lazy-n 1000]
 // Every scenario runs side by side with its raw worker_threads baseline in this same process and
 // run; the table and bench/results/<date>.json report ratios, never absolute claims alone.
 import { parseArgs } from 'node:util';
@@ -11,8 +11,9 @@ import { faults } from './scenarios/faults.js';
 import { isolation } from './scenarios/isolation.js';
 import { processOverhead } from './peers/process-overhead.js';
 import { peers } from './scenarios/peers.js';
+import { lazyActivation } from './scenarios/lazy.js';
 
-const ALL_SCENARIOS = ['cold', 'warm', 'faults', 'calls', 'isolation', 'control', 'peers', 'procs'];
+const ALL_SCENARIOS = ['cold', 'warm', 'faults', 'calls', 'isolation', 'control', 'peers', 'procs', 'lazy'];
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
@@ -22,6 +23,7 @@ const { values } = parseArgs({
     'watchdog-ms': { type: 'string', default: '500' },
     'iso-n': { type: 'string' },
     'peers-n': { type: 'string', default: '10,50' },
+    'lazy-n': { type: 'string' },
   },
 });
 const quick = values.quick;
@@ -48,6 +50,7 @@ const peersResult = only.has('peers')
   ? await peers(values['peers-n'].split(',').map(Number), { idleMs: quick ? 3_000 : 10_000, kills: quick ? 3 : 5, callCount: quick ? 5_000 : 20_000, reps })
   : null;
 const procsResult = only.has('procs') ? await processOverhead(20) : null;
+const lazyResult = only.has('lazy') ? await lazyActivation(Number(values['lazy-n'] ?? (quick ? 200 : 1_000)), 50) : null;
 
 // ── tables ─────────────────────────────────────────────────────────────────────────────────
 if (cold.length) {
@@ -147,6 +150,15 @@ if (procsResult) {
   }]);
 }
 
+if (lazyResult) {
+  const l = lazyResult;
+  printTable(`lazy activation: ${l.n} lazy plugins installed and enabled (idle), ${l.called} of them called, vs ${l.called} eager plugins enabled and called (each side in a fresh process)`, [l.lazy, l.eager].map((r) => ({
+    side: r.side, installed: r.installed, called: r.called, 'host RSS MB': r.rssMb, 'RSS added MB': r.rssAddedMb,
+    latency: `${r.latencyMs.p50} / ${r.latencyMs.p99} / ${r.latencyMs.max}`,
+    'latency is': r.side === 'lazy' ? 'first call (activation + call), p50/p99/max ms' : 'warm activation (activating → running) + call, p50/p99/max ms',
+  })));
+}
+
 // ── targets, each as a ratio measured in this run ────────────────────────────────
 const targets: { target: string; measured: string; met: boolean }[] = [];
 for (const r of cold.filter((c) => c.n >= 100)) {
@@ -191,6 +203,11 @@ if (procsResult) {
   targets.push({ target: 'process plugin: wrapper RSS ≤ 2 MB (a baseline for now)', measured: `${procsResult.rssMb.wrapperMean} MB`, met: procsResult.rssMb.wrapperMean <= 2 });
   targets.push({ target: 'process plugin: spawn on the main thread ≤ 1 ms (a baseline for now)', measured: `p50 ${procsResult.spawnSyncMs.p50} ms, max ${procsResult.spawnSyncMs.max} ms`, met: procsResult.spawnSyncMs.max <= 1 });
 }
+if (lazyResult) {
+  const l = lazyResult;
+  targets.push({ target: `lazy: host RSS, ${l.n} installed / ${l.called} called ≤ 1.1× ${l.called} eager`, measured: `${l.rssRatio}× (${l.lazy.rssMb} vs ${l.eager.rssMb} MB; added ${l.rssAddedRatio}×)`, met: l.rssRatio <= 1.1 });
+  targets.push({ target: 'lazy: first call p50 ≤ 1.2× warm activation + call', measured: `${l.latencyRatio}× (${l.lazy.latencyMs.p50} vs ${l.eager.latencyMs.p50} ms)`, met: l.latencyRatio <= 1.2 });
+}
 printTable('targets', targets);
 
 const file = await writeResults({
@@ -200,6 +217,6 @@ const file = await writeResults({
   options: { ns, reps, watchdogMs, hungCounts },
   durationS: Math.round((Date.now() - started) / 1000),
   loadAverage: { atStart: loadAtStart, atEnd: os.loadavg().map((x) => round(x, 2)) },
-  cold, warm: warmVsCold.map((w, i) => ({ ...w, detail: warm[i] })), faults: faultRows, calls: callResult, isolation: isoResult, control: controlResult, peers: peersResult, procs: procsResult, targets,
+  cold, warm: warmVsCold.map((w, i) => ({ ...w, detail: warm[i] })), faults: faultRows, calls: callResult, isolation: isoResult, control: controlResult, peers: peersResult, procs: procsResult, lazy: lazyResult, targets,
 }, quick, ALL_SCENARIOS.every((name) => only.has(name)) ? null : ALL_SCENARIOS.filter((name) => only.has(name)));
 console.log(`\nwritten ${file} (${Math.round((Date.now() - started) / 1000)} s)`);

@@ -7,6 +7,11 @@
 //   restarting --GIVE_UP--> disabled ; live.* --DISABLE--> live.stopping --> disabled
 //   installed|disabled --REMOVE--> removed
 //
+// A lazy plugin (`activation: "lazy"`) takes START into `enabled.idle` instead, without an
+// instance; the runtime sends ACTIVATE on its first call. With an idle timeout, `live.running`
+// counts the calls in flight (CALL_STARTED / CALL_ENDED) and, idleTimeoutMs after the last ends,
+// stops the instance back to `enabled.idle`, unless PIN says an enabled plugin requires it.
+//
 // `live` groups the states that own an instance: leaving it stops the instance actor.
 // Each public state is tagged with its name, and `atRest` / `live` group them: the runtime asks
 // `snapshot.hasTag()` and `snapshot.can(event)`, and keeps no list of states of its own.
@@ -23,6 +28,10 @@ export interface PluginMachineInput {
   activationTimeoutMs: number;
   /** How long a graceful stop (deactivate) may take before the instance is killed. */
   stopTimeoutMs: number;
+  /** "lazy": START leaves the plugin idle in `enabled` until ACTIVATE (its first call). Default "eager". */
+  activation?: 'eager' | 'lazy';
+  /** Lazy plugins only: a running instance without calls for this long is stopped back to idle. */
+  idleTimeoutMs?: number;
 }
 
 export interface PluginContext extends PluginMachineInput {
@@ -37,7 +46,11 @@ export interface PluginContext extends PluginMachineInput {
   gaveUp: string | null;
   restartDelayMs: number;
   /** Whether the stop in progress disables the plugin or only suspends it for a dependency. */
-  stopIntent: 'disable' | 'suspend';
+  stopIntent: 'disable' | 'suspend' | 'idle';
+  /** Calls in flight, counted only for a lazy plugin with an idle timeout. */
+  callsInFlight: number;
+  /** Set while an enabled plugin requires this one: no idle stop then. */
+  pinned: boolean;
 }
 
 /** What the runtime's instance actor is given. */
@@ -54,6 +67,11 @@ export type PluginEvent =
   | { type: 'ENABLE' }
   | { type: 'DISABLE' }
   | { type: 'START' }
+  | { type: 'ACTIVATE' }
+  | { type: 'CALL_STARTED' }
+  | { type: 'CALL_ENDED' }
+  | { type: 'PIN' }
+  | { type: 'UNPIN' }
   | { type: 'SUSPEND' }
   | { type: 'REMOVE' }
   | { type: 'THREAD_STARTED' }
@@ -90,6 +108,7 @@ export const pluginMachine = setup({
     activationTimeout: ({ context }) => context.activationTimeoutMs,
     restartDelay: ({ context }) => context.restartDelayMs,
     stopTimeout: ({ context }) => context.stopTimeoutMs,
+    idleTimeout: ({ context }) => context.idleTimeoutMs ?? 0,
   },
   guards: {
     implementsInterface: ({ context, event }) => {
@@ -97,6 +116,10 @@ export const pluginMachine = setup({
       return context.interfaceTypes.every((t) => event.implements.includes(t));
     },
     isSuspending: ({ context }) => context.stopIntent === 'suspend',
+    isIdling: ({ context }) => context.stopIntent === 'idle',
+    isLazy: ({ context }) => context.activation === 'lazy',
+    mayIdle: ({ context }) => context.activation === 'lazy' && context.idleTimeoutMs !== undefined && !context.pinned && context.callsInFlight === 0,
+    isLastCall: ({ context }) => context.callsInFlight <= 1,
   },
   actions: {
     reportState: sendParent(({ context, event }, params: { state: PluginStateName }): PluginStateReport => ({
@@ -156,6 +179,12 @@ export const pluginMachine = setup({
     countRestart: assign({ restarts: ({ context }) => context.restarts + 1 }),
     intendDisable: assign({ stopIntent: 'disable' as const }),
     intendSuspend: assign({ stopIntent: 'suspend' as const }),
+    intendIdle: assign({ stopIntent: 'idle' as const }),
+    countCallStarted: assign({ callsInFlight: ({ context }) => context.callsInFlight + 1 }),
+    countCallEnded: assign({ callsInFlight: ({ context }) => Math.max(0, context.callsInFlight - 1) }),
+    resetCalls: assign({ callsInFlight: 0 }),
+    pin: assign({ pinned: true }),
+    unpin: assign({ pinned: false }),
     stopInstance: sendTo('instance', { type: 'STOP' }),
   },
 }).createMachine({
@@ -170,8 +199,14 @@ export const pluginMachine = setup({
     gaveUp: null,
     restartDelayMs: 0,
     stopIntent: 'disable',
+    callsInFlight: 0,
+    pinned: false,
   }),
   invoke: { id: 'policy', src: 'restartPolicy', input: ({ context }) => context.restart },
+  on: {
+    PIN: { actions: 'pin' },
+    UNPIN: { actions: 'unpin' },
+  },
   initial: 'installed',
   states: {
     installed: {
@@ -182,18 +217,33 @@ export const pluginMachine = setup({
         REMOVE: 'removed',
       },
     },
-    // Wanted, waiting for the supervisor's START (sent once every `requires` is running).
+    // Wanted, waiting for the supervisor's START (sent once every `requires` is running); a
+    // lazy plugin then waits, idle, for its first call.
     enabled: {
       tags: ['enabled'],
       entry: { type: 'reportState', params: { state: 'enabled' } },
+      initial: 'waiting',
+      states: {
+        waiting: {
+          on: {
+            START: [
+              { guard: 'isLazy', target: 'idle' },
+              { target: '#plugin.live' },
+            ],
+          },
+        },
+        idle: {
+          tags: ['idle'],
+          on: { ACTIVATE: '#plugin.live' },
+        },
+      },
       on: {
-        START: 'live',
         DISABLE: 'disabled',
       },
     },
     live: {
       tags: ['live'],
-      entry: 'nextInstance',
+      entry: ['nextInstance', 'resetCalls'],
       invoke: {
         id: 'instance',
         src: 'instance',
@@ -224,9 +274,23 @@ export const pluginMachine = setup({
             ],
           },
         },
+        // A lazy plugin with an idle timeout is stopped once it expires with no call in flight.
+        // Re-entering `running` restarts the timer (its repeated report changes no state).
         running: {
           tags: ['running'],
           entry: { type: 'reportState', params: { state: 'running' } },
+          after: {
+            idleTimeout: { guard: 'mayIdle', target: '#plugin.live.stopping', actions: 'intendIdle' },
+          },
+          on: {
+            CALL_STARTED: { actions: 'countCallStarted' },
+            CALL_ENDED: [
+              { guard: 'isLastCall', target: 'running', reenter: true, actions: 'countCallEnded' },
+              { actions: 'countCallEnded' },
+            ],
+            // The idle timer starts again once no enabled plugin requires this one.
+            UNPIN: { target: 'running', reenter: true, actions: 'unpin' },
+          },
         },
         stopping: {
           tags: ['stopping'],
@@ -235,16 +299,19 @@ export const pluginMachine = setup({
             // Leaving `live` kills an instance that did not stop in time.
             stopTimeout: [
               { guard: 'isSuspending', target: '#plugin.enabled' },
+              { guard: 'isIdling', target: '#plugin.enabled.idle' },
               { target: '#plugin.disabled' },
             ],
           },
           on: {
             INSTANCE_EXITED: [
               { guard: 'isSuspending', target: '#plugin.enabled', actions: 'recordExit' },
+              { guard: 'isIdling', target: '#plugin.enabled.idle', actions: 'recordExit' },
               { target: '#plugin.disabled', actions: 'recordExit' },
             ],
             DISABLE: { actions: 'intendDisable' },
-            SUSPEND: {},
+            // A dependency lost while idling: back to `enabled` to wait for it, not to idle.
+            SUSPEND: { guard: 'isIdling', actions: 'intendSuspend' },
           },
         },
       },

@@ -53,9 +53,10 @@ export type PluginStateName = (typeof PLUGIN_STATES)[number];
 /**
  * Tags of the plugin machine's states: each public state is tagged with its name, and
  * `atRest` (no instance, none wanted: operations that replace or drop a record may run) and
- * `live` (an instance exists: activating, running or stopping) group them.
+ * `live` (an instance exists: activating, running or stopping) group them; `idle` marks a lazy
+ * plugin that is `enabled` and waits for its first call.
  */
-export type PluginTag = PluginStateName | 'atRest' | 'live';
+export type PluginTag = PluginStateName | 'atRest' | 'live' | 'idle';
 
 /** The answers a restart-policy actor sends its parent. */
 export type PolicyAnswer = { type: 'RESTART'; delayMs: number } | { type: 'GIVE_UP'; why: string };

@@ -86,6 +86,8 @@ export class Supervisor {
       instanceOf: (name) => (this.#actors.hasTag(name, 'running') ? this.#instances.current(name) : undefined),
       callTimeoutMs: options.callTimeoutMs,
       release: (name) => this.#entries.get(name)?.release(),
+      activate: (name) => this.#actors.activate(name),
+      callStarted: (name) => this.#actors.callStarted(name),
     };
     this.#actors = new PluginActors(this.#instances, options, this.#log, (event, context) => {
       if (event.to !== 'running') return;
@@ -244,22 +246,32 @@ export class Supervisor {
     return new PluginClient(this.#clientBackend, name, capability, options.acquire === true);
   }
 
-  /** Clients of every running plugin that implements `capability` (synchronous). */
+  /**
+   * Clients of every running plugin that implements `capability` (synchronous), and of every
+   * idle lazy plugin that declares it: a call through such a client activates the plugin.
+   */
   find(capability: Capability): PluginClient[] {
     return this.#entries.list()
-      .map((e) => e.name)
-      .filter((name) => this.#actors.hasTag(name, 'running') && (this.#actors.contextOf(name)?.implements ?? []).includes(capability))
-      .map((name) => new PluginClient(this.#clientBackend, name, capability, false));
+      .filter((e) => this.#runs(e.name, capability) || (this.#actors.hasTag(e.name, 'idle') && e.record.manifest.interface.types.includes(capability)))
+      .map((e) => new PluginClient(this.#clientBackend, e.name, capability, false));
   }
 
   /**
    * Calls `handler` on every activation of a plugin implementing `capability`, and at once for
-   * those already running. Returns the function that unregisters it.
+   * those already running. Returns the function that unregisters it. It activates no lazy plugin.
    */
   handle(capability: Capability, handler: ActivationHandler): () => void {
     const unregister = this.#handlers.add(capability, handler);
-    for (const client of this.find(capability)) queueMicrotask(() => this.#handlers.call(handler, client));
+    for (const { name } of this.#entries.list()) {
+      if (!this.#runs(name, capability)) continue;
+      const client = new PluginClient(this.#clientBackend, name, capability, false);
+      queueMicrotask(() => this.#handlers.call(handler, client));
+    }
     return unregister;
+  }
+
+  #runs(name: string, capability: Capability): boolean {
+    return this.#actors.hasTag(name, 'running') && (this.#actors.contextOf(name)?.implements ?? []).includes(capability);
   }
 
   // ── observation ──────────────────────────────────────────────────────────────────────────

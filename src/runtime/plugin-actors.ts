@@ -12,6 +12,7 @@ import type { ResolvedOptions } from '../options.js';
 import { logStateEvent, toStateEvent, type StateEvent } from './state-event.js';
 import { StateWaiters } from './state-waiters.js';
 import type { PluginRecord } from '../store/store.js';
+import { PlugdError } from '../errors.js';
 
 export type PluginActorRef = ActorRefFrom<typeof pluginMachine>;
 
@@ -38,6 +39,8 @@ export function addPluginEvent(record: PluginRecord, options: ResolvedOptions) {
       restart: { ...manifest.restart, backoff: options.restart.backoff, intensity: options.restart.intensity },
       activationTimeoutMs: options.activationTimeoutMs,
       stopTimeoutMs: options.stopTimeoutMs,
+      ...(manifest.activation ? { activation: manifest.activation } : {}),
+      ...(manifest.idleTimeoutMs !== undefined ? { idleTimeoutMs: manifest.idleTimeoutMs } : {}),
     },
   };
 }
@@ -63,14 +66,110 @@ export class PluginActors {
       this.#waiters.notify(event);
       this.#events.emit('state', event);
       afterChange(event, context);
+      queueMicrotask(() => {
+        this.#pinRequired(event.name);
+        if (event.to === 'enabled') this.#activateRequired(event.name);
+      });
     });
     this.#actor.start();
   }
 
   /** Spawns the plugin's actor and returns it. */
   add(record: PluginRecord): PluginActorRef {
+    const { name } = record.manifest;
     this.#actor.send(addPluginEvent(record, this.#options));
-    return this.#ref(record.manifest.name)!;
+    const ref = this.#ref(name)!;
+    if (record.manifest.activation === 'lazy') {
+      // Idle is a sub-state of `enabled`: no state report says it, so its waiters are told here,
+      // once the transition that entered it has settled.
+      let idle = false;
+      ref.subscribe((snapshot) => {
+        const entered = snapshot.hasTag('idle') && !idle;
+        idle = snapshot.hasTag('idle');
+        if (!entered) return;
+        queueMicrotask(() => {
+          this.#waiters.notify({ name, from: 'enabled', to: 'enabled', at: Date.now(), error: null, restarts: snapshot.context.restarts });
+          for (const dependent of this.#actor.getSnapshot().context.dependents[name] ?? []) this.#activateRequired(dependent);
+        });
+      });
+    }
+    return ref;
+  }
+
+  /**
+   * For a lazy plugin, resolves once it runs: an idle one is activated (once, however many calls
+   * ask), a stopping one first finishes its stop, an activating or restarting one is waited for.
+   * Rejects with the activation's error if it fails, PLUGD_E_NOT_RUNNING if it is not enabled.
+   * Undefined for an eager plugin: its calls never wait.
+   */
+  activate(name: string): Promise<void> | undefined {
+    if (this.contextOf(name)?.activation !== 'lazy') return undefined;
+    return this.#untilRunning(name);
+  }
+
+  /**
+   * A plugin waiting in `enabled` to start (not an idle one) needs what it requires to run: the
+   * idle lazy plugins among them are activated, as a call would.
+   */
+  #activateRequired(name: string): void {
+    const plugin = this.#actor.getSnapshot().context.plugins[name];
+    if (!plugin || this.stateOf(name) !== 'enabled' || this.hasTag(name, 'idle')) return;
+    for (const dep of plugin.requires) {
+      if (this.hasTag(dep, 'idle')) this.#ref(dep)!.send({ type: 'ACTIVATE' });
+    }
+  }
+
+  /**
+   * The lazy plugins `name` requires are pinned (no idle stop) while it, or another plugin that
+   * requires them, is enabled (not at rest), and unpinned once none is.
+   */
+  #pinRequired(name: string): void {
+    const { plugins, dependents } = this.#actor.getSnapshot().context;
+    const plugin = plugins[name];
+    if (!plugin) return;
+    const wanted = !this.hasTag(name, 'atRest');
+    for (const dep of plugin.requires) {
+      const ref = this.#ref(dep);
+      if (ref?.getSnapshot().context.activation !== 'lazy') continue;
+      const needed = wanted || (dependents[dep] ?? []).some((d) => !this.hasTag(d, 'atRest'));
+      if (needed !== ref.getSnapshot().context.pinned) ref.send({ type: needed ? 'PIN' : 'UNPIN' });
+    }
+  }
+
+  async #untilRunning(name: string): Promise<void> {
+    // A level, not an edge: each turn looks at the state the plugin is in now.
+    for (;;) {
+      if (this.hasTag(name, 'running')) return;
+      if (this.hasTag(name, 'idle')) {
+        // What it requires is watched too: a dependency failing meanwhile rejects the call
+        // (PLUGD_E_DEPENDENCY) rather than leave it waiting while the plugin is suspended.
+        const requires = this.#actor.getSnapshot().context.plugins[name]?.requires ?? [];
+        const down = requires.find((dep) => !this.hasTag(dep, 'running'));
+        if (down) throw new PlugdError('PLUGD_E_DEPENDENCY', `plugin "${name}" cannot run now: its dependency "${down}" is ${this.stateOf(down)}`);
+        const running = this.#waiters.whenRunning(name, [name, ...requires]);
+        this.#ref(name)!.send({ type: 'ACTIVATE' });
+        return running;
+      }
+      if (this.hasTag(name, 'activating') || this.hasTag(name, 'restarting')) return this.#waiters.whenRunning(name, [name]);
+      if (!this.hasTag(name, 'stopping')) {
+        throw new PlugdError('PLUGD_E_NOT_RUNNING', `plugin "${name}" is ${this.stateOf(name)}; enable it before calling it`);
+      }
+      await this.#waiters.whenState(name, (s) => s !== 'stopping');
+    }
+  }
+
+  /**
+   * Tells a lazy plugin with an idle timeout that a call starts, and returns what tells it the
+   * call ended: its idle timer runs only while no call is in flight. Undefined for other plugins.
+   */
+  callStarted(name: string): (() => void) | undefined {
+    const ref = this.#ref(name);
+    const context = ref?.getSnapshot().context;
+    if (!ref || context?.activation !== 'lazy' || context.idleTimeoutMs === undefined) return undefined;
+    ref.send({ type: 'CALL_STARTED' });
+    return () => {
+      if (ref.getSnapshot().status === 'active') ref.send({ type: 'CALL_ENDED' });
+    };
   }
 
   enable(name: string): void {
@@ -101,9 +200,12 @@ export class PluginActors {
     return removed;
   }
 
-  /** See StateWaiters.whenRunning: made before the ENABLE events it waits on are sent. */
+  /**
+   * See StateWaiters.whenRunning: made before the ENABLE events it waits on are sent. A lazy
+   * plugin is ready once it is enabled and idle.
+   */
   whenRunning(name: string, order: string[]): Promise<void> {
-    return this.#waiters.whenRunning(name, order);
+    return this.#waiters.whenRunning(name, order, (n) => this.hasTag(n, 'idle'));
   }
 
   contextOf(name: string): PluginContext | undefined {

@@ -16,6 +16,8 @@ export interface PluginInfo {
   kind: Manifest['kind'];
   /** One of the lifecycle's states: installed, enabled, activating, running, restarting, stopping, disabled, removed. */
   state: PluginStateName;
+  /** A lazy plugin that is `enabled` without an instance, waiting for its next call. */
+  idle: boolean;
   /** What the user asked for (persisted); a plugin can be enabled and still restarting. */
   enabled: boolean;
   /** Restarts performed since it was last enabled. */
@@ -51,6 +53,7 @@ export function describePlugin(entry: PluginEntry): PluginInfo {
     version: manifest.version,
     kind: manifest.kind,
     state,
+    idle: snapshot?.hasTag('idle') ?? false,
     enabled: record.settings.enabled,
     restarts: context?.restarts ?? 0,
     implements: state === 'running' ? [...(context?.implements ?? [])] : [],

@@ -30,11 +30,14 @@ export class StateWaiters {
    * to `restarting`, or gives up), when it is disabled first, or when one of the plugins it
    * requires (`order`) fails or is disabled: the plugin then waits in `enabled`, visibly, and
    * starts when its dependency runs, but the caller is not kept waiting for a backoff.
+   * With `idleIsReady`, an `enabled` plugin for which it answers true counts as ready too.
    */
-  whenRunning(name: string, order: string[]): Promise<void> {
+  whenRunning(name: string, order: string[], idleIsReady?: (name: string) => boolean): Promise<void> {
     return this.#watch(order, (change, resolve, reject) => {
       if (change.name === name) {
         if (change.to === 'running') return resolve();
+        // A lazy plugin's enable ends when it is enabled and idle, waiting for its first call.
+        if (change.to === 'enabled' && idleIsReady?.(name)) return resolve();
         if (change.from === change.to) return;
         if (change.to === 'restarting' || change.to === 'disabled' || change.to === 'removed') {
           const error = change.error ? fromInfo(change.error) : new PlugdError('PLUGD_E_STATE', `plugin "${name}" was ${change.to === 'removed' ? 'removed' : 'disabled'} before it ran`);

@@ -33,6 +33,10 @@ interface ManifestBase {
   permissions: { env: string[] };
   restart: RestartSpec;
   requires: string[];
+  /** "lazy": an enabled plugin starts on its first call, not when enabled. Absent means "eager". */
+  activation?: 'eager' | 'lazy';
+  /** Lazy plugins: stop an instance after this long without calls; the next call starts it again. */
+  idleTimeoutMs?: number;
 }
 
 /** A JS module run in a worker thread of the host. */
@@ -206,13 +210,31 @@ export function isInsideBundle(relative: string): boolean {
   return normal !== '..' && !normal.startsWith('../') && !normal.startsWith('/');
 }
 
+/** `activation` and `idleTimeoutMs`, as given (each absent unless the manifest has it). */
+function parseActivation(raw: Record<string, unknown>, source?: string): Pick<ManifestBase, 'activation' | 'idleTimeoutMs'> {
+  const { activation, idleTimeoutMs } = raw;
+  const out: Pick<ManifestBase, 'activation' | 'idleTimeoutMs'> = {};
+  if (activation !== undefined) {
+    if (activation !== 'eager' && activation !== 'lazy') fail('activation', 'must be "eager" (start when enabled) or "lazy" (start on the first call)', source);
+    out.activation = activation;
+  }
+  if (idleTimeoutMs !== undefined) {
+    if (typeof idleTimeoutMs !== 'number' || !Number.isInteger(idleTimeoutMs) || idleTimeoutMs < 1 || idleTimeoutMs > 2_147_483_647) {
+      fail('idleTimeoutMs', 'must be a whole number of milliseconds ≥ 1', source);
+    }
+    if (activation !== 'lazy') fail('idleTimeoutMs', 'only applies to "activation": "lazy" plugins', source);
+    out.idleTimeoutMs = idleTimeoutMs;
+  }
+  return out;
+}
+
 /**
  * Validates a parsed plugin.json and returns it with defaults filled in.
  * Throws PLUGD_E_MANIFEST naming the field.
  */
 export function parseManifest(raw: unknown, source?: string): Manifest {
   if (!isRecord(raw)) fail('(root)', 'plugin.json must hold a JSON object', source);
-  checkKeys(raw, ['name', 'version', 'description', 'kind', 'entrypoint', 'exec', 'workdir', 'interface', 'env', 'args', 'permissions', 'restart', 'requires', 'isolation', 'docker', ...CONTAINER_KEYS], '', source);
+  checkKeys(raw, ['name', 'version', 'description', 'kind', 'entrypoint', 'exec', 'workdir', 'interface', 'env', 'args', 'permissions', 'restart', 'requires', 'isolation', 'docker', 'activation', 'idleTimeoutMs', ...CONTAINER_KEYS], '', source);
   required(raw, 'name', 'name', '"name": "hello"', source);
   required(raw, 'version', 'version', '"version": "1.0.0"', source);
   required(raw, 'kind', 'kind', '"kind": "worker"', source);
@@ -248,6 +270,8 @@ export function parseManifest(raw: unknown, source?: string): Manifest {
     requires,
   };
   if (description !== undefined) base.description = description;
+  // Stored only when given: a manifest without them keeps the id it had.
+  Object.assign(base, parseActivation(raw, source));
   if (kind !== 'container') {
     const misplaced = CONTAINER_KEYS.find((key) => raw[key] !== undefined);
     if (misplaced) fail(misplaced, 'only applies to "container" plugins', source);
