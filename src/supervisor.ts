@@ -23,8 +23,8 @@ import { SettingsWriter } from './store/settings-writer.js';
 import type { StateEvent } from './runtime/state-event.js';
 import { Store, type StoreProblem } from './store/store.js';
 import { TaskPool } from './tasks/task-pool.js';
-import { ControlServer } from './control/control-server.js';
-import { startInspector, type Inspector } from './inspector/index.js';
+import type { ControlServer } from './control/control-server.js';
+import type { Inspector } from './inspector/index.js';
 import { EventHistory } from './control/event-history.js';
 import { PluginMetrics } from './control/metrics.js';
 import { instanceUsage } from './control/plugin-usage.js';
@@ -377,8 +377,10 @@ export class Supervisor {
     this.#actors.on(history.record);
     try {
       const factsOf = (name: string) => ({ state: this.#actors.stateOf(name), context: this.#actors.contextOf(name), grantedEnv: this.#entries.resolve(name).record.settings.grantedEnv });
+      // Loaded here: a host without `control` never loads Fastify, nor the inspector's layout engine.
+      const { ControlServer } = await import('./control/control-server.js');
       this.#control = await ControlServer.start({ sup: this, listen, metrics: this.#metrics, history, factsOf, logsDir: this.#store.logsDir, log: this.#log });
-      if (listen.kind === 'socket' && listen.inspector) this.#inspector = await startInspector({ socket: listen.socket, port: listen.inspector.port });
+      if (listen.kind === 'socket' && listen.inspector) this.#inspector = await (await import('./inspector/index.js')).startInspector({ socket: listen.socket, port: listen.inspector.port });
     } catch (e) {
       await this.close();
       throw e;

@@ -1,7 +1,7 @@
 // The supervisor's Prometheus metrics. Figures are kept as plain numbers where they happen (calls
 // in CallCounters, restarts and activations from state events) and folded into prom-client's
 // registry only when it is scraped, through collect callbacks.
-import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
+import type { Metric, Registry } from 'prom-client';
 import type { PluginStateName } from '../../machines/types.js';
 import type { PluginInfo } from '../runtime/plugin-info.js';
 import type { StateEvent } from '../runtime/state-event.js';
@@ -95,11 +95,12 @@ export class PluginMetrics {
 
   /** The Prometheus text exposition of every metric. */
   async text(): Promise<string> {
-    return this.#registryNow().metrics();
+    return (await this.#registryNow()).metrics();
   }
 
+  /** The exposition's content type (prom-client's, once a scrape loaded it). */
   get contentType(): string {
-    return this.#registryNow().contentType;
+    return this.#registry?.contentType ?? 'text/plain; version=0.0.4; charset=utf-8';
   }
 
   #observeActivation(name: string, ms: number): void {
@@ -114,8 +115,12 @@ export class PluginMetrics {
     b.sumMs += ms;
   }
 
-  /** Made on the first scrape: a host that never scrapes pays for none of it. */
-  #registryNow(): Registry {
+  /** Made on the first scrape: a host that never scrapes pays for none of it, not even the import. */
+  async #registryNow(): Promise<Registry> {
+    if (this.#registry) return this.#registry;
+    // prom-client is loaded here, not at import: `import 'plugd'` (in a host, or in a plugin
+    // thread that imports definePlugin) should not pay for it.
+    const { collectDefaultMetrics, Counter, Gauge, Registry } = await import('prom-client');
     if (this.#registry) return this.#registry;
     const registers = [this.#registry = new Registry()];
     const source = this.#source;

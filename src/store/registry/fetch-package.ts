@@ -3,7 +3,7 @@
 import { createWriteStream } from 'node:fs';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import pacote from 'pacote';
+import type Pacote from 'pacote';
 import { PlugdError } from '../../errors.js';
 import type { ProgressListener } from './install-progress.js';
 import { registryFor, type NpmConfig } from './npm-config.js';
@@ -42,12 +42,13 @@ function pacoteOptions(config: NpmConfig, cache: string, timeoutMs: number): Rec
  * the bytes do not match it) or PLUGD_E_REGISTRY (unreachable, timed out, refused).
  */
 export async function fetchPackage(spec: NpmSpec, options: { config: NpmConfig; cache: string; timeoutMs: number; tarballFile: string; progress: ProgressListener }): Promise<FetchedPackage> {
+  const { default: pacote } = await import('pacote'); // loaded on the first registry install only
   const { config, progress } = options;
   const registry = registryFor(config, spec.name);
   const opts = pacoteOptions(config, options.cache, options.timeoutMs);
   const wanted = `${spec.name}@${spec.range}`;
   progress({ step: 'resolve', spec: spec.raw });
-  let manifest: Awaited<ReturnType<typeof pacote.manifest>>;
+  let manifest: Awaited<ReturnType<typeof Pacote.manifest>>;
   try {
     manifest = await pacote.manifest(wanted, opts);
   } catch (e) {
