@@ -13,9 +13,10 @@ export interface SupervisedPlugin {
 }
 
 export interface SupervisorContext {
-  plugins: Record<string, SupervisedPlugin>;
+  /** Maps, not plain objects: a plugin may be named `constructor` or `__proto__`. */
+  plugins: Map<string, SupervisedPlugin>;
   /** name -> names whose `requires` include it (kept so a change looks only at its neighbours). */
-  dependents: Record<string, string[]>;
+  dependents: Map<string, string[]>;
   /** Plugins asked to DISABLE that wait for their dependents to stop first. */
   pendingDisable: string[];
 }
@@ -43,7 +44,7 @@ const isLive = (p: SupervisedPlugin | undefined) => p?.state != null && stateHas
 const isAtRest = (p: SupervisedPlugin) => p.state === null || stateHasTag(p.state, 'atRest');
 
 function hasLiveDependents(ctx: SupervisorContext, name: string): boolean {
-  return (ctx.dependents[name] ?? []).some((d) => isLive(ctx.plugins[d]));
+  return (ctx.dependents.get(name) ?? []).some((d) => isLive(ctx.plugins.get(d)));
 }
 
 /**
@@ -52,10 +53,10 @@ function hasLiveDependents(ctx: SupervisorContext, name: string): boolean {
  * change costs O(neighbours), not O(plugins).
  */
 function neighbourhood(ctx: SupervisorContext, name: string): Set<string> {
-  const seen = new Set<string>([name, ...(ctx.plugins[name]?.requires ?? [])]);
+  const seen = new Set<string>([name, ...(ctx.plugins.get(name)?.requires ?? [])]);
   const queue = [name];
   for (let next = queue.pop(); next !== undefined; next = queue.pop()) {
-    for (const d of ctx.dependents[next] ?? []) {
+    for (const d of ctx.dependents.get(next) ?? []) {
       if (!seen.has(d)) { seen.add(d); queue.push(d); }
     }
   }
@@ -67,7 +68,7 @@ function hasLostDependency(ctx: SupervisorContext, p: SupervisedPlugin, seen = n
   if (seen.has(p)) return false;
   seen.add(p);
   return p.requires.some((dep) => {
-    const d = ctx.plugins[dep];
+    const d = ctx.plugins.get(dep);
     return d?.state !== 'running' || ctx.pendingDisable.includes(dep) || hasLostDependency(ctx, d, seen);
   });
 }
@@ -88,14 +89,14 @@ export const supervisorMachine = setup({
     plugin: pluginMachine,
   },
   guards: {
-    allAtRest: ({ context }) => Object.values(context.plugins).every(isAtRest),
+    allAtRest: ({ context }) => [...context.plugins.values()].every(isAtRest),
     hasLiveDependents: ({ context, event }) => {
       assertEvent(event, 'DISABLE');
       return hasLiveDependents(context, event.name);
     },
     changesState: ({ context, event }) => {
       assertEvent(event, 'PLUGIN.STATE');
-      return context.plugins[event.name]?.state !== event.state;
+      return context.plugins.get(event.name)?.state !== event.state;
     },
   },
   actions: {
@@ -103,13 +104,14 @@ export const supervisorMachine = setup({
       assertEvent(event, 'ADD');
       const { name } = event.plugin;
       const ref = spawn('plugin', { id: `plugin:${name}`, input: event.plugin });
-      const dependents = { ...context.dependents };
-      for (const dep of event.requires) dependents[dep] = [...(dependents[dep] ?? []), name];
-      return { plugins: { ...context.plugins, [name]: { ref, requires: event.requires, state: null } }, dependents };
+      const dependents = new Map(context.dependents);
+      for (const dep of event.requires) dependents.set(dep, [...(dependents.get(dep) ?? []), name]);
+      const plugins = new Map(context.plugins).set(name, { ref, requires: event.requires, state: null });
+      return { plugins, dependents };
     }),
     forwardToPlugin: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, ['ENABLE', 'DISABLE', 'REMOVE']);
-      const plugin = context.plugins[event.name];
+      const plugin = context.plugins.get(event.name);
       if (plugin) enqueue.sendTo(plugin.ref, { type: event.type });
     }),
     deferDisable: assign({
@@ -121,7 +123,7 @@ export const supervisorMachine = setup({
     announce: emit(({ context, event }): StateChange => {
       assertEvent(event, 'PLUGIN.STATE');
       return {
-        type: 'state', name: event.name, from: context.plugins[event.name]?.state ?? null, to: event.state, error: event.error, restarts: event.restarts,
+        type: 'state', name: event.name, from: context.plugins.get(event.name)?.state ?? null, to: event.state, error: event.error, restarts: event.restarts,
       };
     }),
     // In place: copying the record of every plugin on each state change made a burst of N
@@ -130,16 +132,16 @@ export const supervisorMachine = setup({
     recordState: assign(({ context, event }) => {
       assertEvent(event, 'PLUGIN.STATE');
       const report = event;
-      const plugin = context.plugins[report.name];
+      const plugin = context.plugins.get(report.name);
       if (!plugin) return {};
       if (report.state !== 'removed') {
         plugin.state = report.state;
         return {};
       }
-      delete context.plugins[report.name];
+      context.plugins.delete(report.name);
       for (const dep of plugin.requires) {
-        const list = context.dependents[dep];
-        if (list) context.dependents[dep] = list.filter((d) => d !== report.name);
+        const list = context.dependents.get(dep);
+        if (list) context.dependents.set(dep, list.filter((d) => d !== report.name));
       }
       return {};
     }),
@@ -147,21 +149,21 @@ export const supervisorMachine = setup({
       const changed = 'name' in event ? event.name : undefined;
       const stillPending: string[] = [];
       for (const name of context.pendingDisable) {
-        const p = context.plugins[name];
+        const p = context.plugins.get(name);
         if (p && hasLiveDependents(context, name)) stillPending.push(name);
         else if (p) enqueue.sendTo(p.ref, { type: 'DISABLE' });
       }
       if (stillPending.length !== context.pendingDisable.length) enqueue.assign({ pendingDisable: stillPending });
-      const concerned = changed === undefined ? Object.keys(context.plugins) : neighbourhood(context, changed);
+      const concerned = changed === undefined ? [...context.plugins.keys()] : neighbourhood(context, changed);
       for (const name of concerned) {
-        const p = context.plugins[name];
+        const p = context.plugins.get(name);
         if (!p) continue;
         if (p.state === 'enabled' && !hasLostDependency(context, p)) enqueue.sendTo(p.ref, { type: 'START' });
         else if (mustSuspend(context, name, p)) enqueue.sendTo(p.ref, { type: 'SUSPEND' });
       }
     }),
     stopLeaves: enqueueActions(({ context, enqueue }) => {
-      for (const [name, p] of Object.entries(context.plugins)) {
+      for (const [name, p] of context.plugins.entries()) {
         if (!isAtRest(p) && p.state !== 'stopping' && !hasLiveDependents(context, name)) {
           enqueue.sendTo(p.ref, { type: 'DISABLE' });
         }
@@ -170,7 +172,7 @@ export const supervisorMachine = setup({
   },
 }).createMachine({
   id: 'supervisor',
-  context: { plugins: {}, dependents: {}, pendingDisable: [] },
+  context: () => ({ plugins: new Map(), dependents: new Map(), pendingDisable: [] }),
   initial: 'open',
   states: {
     open: {

@@ -32,6 +32,7 @@ export const ErrorCodes = {
   PLUGD_E_INTEGRITY: 'a package downloaded from the registry does not match its integrity hash',
   PLUGD_E_REGISTRY: 'the npm registry is unreachable, timed out or refused the request',
   PLUGD_E_REQUEST: 'a control API request is malformed: bad JSON, too large, an unknown route or method',
+  PLUGD_E_INTERNAL: 'a bug in plugd: an unexpected error escaped it (the message says what); please report it',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -362,6 +362,9 @@ export class Supervisor {
     await this.#control?.close();
     const bound = this.#options.stopTimeoutMs * (this.#entries.size + 1) + 1_000;
     if (!(await this.#actors.close(bound))) this.#log.error(`plugins did not stop within ${bound} ms; terminating them`);
+    // Writes queued by an enable, disable or set just before close() must land before close()
+    // resolves: a host may remove the store right after.
+    await Promise.all([this.#settings.close(), this.#installs.settle()]);
     await Promise.all([this.#instances.close(), this.#pump.close(), this.#tasks.close()]);
     await this.#store.close();
   }

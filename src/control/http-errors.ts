@@ -27,6 +27,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   PLUGD_E_ACTIVATION_TIMEOUT: 504,
   PLUGD_E_CALL_TIMEOUT: 504,
   PLUGD_E_CLOSED: 503,
+  PLUGD_E_INTERNAL: 500,
 };
 
 export interface ErrorBody {
@@ -60,5 +61,7 @@ export function replyError(error: FastifyError | PlugdError | Error, _request: F
     void reply.code(status ?? 400).send({ code: 'PLUGD_E_REQUEST', message: error.message } satisfies ErrorBody);
     return;
   }
-  void reply.code(500).send({ code: 'PLUGD_E_INTERNAL', message: error.message } satisfies ErrorBody);
+  // Not plugd's error nor the framework's: a bug, which the answer names as such.
+  const internal = new PlugdError('PLUGD_E_INTERNAL', `internal error in plugd (a bug; please report it): ${error.message}`);
+  void reply.code(statusOf(internal)).send({ code: internal.code, message: plainMessage(internal) } satisfies ErrorBody);
 }

@@ -1,6 +1,9 @@
 // The watchdog of process (and discovered) plugins: one timer probes every running one with a
-// handshake; one that does not answer within watchdogMs counts as hung. (A worker's heartbeat
-// lives in shared memory; a process can only be asked.)
+// handshake; one whose probe reports false counts as hung. What a silence means is the
+// instance's to judge: a process plugin whose pid is known is judged by its CPU time in /proc
+// (process-hang.ts), so one only starved of a core under load is given up to STARVATION_CAP ×
+// watchdogMs; one it cannot observe is hung after watchdogMs. (A worker's heartbeat lives in
+// shared memory; a process can only be asked.)
 import type { ProbedInstance } from './plugin-instance.js';
 
 export class HealthProbes {

@@ -5,10 +5,11 @@ import type { Manifest } from '../store/manifest.js';
 import type { PluginRecord } from '../store/store.js';
 
 export function pluginEnv(record: PluginRecord, hostEnv: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  const env: Record<string, string> = {};
+  // Env names may be `__proto__` or `constructor`: no prototype to write into or read from.
+  const env: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const v of record.manifest.env) env[v.name] = v.value;
   for (const name of record.settings.grantedEnv) {
-    const value = hostEnv[name];
+    const value = Object.hasOwn(hostEnv, name) ? hostEnv[name] : undefined;
     if (value !== undefined) env[name] = value;
   }
   for (const pair of record.settings.env) {

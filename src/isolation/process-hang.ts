@@ -2,21 +2,21 @@
 // watchdogMs is judged by the process's main thread in /proc, with hang-verdict.ts's rules for
 // threads: hung once it has run its CPU budget without answering (a loop that does not yield),
 // or past STARVATION_CAP × watchdogMs; a process only waiting for a core is given the time.
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { isHung } from './hang-verdict.js';
 
 /**
  * Sends a ping with `ping()` (which returns the promise of its answer, or null when it cannot be
  * sent) and resolves true when it is answered or the process ends, false when it is hung.
  */
-export async function answersPing(pid: number, watchdogMs: number, ended: Promise<unknown>, ping: () => Promise<void> | null): Promise<boolean> {
-  const before = await readMainThread(pid);
+export async function answersPing(pid: number, watchdogMs: number, ended: Promise<unknown>, ping: () => Promise<void> | null, read: ProcessReader = readMainThread): Promise<boolean> {
+  const before = await read(pid);
   const sentAt = performance.now();
   const pong = ping();
   if (!pong) return true; // ending: its exit reports why
   if (await settlesWithin([pong, ended], watchdogMs)) return true;
   for (;;) {
-    const now = await readMainThread(pid);
+    const now = await read(pid);
     const reading = before && now ? { state: now.state, cpuSinceBeatUs: now.cpuUs - before.cpuUs } : null;
     if (await settlesWithin([ended], 0)) return true;
     if (isHung(performance.now() - sentAt, watchdogMs, reading)) return false;
@@ -31,6 +31,26 @@ function settlesWithin(promises: Promise<unknown>[], ms: number): Promise<boolea
     const yes = () => { clearTimeout(timer); resolve(true); };
     for (const p of promises) void p.then(yes, yes);
   });
+}
+
+/** A process's scheduler state and on-CPU time (µs), or null where /proc cannot tell. */
+export type ProcessReader = (pid: number) => Promise<{ state: string; cpuUs: number } | null>;
+
+/**
+ * Every thread of the process: its main thread's state and the on-CPU time of all of them. For
+ * process plugins, whose serving thread need not be the main one (a Go or Java plugin).
+ */
+export async function readAllThreads(pid: number): Promise<{ state: string; cpuUs: number } | null> {
+  if (process.platform !== 'linux') return null;
+  try {
+    const main = await readMainThread(pid);
+    if (main === null) return null;
+    const tids = await readdir(`/proc/${pid}/task`);
+    const ns = await Promise.all(tids.map((tid) => readFile(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').then((t) => Number(t.split(' ')[0]), () => 0)));
+    return { state: main.state, cpuUs: Math.floor(ns.reduce((a, b) => a + b, 0) / 1000) };
+  } catch {
+    return null;
+  }
 }
 
 /** The process's main (JavaScript) thread: its scheduler state and on-CPU time, from /proc. */

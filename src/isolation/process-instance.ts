@@ -14,8 +14,10 @@ import { PlugdError } from '../errors.js';
 import type { ExitReason } from '../../machines/types.js';
 import type { TaskPool } from '../tasks/task-pool.js';
 import { exitError } from './exit-errors.js';
+import { STARVATION_CAP } from './hang-verdict.js';
 import { InstanceEnd } from './instance-end.js';
 import type { ProbedInstance } from './plugin-instance.js';
+import { answersPing, readAllThreads } from './process-hang.js';
 import type { ActivationResult } from './protocol.js';
 import { WRAPPER_SCRIPT } from './entry/process-wrapper-sh.mjs';
 import { SETPRIV } from './permission-flags.js';
@@ -173,9 +175,21 @@ export class ProcessInstance implements ProbedInstance {
     });
   }
 
-  /** One health probe (a handshake): false when it does not answer within watchdogMs. */
+  /**
+   * One health probe (a handshake). A silence past watchdogMs is judged by the plugin's CPU time
+   * in /proc (process-hang.ts): hung once it ran its budget without answering, or past
+   * STARVATION_CAP × watchdogMs; a plugin only waiting for a core under load is given the time.
+   * Before the wrapper reports the pid, or off Linux, a silence past watchdogMs is hung.
+   */
   probe(): Promise<boolean> {
-    return this.running ? this.#client.probe(this.#options.watchdogMs) : Promise.resolve(true);
+    if (!this.running) return Promise.resolve(true);
+    const { watchdogMs } = this.#options;
+    const pid = this.#pluginPid;
+    if (pid === null || process.platform !== 'linux') return this.#client.probe(watchdogMs);
+    return answersPing(pid, watchdogMs, this.exited, () => this.running
+      // Only an answer counts: an unreachable plugin is judged like a silent one.
+      ? this.#client.probe(STARVATION_CAP * watchdogMs).then((answered) => (answered ? undefined : new Promise<void>(() => {})))
+      : null, readAllThreads);
   }
 
   /** SIGTERM to the plugin's group, SIGKILL after graceMs; resolves when the process is gone. */

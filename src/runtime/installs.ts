@@ -130,6 +130,14 @@ export class Installs {
     host.log.info({ plugin: name, id: record.id }, `removed ${name}`);
   }
 
+  /** Waits for the store writes queued so far (installs, upgrades, removes), whatever their outcome. */
+  async settle(): Promise<void> {
+    for (let queue = this.#storeQueue; ; queue = this.#storeQueue) {
+      await queue;
+      if (queue === this.#storeQueue) return;
+    }
+  }
+
   /** Serialises writes to the store, so two installs cannot both take one name. */
   exclusive<T>(work: () => Promise<T>): Promise<T> {
     const run = this.#storeQueue.then(work, work);

@@ -229,7 +229,7 @@ export class PluginActors {
   }
 
   #ref(name: string) {
-    return this.#actor.getSnapshot().context.plugins[name]?.ref;
+    return this.#actor.getSnapshot().context.plugins.get(name)?.ref;
   }
 
   on(listener: (event: StateEvent) => void): void {

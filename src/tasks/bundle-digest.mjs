@@ -1,6 +1,7 @@
 // Piscina task: the content digest of a bundle folder (runs on the task pool, never the main thread).
 // The digest covers every file's relative path, mode bit for "executable" and sha256, in sorted order,
-// so the same bytes give the same digest on any machine.
+// so the same bytes give the same digest on any machine. Anything else (a fifo, a socket, a
+// device) is refused: the ID would not cover it and the store could not copy it faithfully.
 // A symlink is kept only if it means the same thing once the bundle is copied into the store: its
 // target is relative and resolves, hop by hop, without ever leaving the bundle. An absolute link
 // (even one into the bundle) would keep the installed plugin tied to the folder it came from.
@@ -50,6 +51,15 @@ async function resolvesInside(root, relPath) {
   return walk([], relPath);
 }
 
+/** @param {import('node:fs').Stats} info */
+function kindOf(info) {
+  if (info.isFIFO()) return 'fifo';
+  if (info.isSocket()) return 'socket';
+  if (info.isCharacterDevice()) return 'character device';
+  if (info.isBlockDevice()) return 'block device';
+  return 'special file';
+}
+
 /**
  * @param {{ dir: string, maxEntries?: number }} task
  * @returns {Promise<import('./task-types.ts').BundleDigest>}
@@ -87,6 +97,10 @@ export default async function bundleDigest({ dir, maxEntries = Number.POSITIVE_I
         files += 1;
         const exec = info.mode & 0o111 ? 'x' : '-';
         entries.push(`f ${relPath} ${exec} ${createHash('sha256').update(content).digest('hex')}`);
+      } else {
+        // A fifo, a socket or a device: the digest could not cover it and the copy could not
+        // keep it (a fifo blocks, a device would be read into a plain file).
+        throw bundleError(`bundle ${dir}: "${relPath}" is a ${kindOf(info)}; a bundle holds only files, folders and relative symlinks inside it`);
       }
     }
   }

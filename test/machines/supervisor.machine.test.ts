@@ -5,7 +5,8 @@ import { pluginMachine } from '../../machines/plugin.machine.js';
 import { supervisorMachine, type StateChange } from '../../machines/supervisor.machine.js';
 import { fakeInstances, type FakeInstance } from './fake-instance.js';
 
-function startSupervisor(plugins: Record<string, string[]>) {
+/** Plugins by name; as entries when a name (`__proto__`) cannot be an object literal's key. */
+function startSupervisor(plugins: Record<string, string[]> | [string, string[]][]) {
   const fakes = fakeInstances();
   const clock = new SimulatedClock();
   const machine = supervisorMachine.provide({
@@ -14,7 +15,7 @@ function startSupervisor(plugins: Record<string, string[]>) {
   const actor = createActor(machine, { clock }).start();
   const changes: StateChange[] = [];
   actor.on('state', (e) => changes.push(e));
-  for (const [name, requires] of Object.entries(plugins)) {
+  for (const [name, requires] of Array.isArray(plugins) ? plugins : Object.entries(plugins)) {
     actor.send({
       type: 'ADD', requires,
       plugin: { name, id: name, interfaceTypes: ['T'], restart: { policy: 'always' }, activationTimeoutMs: 1000, stopTimeoutMs: 1000 },
@@ -25,7 +26,7 @@ function startSupervisor(plugins: Record<string, string[]>) {
     if (!inst) throw new Error(`${name} has no instance`);
     return inst;
   };
-  const stateOf = (name: string) => actor.getSnapshot().context.plugins[name]?.state;
+  const stateOf = (name: string) => actor.getSnapshot().context.plugins.get(name)?.state;
   const transitions = (to: string) => changes.filter((c) => c.to === to).map((c) => c.name);
   return { actor, clock, fakes, changes, instanceOf, stateOf, transitions };
 }
@@ -110,7 +111,39 @@ describe('removal', () => {
   it('drops a removed plugin from the supervisor', () => {
     const { actor } = startSupervisor({ a: [] });
     actor.send({ type: 'REMOVE', name: 'a' });
-    expect(actor.getSnapshot().context.plugins).toEqual({});
+    expect(actor.getSnapshot().context.plugins.size).toBe(0);
+  });
+});
+
+describe('names that are members of Object.prototype', () => {
+  const NAMES = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf'];
+
+  it.each(NAMES)('%s runs, is required, stops in order and is removed like any other name', (name) => {
+    const { actor, instanceOf, stateOf, transitions } = startSupervisor([[name, []], ['app', [name]]]);
+    actor.send({ type: 'ENABLE', name: 'app' });
+    actor.send({ type: 'ENABLE', name });
+    instanceOf(name).handshake(['T']);
+    instanceOf('app').handshake(['T']);
+    expect([name, 'app'].map(stateOf)).toEqual(['running', 'running']);
+    actor.send({ type: 'DISABLE', name });
+    expect(stateOf('app')).toBe('enabled'); // suspended: its dependency is gone
+    actor.send({ type: 'DISABLE', name: 'app' });
+    expect(transitions('disabled')).toEqual([name, 'app']);
+    actor.send({ type: 'REMOVE', name });
+    actor.send({ type: 'REMOVE', name: 'app' });
+    expect(actor.getSnapshot().context.plugins.size).toBe(0);
+    expect(actor.getSnapshot().status).toBe('active');
+  });
+
+  it.each(NAMES)('a plugin requiring %s, which is not installed, waits in enabled and is removed', (name) => {
+    const { actor, stateOf, fakes } = startSupervisor([['app', [name]]]);
+    actor.send({ type: 'ENABLE', name: 'app' });
+    expect(stateOf('app')).toBe('enabled');
+    expect(fakes.started).toEqual([]);
+    actor.send({ type: 'DISABLE', name: 'app' });
+    actor.send({ type: 'REMOVE', name: 'app' });
+    expect(actor.getSnapshot().context.plugins.size).toBe(0);
+    expect(actor.getSnapshot().status).toBe('active');
   });
 });
 

@@ -24,10 +24,7 @@ export const SEED = Number(process.env.PLUGD_CAMPAIGN_SEED ?? Date.now() % 2 ** 
  * so CI stays green until the fix lands. Remove an entry in the commit that fixes it; the check
  * then runs everywhere. PLUGD_CAMPAIGN_KNOWN_OPEN=ignore runs every check (to see them fail).
  */
-export const KNOWN_OPEN = [
-  'prototype-name', // "constructor" as a plugin's name or in its requires throws in the supervisor machine: the host dies
-  'folder-special-files', // a fifo or device in a bundle folder: skipped by the digest, then copied or PLUGD_E_STORE
-] as const;
+export const KNOWN_OPEN = [] as const;
 
 export type KnownOpen = (typeof KNOWN_OPEN)[number];
 
