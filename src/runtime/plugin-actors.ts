@@ -89,7 +89,7 @@ export class PluginActors {
         if (!entered) return;
         queueMicrotask(() => {
           this.#waiters.notify({ name, from: 'enabled', to: 'enabled', at: Date.now(), error: null, restarts: snapshot.context.restarts });
-          for (const dependent of this.#actor.getSnapshot().context.dependents[name] ?? []) this.#activateRequired(dependent);
+          for (const dependent of this.#actor.getSnapshot().context.dependents.get(name) ?? []) this.#activateRequired(dependent);
         });
       });
     }
@@ -112,7 +112,7 @@ export class PluginActors {
    * idle lazy plugins among them are activated, as a call would.
    */
   #activateRequired(name: string): void {
-    const plugin = this.#actor.getSnapshot().context.plugins[name];
+    const plugin = this.#actor.getSnapshot().context.plugins.get(name);
     if (!plugin || this.stateOf(name) !== 'enabled' || this.hasTag(name, 'idle')) return;
     for (const dep of plugin.requires) {
       if (this.hasTag(dep, 'idle')) this.#ref(dep)!.send({ type: 'ACTIVATE' });
@@ -125,13 +125,13 @@ export class PluginActors {
    */
   #pinRequired(name: string): void {
     const { plugins, dependents } = this.#actor.getSnapshot().context;
-    const plugin = plugins[name];
+    const plugin = plugins.get(name);
     if (!plugin) return;
     const wanted = !this.hasTag(name, 'atRest');
     for (const dep of plugin.requires) {
       const ref = this.#ref(dep);
       if (ref?.getSnapshot().context.activation !== 'lazy') continue;
-      const needed = wanted || (dependents[dep] ?? []).some((d) => !this.hasTag(d, 'atRest'));
+      const needed = wanted || (dependents.get(dep) ?? []).some((d) => !this.hasTag(d, 'atRest'));
       if (needed !== ref.getSnapshot().context.pinned) ref.send({ type: needed ? 'PIN' : 'UNPIN' });
     }
   }
@@ -143,7 +143,7 @@ export class PluginActors {
       if (this.hasTag(name, 'idle')) {
         // What it requires is watched too: a dependency failing meanwhile rejects the call
         // (PLUGD_E_DEPENDENCY) rather than leave it waiting while the plugin is suspended.
-        const requires = this.#actor.getSnapshot().context.plugins[name]?.requires ?? [];
+        const requires = this.#actor.getSnapshot().context.plugins.get(name)?.requires ?? [];
         const down = requires.find((dep) => !this.hasTag(dep, 'running'));
         if (down) throw new PlugdError('PLUGD_E_DEPENDENCY', `plugin "${name}" cannot run now: its dependency "${down}" is ${this.stateOf(down)}`);
         const running = this.#waiters.whenRunning(name, [name, ...requires]);
