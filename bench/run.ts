@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [--n 1,10,100,500] [--reps 3] [--only cold,warm,faults,calls,isolation,control,peers,procs] [--iso-n 20] [--peers-n 10,50]
+// npm run bench [-- --quick] [--n 1,10,100,500] [--reps 3] [--only cold,warm,faults,calls,isolation,control,peers,procs,inspector] [--iso-n 20] [--peers-n 10,50]
 // Every scenario runs side by side with its raw worker_threads baseline in this same process and
 // run; the table and bench/results/<date>.json report ratios, never absolute claims alone.
 import { parseArgs } from 'node:util';
@@ -8,11 +8,12 @@ import { calls } from './scenarios/calls.js';
 import { control } from './scenarios/control.js';
 import { activations } from './scenarios/cold-activations.js';
 import { faults } from './scenarios/faults.js';
+import { inspectorLoad } from './scenarios/inspector.js';
 import { isolation } from './scenarios/isolation.js';
 import { processOverhead } from './peers/process-overhead.js';
 import { peers } from './scenarios/peers.js';
 
-const ALL_SCENARIOS = ['cold', 'warm', 'faults', 'calls', 'isolation', 'control', 'peers', 'procs'];
+const ALL_SCENARIOS = ['cold', 'warm', 'faults', 'calls', 'isolation', 'control', 'peers', 'procs', 'inspector'];
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
@@ -48,6 +49,7 @@ const peersResult = only.has('peers')
   ? await peers(values['peers-n'].split(',').map(Number), { idleMs: quick ? 3_000 : 10_000, kills: quick ? 3 : 5, callCount: quick ? 5_000 : 20_000, reps })
   : null;
 const procsResult = only.has('procs') ? await processOverhead(20) : null;
+const inspectorResult = only.has('inspector') ? await inspectorLoad(100, quick ? 3_000 : 10_000, quick ? 1 : 3) : null;
 
 // ── tables ─────────────────────────────────────────────────────────────────────────────────
 if (cold.length) {
@@ -147,6 +149,17 @@ if (procsResult) {
   }]);
 }
 
+if (inspectorResult) {
+  const x = inspectorResult;
+  printTable(`web inspector: host event-loop delay, ${x.plugins} running plugins (one crash-looping, one restarted every ${x.restartEveryMs} ms), with the inspector served and a client reading its live feed vs without (${x.windowMs} ms each, alternating)`, x.runs.map((r) => ({
+    inspector: r.inspector ? 'served, feed read' : 'none',
+    'loop delay p50/p99/max ms': `${r.delay.p50} / ${r.delay.p99} / ${r.delay.max}`,
+    'state changes': r.stateEvents,
+    'feed messages (snapshots)': r.feed ? `${r.feed.messages} (${r.feed.snapshots})` : '-',
+    'feed KB': r.feed ? Math.round(r.feed.bytes / 1024) : '-',
+  })));
+}
+
 // ── targets, each as a ratio measured in this run ────────────────────────────────
 const targets: { target: string; measured: string; met: boolean }[] = [];
 for (const r of cold.filter((c) => c.n >= 100)) {
@@ -191,6 +204,9 @@ if (procsResult) {
   targets.push({ target: 'process plugin: wrapper RSS ≤ 2 MB (a baseline for now)', measured: `${procsResult.rssMb.wrapperMean} MB`, met: procsResult.rssMb.wrapperMean <= 2 });
   targets.push({ target: 'process plugin: spawn on the main thread ≤ 1 ms (a baseline for now)', measured: `p50 ${procsResult.spawnSyncMs.p50} ms, max ${procsResult.spawnSyncMs.max} ms`, met: procsResult.spawnSyncMs.max <= 1 });
 }
+if (inspectorResult) {
+  targets.push({ target: 'inspector served, feed read: loop delay p99 ≤ 1.1× without', measured: `${inspectorResult.p99Ratio}× (${inspectorResult.withP99} vs ${inspectorResult.withoutP99} ms)`, met: inspectorResult.p99Ratio <= 1.1 });
+}
 printTable('targets', targets);
 
 const file = await writeResults({
@@ -200,6 +216,6 @@ const file = await writeResults({
   options: { ns, reps, watchdogMs, hungCounts },
   durationS: Math.round((Date.now() - started) / 1000),
   loadAverage: { atStart: loadAtStart, atEnd: os.loadavg().map((x) => round(x, 2)) },
-  cold, warm: warmVsCold.map((w, i) => ({ ...w, detail: warm[i] })), faults: faultRows, calls: callResult, isolation: isoResult, control: controlResult, peers: peersResult, procs: procsResult, targets,
+  cold, warm: warmVsCold.map((w, i) => ({ ...w, detail: warm[i] })), faults: faultRows, calls: callResult, isolation: isoResult, control: controlResult, peers: peersResult, procs: procsResult, inspector: inspectorResult, targets,
 }, quick, ALL_SCENARIOS.every((name) => only.has(name)) ? null : ALL_SCENARIOS.filter((name) => only.has(name)));
 console.log(`\nwritten ${file} (${Math.round((Date.now() - started) / 1000)} s)`);
