@@ -16,6 +16,8 @@ interface Delay { p50: number; p99: number; max: number }
 export interface InspectorRun {
   inspector: boolean;
   delay: Delay;
+  /** The host process's CPU time in the window (user + system), per second of wall time: less swayed by other load on the machine than the loop delay. */
+  hostCpuMsPerS: number;
   /** State changes the host made in the window (the crash loop's and the restarts'). */
   stateEvents: number;
   /** What the feed's client read in the window (null without the inspector). */
@@ -31,6 +33,9 @@ export interface InspectorResult {
   withoutP99: number;
   withP99: number;
   p99Ratio: number;
+  withoutCpuMsPerS: number;
+  withCpuMsPerS: number;
+  cpuRatio: number;
 }
 
 const CRASHER = `export default { activate: () => { setTimeout(() => { throw new Error('crash loop'); }, 100); return { Implements: ['Bench'] }; }, methods: {} };\n`;
@@ -99,12 +104,16 @@ async function run(plugins: number, withInspector: boolean, windowMs: number, re
     const restarter = setInterval(() => { void bench.sup.restart(bench.names[i++ % bench.names.length]!).catch(() => undefined); }, restartEveryMs);
     const histogram = monitorEventLoopDelay({ resolution: 5 });
     histogram.enable();
+    const cpu = process.cpuUsage();
+    const wall = performance.now();
     const feed = withInspector ? await readFeed(bench.sup.inspectorUrl!, windowMs) : (await sleep(windowMs), null);
     histogram.disable();
+    const used = process.cpuUsage(cpu);
+    const hostCpuMsPerS = round((used.user + used.system) / 1000 / ((performance.now() - wall) / 1000), 1);
     clearInterval(restarter);
     bench.sup.off('state', count);
     const ms = (ns: number) => round(ns / 1e6, 2);
-    return { inspector: withInspector, delay: { p50: ms(histogram.percentile(50)), p99: ms(histogram.percentile(99)), max: ms(histogram.max) }, stateEvents, feed };
+    return { inspector: withInspector, delay: { p50: ms(histogram.percentile(50)), p99: ms(histogram.percentile(99)), max: ms(histogram.max) }, hostCpuMsPerS, stateEvents, feed };
   } finally {
     await bench.dispose();
     await rm(dir, { recursive: true, force: true });
@@ -119,5 +128,7 @@ export async function inspectorLoad(plugins: number, windowMs: number, reps: num
   }
   const withoutP99 = median(runs.filter((x) => !x.inspector).map((x) => x.delay.p99));
   const withP99 = median(runs.filter((x) => x.inspector).map((x) => x.delay.p99));
-  return { plugins, windowMs, restartEveryMs, runs, withoutP99, withP99, p99Ratio: ratio(withP99, withoutP99) };
+  const withoutCpuMsPerS = median(runs.filter((x) => !x.inspector).map((x) => x.hostCpuMsPerS));
+  const withCpuMsPerS = median(runs.filter((x) => x.inspector).map((x) => x.hostCpuMsPerS));
+  return { plugins, windowMs, restartEveryMs, runs, withoutP99, withP99, p99Ratio: ratio(withP99, withoutP99), withoutCpuMsPerS, withCpuMsPerS, cpuRatio: ratio(withCpuMsPerS, withoutCpuMsPerS) };
 }
