@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [--n 1,10,100,500] [--reps 3] [--only cold,warm,faults,calls,isolation,control,peers,procs,lazy] [--iso-n 20] [--peers-n 10,50] [--lazy-n 1000]
+// npm run bench [-- --quick] [--n 1,10,100,500] [--reps 3] [--only cold,warm,faults,calls,isolation,control,peers,procs,lazy,inspector] [--iso-n 20] [--peers-n 10,50] [--lazy-n 1000]
 // Every scenario runs side by side with its raw worker_threads baseline in this same process and
 // run; the table and bench/results/<date>.json report ratios, never absolute claims alone.
 import { parseArgs } from 'node:util';
@@ -8,12 +8,13 @@ import { calls } from './scenarios/calls.js';
 import { control } from './scenarios/control.js';
 import { activations } from './scenarios/cold-activations.js';
 import { faults } from './scenarios/faults.js';
+import { inspectorLoad } from './scenarios/inspector.js';
 import { isolation } from './scenarios/isolation.js';
 import { processOverhead } from './peers/process-overhead.js';
 import { peers } from './scenarios/peers.js';
 import { lazyActivation } from './scenarios/lazy.js';
 
-const ALL_SCENARIOS = ['cold', 'warm', 'faults', 'calls', 'isolation', 'control', 'peers', 'procs', 'lazy'];
+const ALL_SCENARIOS = ['cold', 'warm', 'faults', 'calls', 'isolation', 'control', 'peers', 'procs', 'lazy', 'inspector'];
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
@@ -51,6 +52,7 @@ const peersResult = only.has('peers')
   : null;
 const procsResult = only.has('procs') ? await processOverhead(20) : null;
 const lazyResult = only.has('lazy') ? await lazyActivation(Number(values['lazy-n'] ?? (quick ? 200 : 1_000)), 50) : null;
+const inspectorResult = only.has('inspector') ? await inspectorLoad(100, quick ? 3_000 : 10_000, quick ? 1 : 3) : null;
 
 // ── tables ─────────────────────────────────────────────────────────────────────────────────
 if (cold.length) {
@@ -159,6 +161,18 @@ if (lazyResult) {
   })));
 }
 
+if (inspectorResult) {
+  const x = inspectorResult;
+  printTable(`web inspector: host event-loop delay, ${x.plugins} running plugins (one crash-looping, one restarted every ${x.restartEveryMs} ms), with the inspector served and a client reading its live feed vs without (${x.windowMs} ms each, alternating)`, x.runs.map((r) => ({
+    inspector: r.inspector ? 'served, feed read' : 'none',
+    'loop delay p50/p99/max ms': `${r.delay.p50} / ${r.delay.p99} / ${r.delay.max}`,
+    'host CPU ms/s': r.hostCpuMsPerS,
+    'state changes': r.stateEvents,
+    'feed messages (snapshots)': r.feed ? `${r.feed.messages} (${r.feed.snapshots})` : '-',
+    'feed KB': r.feed ? Math.round(r.feed.bytes / 1024) : '-',
+  })));
+}
+
 // ── targets, each as a ratio measured in this run ────────────────────────────────
 const targets: { target: string; measured: string; met: boolean }[] = [];
 for (const r of cold.filter((c) => c.n >= 100)) {
@@ -208,6 +222,10 @@ if (lazyResult) {
   targets.push({ target: `lazy: host RSS, ${l.n} installed / ${l.called} called ≤ 1.1× ${l.called} eager`, measured: `${l.rssRatio}× (${l.lazy.rssMb} vs ${l.eager.rssMb} MB; added ${l.rssAddedRatio}×)`, met: l.rssRatio <= 1.1 });
   targets.push({ target: 'lazy: first call p50 ≤ 1.2× warm activation + call', measured: `${l.latencyRatio}× (${l.lazy.latencyMs.p50} vs ${l.eager.latencyMs.p50} ms)`, met: l.latencyRatio <= 1.2 });
 }
+if (inspectorResult) {
+  targets.push({ target: 'inspector served, feed read: loop delay p99 ≤ 1.1× without', measured: `${inspectorResult.p99Ratio}× (${inspectorResult.withP99} vs ${inspectorResult.withoutP99} ms)`, met: inspectorResult.p99Ratio <= 1.1 });
+  targets.push({ target: 'inspector served, feed read: host CPU (information, no target)', measured: `${inspectorResult.cpuRatio}× (${inspectorResult.withCpuMsPerS} vs ${inspectorResult.withoutCpuMsPerS} ms/s)`, met: true });
+}
 printTable('targets', targets);
 
 const file = await writeResults({
@@ -217,6 +235,6 @@ const file = await writeResults({
   options: { ns, reps, watchdogMs, hungCounts },
   durationS: Math.round((Date.now() - started) / 1000),
   loadAverage: { atStart: loadAtStart, atEnd: os.loadavg().map((x) => round(x, 2)) },
-  cold, warm: warmVsCold.map((w, i) => ({ ...w, detail: warm[i] })), faults: faultRows, calls: callResult, isolation: isoResult, control: controlResult, peers: peersResult, procs: procsResult, lazy: lazyResult, targets,
+  cold, warm: warmVsCold.map((w, i) => ({ ...w, detail: warm[i] })), faults: faultRows, calls: callResult, isolation: isoResult, control: controlResult, peers: peersResult, procs: procsResult, lazy: lazyResult, inspector: inspectorResult, targets,
 }, quick, ALL_SCENARIOS.every((name) => only.has(name)) ? null : ALL_SCENARIOS.filter((name) => only.has(name)));
 console.log(`\nwritten ${file} (${Math.round((Date.now() - started) / 1000)} s)`);

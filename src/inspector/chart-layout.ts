@@ -27,11 +27,32 @@ export function chartOf(definition: string): Promise<Chart> {
   return chart;
 }
 
+/**
+ * A node's outgoing edges: its event transitions (toDirectedGraph's) and its eventless ones
+ * (`always`, which toDirectedGraph leaves out), one edge per source and target: the events of
+ * guarded alternatives and of a state's self-transitions share one label ("A, B"), so a state
+ * with many internal events gets one loop, not a pile of them.
+ */
+function edgesOf(node: DirectedGraphNode): ElkExtendedEdge[] {
+  const byEnds = new Map<string, { id: string; source: string; target: string; labels: string[] }>();
+  const add = (id: string, source: string, target: string, label: string) => {
+    const key = `${source}>${target}`;
+    const edge = byEnds.get(key) ?? { id, source, target, labels: [] };
+    if (!edge.labels.includes(label)) edge.labels.push(label);
+    byEnds.set(key, edge);
+  };
+  for (const edge of node.edges) add(edge.id, edge.source.id, edge.target.id, edge.label.text || '(always)');
+  (node.stateNode.always ?? []).forEach((t, i) => {
+    for (const target of t.target ?? [node.stateNode]) add(`${node.id}:always:${i}`, node.id, target.id, '(always)');
+  });
+  return [...byEnds.values()].map((e) => {
+    const text = e.labels.join(', ');
+    return { id: e.id, sources: [e.source], targets: [e.target], labels: [{ text, width: text.length * CHAR_WIDTH, height: 14 }] };
+  });
+}
+
 function toElk(node: DirectedGraphNode, edges: ElkExtendedEdge[]): ElkNode {
-  for (const edge of node.edges) {
-    const label = edge.label.text || '(always)';
-    edges.push({ id: edge.id, sources: [edge.source.id], targets: [edge.target.id], labels: [{ text: label, width: label.length * CHAR_WIDTH, height: 14 }] });
-  }
+  edges.push(...edgesOf(node));
   const key = node.stateNode.key;
   if (node.children.length === 0) return { id: node.id, width: Math.max(80, key.length * CHAR_WIDTH + 24), height: 36, labels: [{ text: key }] };
   return {

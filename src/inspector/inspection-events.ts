@@ -62,3 +62,6 @@ export function isInspectionMessage(value: unknown): value is InspectionMessage 
   const v = value as Record<string, unknown>;
   return (v.type === '@xstate.actor' || v.type === '@xstate.event' || v.type === '@xstate.snapshot') && typeof v.sessionId === 'string';
 }
+
+/** The session of plugd's supervisor machine ("@" is not allowed in a plugin's name, so no plugin's "plugd:<name>"). */
+export const SUPERVISOR_SESSION = 'plugd:@supervisor';

@@ -2,14 +2,16 @@
 // each turned into @statelyai/inspect's shapes (one plugin actor and its restart-policy actor).
 import { pluginMachine } from '../../machines/plugin.machine.js';
 import { restartPolicyMachine } from '../../machines/restart-policy.machine.js';
+import { supervisorMachine } from '../../machines/supervisor.machine.js';
 import type { ApiClient } from '../cli/api-client.js';
 import type { PluginInfo } from '../runtime/plugin-info.js';
 import type { StateEvent } from '../runtime/state-event.js';
 import type { ActorStore } from './actor-store.js';
-import type { PluginRow } from './inspection-events.js';
+import { SUPERVISOR_SESSION, type PluginRow } from './inspection-events.js';
 
 const PLUGIN_DEFINITION = JSON.stringify(pluginMachine.config);
 const POLICY_DEFINITION = JSON.stringify(restartPolicyMachine.config);
+const SUPERVISOR_DEFINITION = JSON.stringify(supervisorMachine.config);
 const RECONNECT_MS = 1000;
 const REFRESH_MS = 250;
 
@@ -58,6 +60,7 @@ export class PlugdSource {
   async start(): Promise<void> {
     const since = Date.now();
     await this.#list();
+    this.#supervisor(true);
     this.#running = this.#follow(since);
   }
 
@@ -69,11 +72,12 @@ export class PlugdSource {
       this.#store.status(false, (e as Error).message);
     }
     if (this.#stop.signal.aborted) return;
+    this.#supervisor(false);
     this.#store.status(false, 'the control API ended the event feed; reconnecting');
     this.#retry = setTimeout(() => {
       this.#retry = null;
       const at = Date.now();
-      this.#list().then(() => { this.#running = this.#follow(at); }, () => { this.#running = this.#follow(at); });
+      this.#list().then(() => { this.#supervisor(true); this.#running = this.#follow(at); }, () => { this.#running = this.#follow(at); });
     }, RECONNECT_MS);
   }
 
@@ -96,6 +100,18 @@ export class PlugdSource {
     }
     this.#known = next;
     this.#store.setPlugins([...next.values()]);
+  }
+
+  /**
+   * The supervisor's machine: the control API answers only while it is "open" (a closing
+   * supervisor ends its API first), so a live feed means "open"; a lost one leaves the last
+   * known state, marked unreachable.
+   */
+  #supervisor(connected: boolean): void {
+    const createdAt = String(Date.now());
+    const snapshot = { status: 'active', value: 'open', context: { plugins: this.#known.size, reachable: connected } };
+    if (connected) this.#store.add({ type: '@xstate.actor', sessionId: SUPERVISOR_SESSION, name: 'supervisor', definition: SUPERVISOR_DEFINITION, snapshot, createdAt });
+    else this.#store.add({ type: '@xstate.snapshot', sessionId: SUPERVISOR_SESSION, snapshot, event: { type: 'plugd.disconnected' }, createdAt });
   }
 
   #announce(row: PluginRow, info: PluginInfo): void {

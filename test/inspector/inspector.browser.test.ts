@@ -49,6 +49,10 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the inspector in Chromium' : `the i
     await expect.poll(() => row('crasher').locator('[data-testid=state]').textContent()).toBe('running');
     expect(await row('greeter').locator('[data-testid=state]').textContent()).toBe('running');
     await page.locator('[data-testid=requires-graph]').waitFor();
+    const supervisorChart = page.locator('[data-testid=supervisor-chart]');
+    await expect.poll(() => supervisorChart.getAttribute('data-active')).toContain('open');
+    expect(await supervisorChart.locator('g.node.current[data-node=open]').count()).toBe(1);
+    expect(await supervisorChart.locator('g.node[data-node=closing]').count()).toBe(1);
     await shot(page, '1-overview');
 
     await row('crasher').locator('a').click();

@@ -48,7 +48,7 @@ describe('the inspector a host serves with control: { inspector }', () => {
     expect((await get(`${base}/`, { cookie, host: `evil.example:${url.port}` })).status).toBe(403);
     expect((await get(`${base}/`, { cookie, origin: 'http://evil.example' })).status).toBe(403);
 
-    const feed = await get(`${base}/feed`, { cookie }, '"@xstate.actor"');
+    const feed = await get(`${base}/feed`, { cookie }, '"sessionId":"plugd:greeter"');
     expect(feed.headers['content-type']).toBe('text/event-stream');
     expect(feed.text).toContain('"plugd.plugins"');
     expect(feed.text).toContain('"sessionId":"plugd:greeter"');
@@ -56,6 +56,11 @@ describe('the inspector a host serves with control: { inspector }', () => {
 
     const chart = JSON.parse((await get(`${base}/chart?session=plugd:greeter`, { cookie })).text) as { nodes: { key: string }[] };
     expect(chart.nodes.map((n) => n.key)).toEqual(expect.arrayContaining(['installed', 'running', 'restarting', 'disabled', 'removed']));
+    // The supervisor's own machine, open while its control API answers; its eventless edge is drawn too.
+    expect(feed.text).toContain('"sessionId":"plugd:@supervisor"');
+    const own = JSON.parse((await get(`${base}/chart?session=${encodeURIComponent('plugd:@supervisor')}`, { cookie })).text) as { nodes: { id: string; key: string }[]; edges: { source: string; target: string; label: string }[] };
+    expect(own.nodes.map((n) => n.key)).toEqual(expect.arrayContaining(['open', 'closing', 'closed']));
+    expect(own.edges).toContainEqual(expect.objectContaining({ source: 'supervisor.closing', target: 'supervisor.closed', label: '(always)' }));
     const script = await get(`${base}/app.js`, { cookie });
     expect(script.status).toBe(200);
     expect(script.text).not.toMatch(/https?:\/\/(cdn|unpkg|esm\.sh)/);

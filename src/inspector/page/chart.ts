@@ -39,7 +39,7 @@ function lastEdge(chart: Chart, previous: unknown, value: unknown, event: { type
   const before = activeNodes(chart, previous);
   const after = activeNodes(chart, value);
   const candidates = chart.edges.filter((e) => before.has(e.source) && after.has(e.target));
-  return candidates.find((e) => e.label === event.type) ?? candidates[0];
+  return candidates.find((e) => e.label.split(', ').includes(event.type)) ?? candidates[0];
 }
 
 export interface ChartProps { sessionId: string; value: unknown; previous: unknown; lastEvent: { type: string } | null; testid: string }

@@ -1,9 +1,10 @@
 /// <reference lib="dom" />
 // The overview: every plugin (live state, enabled, restarts, uptime, last error; filterable), the
-// requires graph, and the actors of outside XState apps.
+// requires graph, the supervisor's own machine, and the actors of outside XState apps.
 import { h, type ComponentChild } from 'preact';
 import { useState } from 'preact/hooks';
-import type { PluginRow } from '../inspection-events.js';
+import { SUPERVISOR_SESSION, type PluginRow } from '../inspection-events.js';
+import { ChartView } from './chart.js';
 import type { Model } from './model.js';
 
 export function uptime(row: PluginRow, now: number): string {
@@ -55,6 +56,8 @@ export function Overview({ model, now }: { model: Model; now: number }): Compone
   const f = filter.trim().toLowerCase();
   const shown = f === '' ? all : all.filter((p) => p.name.toLowerCase().includes(f) || p.state.includes(f) || (p.lastError?.code.toLowerCase().includes(f) ?? false));
   const outside = [...model.actors.values()].filter((a) => !a.sessionId.startsWith('plugd:'));
+  const supervisor = model.actors.get(SUPERVISOR_SESSION);
+  const reachable = (supervisor?.context as { reachable?: boolean } | undefined)?.reachable !== false;
   return h('div', null,
     h('div', { class: 'panel' },
       h('input', { 'data-testid': 'filter', placeholder: 'filter by name, state or error code', value: filter, onInput: (e: Event) => setFilter((e.target as HTMLInputElement).value) }),
@@ -70,6 +73,9 @@ export function Overview({ model, now }: { model: Model; now: number }): Compone
         h('td', null, uptime(p, now)),
         h('td', { class: 'error' }, p.lastError ? `${p.lastError.code}: ${p.lastError.message}` : ''))))),
     h(RequiresGraph, { plugins: all }),
+    supervisor === undefined ? null : h('div', { class: 'panel', 'data-testid': 'supervisor' }, h('b', null, 'supervisor'),
+      ' ', h('span', { class: 'state', 'data-testid': 'supervisor-state' }, reachable ? JSON.stringify(supervisor.value) : `${JSON.stringify(supervisor.value)} (last known; the control API is unreachable)`),
+      h(ChartView, { sessionId: SUPERVISOR_SESSION, value: supervisor.value, previous: supervisor.previous, lastEvent: supervisor.lastEvent, testid: 'supervisor-chart' })),
     outside.length === 0 ? null : h('div', { class: 'panel', 'data-testid': 'outside-actors' }, h('b', null, 'other XState actors'),
       h('ul', null, outside.map((a) => h('li', { key: a.sessionId, 'data-actor': a.name },
         h('a', { href: link(a.sessionId) }, a.name), ` ${a.sessionId} `, h('span', { class: 'state', 'data-testid': 'actor-state' }, JSON.stringify(a.value)), a.status === 'active' ? '' : ` (${a.status})`)))));
