@@ -19,7 +19,7 @@ const { values: args } = parseArgs({
 });
 const seconds = Number(args.seconds);
 const BUNDLES = fileURLToPath(new URL('./bundles/', import.meta.url));
-const root = args.root ?? await mkdtemp(path.join(os.tmpdir(), 'plugd-demo-'));
+const root = args.root ?? (await mkdtemp(path.join(os.tmpdir(), 'plugd-demo-')));
 const started = performance.now();
 const stamp = () => `[${((performance.now() - started) / 1000).toFixed(2).padStart(6)}s]`;
 
@@ -63,7 +63,9 @@ if (args.docker) {
     volumes = await sup.get('volumes-container', 'VolumeDriver');
     await volumes.call('VolumeDriver.Create', { Name: 'demo' });
   } catch (e) {
-    console.log(`${stamp()} no container plugin: ${(e as Error).message}\n           start an engine with: sudo scripts/docker-engine.sh start`);
+    console.log(
+      `${stamp()} no container plugin: ${(e as Error).message}\n           start an engine with: sudo scripts/docker-engine.sh start`,
+    );
     await sup.disable('volumes-container').catch(() => undefined);
   }
 }
@@ -118,7 +120,9 @@ console.log('\nsummary');
 console.table(rows);
 // Each sample is the time between two 10 ms ticks: the delay is what exceeds the 10 ms.
 const ms = (ns: number) => `${Math.max(0, ns / 1e6 - 10).toFixed(1)} ms`;
-console.log(`host main-thread event-loop delay (beyond a 10 ms timer) while plugins crashed, hung and flooded: p50 ${ms(delay.percentile(50))}, p99 ${ms(delay.percentile(99))}, max ${ms(delay.max)}`);
+console.log(
+  `host main-thread event-loop delay (beyond a 10 ms timer) while plugins crashed, hung and flooded: p50 ${ms(delay.percentile(50))}, p99 ${ms(delay.percentile(99))}, max ${ms(delay.max)}`,
+);
 
 for (const name of volumes ? ['hello', 'flood', 'volumes-container'] : ['hello', 'flood']) {
   const lines = await sup.logs(name, { tail: 2 });

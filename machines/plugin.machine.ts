@@ -17,7 +17,15 @@
 // `snapshot.hasTag()` and `snapshot.can(event)`, and keeps no list of states of its own.
 import { assertEvent, assign, fromCallback, sendParent, sendTo, setup, type AnyStateNode, type SnapshotFrom } from 'xstate';
 import { restartPolicyMachine } from './restart-policy.machine.js';
-import { PLUGIN_STATES, type ErrorInfo, type InstanceExit, type PluginStateName, type PluginTag, type PolicyAnswer, type RestartPolicyInput } from './types.js';
+import {
+  PLUGIN_STATES,
+  type ErrorInfo,
+  type InstanceExit,
+  type PluginStateName,
+  type PluginTag,
+  type PolicyAnswer,
+  type RestartPolicyInput,
+} from './types.js';
 
 export interface PluginMachineInput {
   name: string;
@@ -118,18 +126,21 @@ export const pluginMachine = setup({
     isSuspending: ({ context }) => context.stopIntent === 'suspend',
     isIdling: ({ context }) => context.stopIntent === 'idle',
     isLazy: ({ context }) => context.activation === 'lazy',
-    mayIdle: ({ context }) => context.activation === 'lazy' && context.idleTimeoutMs !== undefined && !context.pinned && context.callsInFlight === 0,
+    mayIdle: ({ context }) =>
+      context.activation === 'lazy' && context.idleTimeoutMs !== undefined && !context.pinned && context.callsInFlight === 0,
     isLastCall: ({ context }) => context.callsInFlight <= 1,
   },
   actions: {
-    reportState: sendParent(({ context, event }, params: { state: PluginStateName }): PluginStateReport => ({
-      type: 'PLUGIN.STATE',
-      name: context.name,
-      state: params.state,
-      // Every way into `restarting` is a failure, recorded before this entry; a GIVE_UP ends one.
-      error: params.state === 'restarting' || event.type === 'GIVE_UP' ? context.lastError : null,
-      restarts: context.restarts,
-    })),
+    reportState: sendParent(
+      ({ context, event }, params: { state: PluginStateName }): PluginStateReport => ({
+        type: 'PLUGIN.STATE',
+        name: context.name,
+        state: params.state,
+        // Every way into `restarting` is a failure, recorded before this entry; a GIVE_UP ends one.
+        error: params.state === 'restarting' || event.type === 'GIVE_UP' ? context.lastError : null,
+        restarts: context.restarts,
+      }),
+    ),
     resetForEnable: assign({ restarts: 0, lastError: null, lastExit: null, gaveUp: null }),
     resetPolicy: sendTo('policy', { type: 'RESET' }),
     nextInstance: assign({ instance: ({ context }) => context.instance + 1, implements: [] }),
@@ -154,7 +165,10 @@ export const pluginMachine = setup({
         code: 'PLUGD_E_ACTIVATION_TIMEOUT',
         message: `plugin "${context.name}" did not activate within ${context.activationTimeoutMs} ms; its activate() may never return or may block its event loop`,
       };
-      return { lastExit: { reason: 'activation-timeout' as const, code: null, error, uptimeMs: context.activationTimeoutMs }, lastError: error };
+      return {
+        lastExit: { reason: 'activation-timeout' as const, code: null, error, uptimeMs: context.activationTimeoutMs },
+        lastError: error,
+      };
     }),
     recordExit: assign(({ context, event }) => {
       assertEvent(event, 'INSTANCE_EXITED');
@@ -226,10 +240,7 @@ export const pluginMachine = setup({
       states: {
         waiting: {
           on: {
-            START: [
-              { guard: 'isLazy', target: 'idle' },
-              { target: '#plugin.live' },
-            ],
+            START: [{ guard: 'isLazy', target: 'idle' }, { target: '#plugin.live' }],
           },
         },
         idle: {

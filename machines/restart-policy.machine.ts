@@ -2,8 +2,14 @@
 // backoff or GIVE_UP. Docker's four policies and restartmanager backoff, plus OTP's intensity.
 import { assertEvent, assign, sendParent, setup } from 'xstate';
 import {
-  DEFAULT_BACKOFF, DEFAULT_INTENSITY,
-  type BackoffConfig, type ExitReason, type IntensityConfig, type PolicyAnswer, type RestartPolicyInput, type RestartPolicyName,
+  DEFAULT_BACKOFF,
+  DEFAULT_INTENSITY,
+  type BackoffConfig,
+  type ExitReason,
+  type IntensityConfig,
+  type PolicyAnswer,
+  type RestartPolicyInput,
+  type RestartPolicyName,
 } from './types.js';
 
 export interface RestartPolicyContext {
@@ -24,8 +30,7 @@ export interface RestartPolicyContext {
 
 export type RestartPolicyEvent =
   /** `restarts`: those the plugin made since it was enabled (on-failure's retry count; the plugin keeps the one count). */
-  | { type: 'EXITED'; reason: ExitReason; code: number | null; uptimeMs: number; restarts: number }
-  | { type: 'RESET' };
+  { type: 'EXITED'; reason: ExitReason; code: number | null; uptimeMs: number; restarts: number } | { type: 'RESET' };
 
 type Exited = Extract<RestartPolicyEvent, { type: 'EXITED' }>;
 
@@ -97,19 +102,24 @@ export const restartPolicyMachine = setup({
       assertEvent(event, 'EXITED');
       return {
         type: 'GIVE_UP',
-        why: context.policy === 'no'
-          ? `restart policy "no" does not restart (instance ended: ${event.reason})`
-          : 'restart policy "on-failure" does not restart a clean exit (code 0)',
+        why:
+          context.policy === 'no'
+            ? `restart policy "no" does not restart (instance ended: ${event.reason})`
+            : 'restart policy "on-failure" does not restart a clean exit (code 0)',
       };
     }),
-    giveUpOnRetries: sendParent(({ context }): PolicyAnswer => ({
-      type: 'GIVE_UP',
-      why: `restart policy "on-failure:${context.maxRetries}" used all ${context.maxRetries} retries`,
-    })),
-    giveUpOnIntensity: sendParent(({ context }): PolicyAnswer => ({
-      type: 'GIVE_UP',
-      why: `more than ${context.intensity.maxRestarts} restarts within ${context.intensity.periodMs} ms (restart intensity)`,
-    })),
+    giveUpOnRetries: sendParent(
+      ({ context }): PolicyAnswer => ({
+        type: 'GIVE_UP',
+        why: `restart policy "on-failure:${context.maxRetries}" used all ${context.maxRetries} retries`,
+      }),
+    ),
+    giveUpOnIntensity: sendParent(
+      ({ context }): PolicyAnswer => ({
+        type: 'GIVE_UP',
+        why: `more than ${context.intensity.maxRestarts} restarts within ${context.intensity.periodMs} ms (restart intensity)`,
+      }),
+    ),
     resetCounters: assign(({ context }) => ({ failures: 0, restartTimes: [], nextDelayMs: 0, timeline: context.timeline })),
   },
 }).createMachine({

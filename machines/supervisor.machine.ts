@@ -57,7 +57,10 @@ function neighbourhood(ctx: SupervisorContext, name: string): Set<string> {
   const queue = [name];
   for (let next = queue.pop(); next !== undefined; next = queue.pop()) {
     for (const d of ctx.dependents.get(next) ?? []) {
-      if (!seen.has(d)) { seen.add(d); queue.push(d); }
+      if (!seen.has(d)) {
+        seen.add(d);
+        queue.push(d);
+      }
     }
   }
   return seen;
@@ -123,7 +126,12 @@ export const supervisorMachine = setup({
     announce: emit(({ context, event }): StateChange => {
       assertEvent(event, 'PLUGIN.STATE');
       return {
-        type: 'state', name: event.name, from: context.plugins.get(event.name)?.state ?? null, to: event.state, error: event.error, restarts: event.restarts,
+        type: 'state',
+        name: event.name,
+        from: context.plugins.get(event.name)?.state ?? null,
+        to: event.state,
+        error: event.error,
+        restarts: event.restarts,
       };
     }),
     // In place: copying the record of every plugin on each state change made a burst of N
@@ -141,7 +149,11 @@ export const supervisorMachine = setup({
       context.plugins.delete(report.name);
       for (const dep of plugin.requires) {
         const list = context.dependents.get(dep);
-        if (list) context.dependents.set(dep, list.filter((d) => d !== report.name));
+        if (list)
+          context.dependents.set(
+            dep,
+            list.filter((d) => d !== report.name),
+          );
       }
       return {};
     }),
@@ -179,10 +191,7 @@ export const supervisorMachine = setup({
       on: {
         ADD: { actions: 'addPlugin' },
         ENABLE: { actions: 'forwardToPlugin' },
-        DISABLE: [
-          { guard: 'hasLiveDependents', actions: ['deferDisable', 'reconcile'] },
-          { actions: 'forwardToPlugin' },
-        ],
+        DISABLE: [{ guard: 'hasLiveDependents', actions: ['deferDisable', 'reconcile'] }, { actions: 'forwardToPlugin' }],
         REMOVE: { actions: 'forwardToPlugin' },
         'PLUGIN.STATE': { guard: 'changesState', actions: ['announce', 'recordState', 'reconcile'] },
         CLOSE: 'closing',

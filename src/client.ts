@@ -46,7 +46,9 @@ export class PluginClient {
   /** Calls a method of the plugin (Docker style `Capability.Method`) with a structured-cloneable body. */
   call<T = unknown>(method: string, args?: unknown, options: CallOptions = {}): Promise<T> {
     if (typeof method !== 'string' || method === '') {
-      return Promise.reject(new PlugdError('PLUGD_E_CALL', `call() on plugin "${this.name}" needs a method name such as "${this.capability}.Method"`));
+      return Promise.reject(
+        new PlugdError('PLUGD_E_CALL', `call() on plugin "${this.name}" needs a method name such as "${this.capability}.Method"`),
+      );
     }
     const instance = this.#backend.instanceOf(this.name);
     if (!instance?.running) {
@@ -73,7 +75,9 @@ export class PluginClient {
   #notRunning<T>(): Promise<T> {
     const calls = this.#backend.calls;
     if (calls) calls.of(this.name).notRunning += 1;
-    return Promise.reject(new PlugdError('PLUGD_E_NOT_RUNNING', `plugin "${this.name}" is not running; enable it, or wait for its restart`));
+    return Promise.reject(
+      new PlugdError('PLUGD_E_NOT_RUNNING', `plugin "${this.name}" is not running; enable it, or wait for its restart`),
+    );
   }
 
   /** Gives back a reference taken with `get(..., { acquire: true })`. Idempotent. */

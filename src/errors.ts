@@ -3,8 +3,9 @@ import type { ErrorInfo } from '../machines/types.js';
 
 /** Every code plugd raises, with what it means. Tests check each one is exercised. */
 export const ErrorCodes = {
-  PLUGD_E_OPTION: 'an option or argument given to the supervisor\'s API is invalid (details.option names it)',
-  PLUGD_E_MANIFEST: 'a plugin.json (or a discovered plugin\'s spec file) lacks a required key, is unparsable or invalid (details.field names it)',
+  PLUGD_E_OPTION: "an option or argument given to the supervisor's API is invalid (details.option names it)",
+  PLUGD_E_MANIFEST:
+    "a plugin.json (or a discovered plugin's spec file) lacks a required key, is unparsable or invalid (details.field names it)",
   PLUGD_E_BUNDLE: 'a bundle cannot be read, or reaches outside itself',
   PLUGD_E_PERMISSION: 'the plugin asks for permissions that were not granted',
   PLUGD_E_EXISTS: 'a plugin with that name or ID is already installed',
@@ -12,7 +13,7 @@ export const ErrorCodes = {
   PLUGD_E_CAPABILITY: 'the plugin does not implement that capability',
   PLUGD_E_CYCLE: 'the requires of installed plugins would form a cycle',
   PLUGD_E_DEPENDENCY: 'a required plugin is missing or was disabled, or others still require this one',
-  PLUGD_E_STATE: 'the operation is not allowed in the plugin\'s current state',
+  PLUGD_E_STATE: "the operation is not allowed in the plugin's current state",
   PLUGD_E_IN_USE: 'the plugin is acquired by the host; release it or pass { force: true }',
   PLUGD_E_SETTING: 'a setting names an env variable that is unknown or not settable',
   PLUGD_E_NOT_RUNNING: 'the plugin has no running instance to take the call',
@@ -20,11 +21,11 @@ export const ErrorCodes = {
   PLUGD_E_METHOD: 'the plugin does not define that method',
   PLUGD_E_CALL_TIMEOUT: 'a call did not answer within callTimeoutMs',
   PLUGD_E_ACTIVATION: 'the plugin could not be loaded or started, activate() threw, or its Implements misses a declared type',
-  PLUGD_E_ACTIVATION_TIMEOUT: 'activate() (or a process plugin\'s handshake) did not answer within activationTimeoutMs',
+  PLUGD_E_ACTIVATION_TIMEOUT: "activate() (or a process plugin's handshake) did not answer within activationTimeoutMs",
   PLUGD_E_PLUGIN_HUNG: 'the plugin blocked its event loop (or ignored health checks) longer than watchdogMs and was terminated',
   PLUGD_E_PLUGIN_OOM: 'the plugin ran out of its heap (memoryLimitMb) and was terminated',
-  PLUGD_E_PLUGIN_EXITED: 'the plugin\'s worker or process exited or crashed',
-  PLUGD_E_PLUGIN_ERROR: 'a plugin method threw or answered an error; the plugin\'s error is the cause',
+  PLUGD_E_PLUGIN_EXITED: "the plugin's worker or process exited or crashed",
+  PLUGD_E_PLUGIN_ERROR: "a plugin method threw or answered an error; the plugin's error is the cause",
   PLUGD_E_PROTOCOL: 'a plugin thread or process sent a malformed message; that instance was ended',
   PLUGD_E_STORE: 'the store on disk cannot be read or written, or holds a corrupt record',
   PLUGD_E_STORE_LOCKED: 'another live supervisor holds the store (one supervisor per root)',
@@ -106,7 +107,7 @@ export function asPlugdError(e: unknown): PlugdError | undefined {
   if (!isErrorCode(code)) return undefined;
   return new PlugdError(code, withoutCode(e.message), {
     cause: e.cause,
-    details: typeof details === 'object' && details !== null ? details as Record<string, unknown> : undefined,
+    details: typeof details === 'object' && details !== null ? (details as Record<string, unknown>) : undefined,
   });
 }
 

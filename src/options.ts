@@ -102,7 +102,9 @@ function wholeInRange(options: Record<string, unknown>, name: string, fallback: 
   const value = options[name];
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
-    throw new PlugdError('PLUGD_E_OPTION', `option "${name}" must be a whole number from 0 to ${max}, got ${JSON.stringify(value)}`, { details: { option: name } });
+    throw new PlugdError('PLUGD_E_OPTION', `option "${name}" must be a whole number from 0 to ${max}, got ${JSON.stringify(value)}`, {
+      details: { option: name },
+    });
   }
   return value;
 }
@@ -111,7 +113,9 @@ function wholeAtLeastOne(options: Record<string, unknown>, name: string, fallbac
   const value = options[name];
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    throw new PlugdError('PLUGD_E_OPTION', `option "${name}" must be a whole number ≥ 1, got ${JSON.stringify(value)}`, { details: { option: name } });
+    throw new PlugdError('PLUGD_E_OPTION', `option "${name}" must be a whole number ≥ 1, got ${JSON.stringify(value)}`, {
+      details: { option: name },
+    });
   }
   return value;
 }
@@ -129,7 +133,9 @@ function absolutePath(options: Record<string, unknown>, name: string, fallback: 
   const value = options[name];
   if (value === undefined) return fallback;
   if (typeof value !== 'string' || !value.startsWith('/')) {
-    throw new PlugdError('PLUGD_E_OPTION', `option "${name}" must be an absolute folder path, got ${JSON.stringify(value)}`, { details: { option: name } });
+    throw new PlugdError('PLUGD_E_OPTION', `option "${name}" must be an absolute folder path, got ${JSON.stringify(value)}`, {
+      details: { option: name },
+    });
   }
   return value;
 }
@@ -137,7 +143,9 @@ function absolutePath(options: Record<string, unknown>, name: string, fallback: 
 function fraction(value: unknown, name: string, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
-    throw new PlugdError('PLUGD_E_OPTION', `option "${name}" must be a number from 0 to 1, got ${JSON.stringify(value)}`, { details: { option: name } });
+    throw new PlugdError('PLUGD_E_OPTION', `option "${name}" must be a number from 0 to 1, got ${JSON.stringify(value)}`, {
+      details: { option: name },
+    });
   }
   return value;
 }
@@ -146,7 +154,9 @@ function positive(options: Record<string, unknown>, name: string, fallback: numb
   const value = options[name];
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new PlugdError('PLUGD_E_OPTION', `option "${path}" must be a positive number, got ${JSON.stringify(value)}`, { details: { option: path } });
+    throw new PlugdError('PLUGD_E_OPTION', `option "${path}" must be a positive number, got ${JSON.stringify(value)}`, {
+      details: { option: path },
+    });
   }
   return value;
 }
@@ -155,8 +165,14 @@ function resolveLogger(logger: unknown): Logger {
   if (logger === undefined) return stderrLogger();
   if (logger === false) return mutedLogger();
   const methods = ['child', 'error', 'warn', 'info', 'debug'] as const;
-  if (typeof logger !== 'object' || logger === null || !methods.every((m) => typeof (logger as Record<string, unknown>)[m] === 'function')) {
-    throw new PlugdError('PLUGD_E_OPTION', 'option "logger" must be a pino logger, or false for no log at all', { details: { option: 'logger' } });
+  if (
+    typeof logger !== 'object' ||
+    logger === null ||
+    !methods.every((m) => typeof (logger as Record<string, unknown>)[m] === 'function')
+  ) {
+    throw new PlugdError('PLUGD_E_OPTION', 'option "logger" must be a pino logger, or false for no log at all', {
+      details: { option: 'logger' },
+    });
   }
   return logger as Logger;
 }
@@ -164,7 +180,9 @@ function resolveLogger(logger: unknown): Logger {
 /** Fills in defaults; throws PLUGD_E_OPTION naming the first bad option. */
 export function resolveOptions(options: SupervisorOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) {
-    throw new PlugdError('PLUGD_E_OPTION', 'createSupervisor() needs an options object with at least { root }', { details: { option: '(options)' } });
+    throw new PlugdError('PLUGD_E_OPTION', 'createSupervisor() needs an options object with at least { root }', {
+      details: { option: '(options)' },
+    });
   }
   if (typeof options.root !== 'string' || options.root === '') {
     throw new PlugdError('PLUGD_E_OPTION', 'option "root" must be the path of the store folder', { details: { option: 'root' } });
@@ -172,7 +190,8 @@ export function resolveOptions(options: SupervisorOptions): ResolvedOptions {
   const o = options as unknown as Record<string, unknown>;
   const logs = (options.logs ?? {}) as Record<string, unknown>;
   const level = logs.level ?? 'info';
-  if (typeof level !== 'string') throw new PlugdError('PLUGD_E_OPTION', 'option "logs.level" must be a pino level name', { details: { option: 'logs.level' } });
+  if (typeof level !== 'string')
+    throw new PlugdError('PLUGD_E_OPTION', 'option "logs.level" must be a pino level name', { details: { option: 'logs.level' } });
   return {
     root: options.root,
     logger: resolveLogger(options.logger),

@@ -91,11 +91,23 @@ export class Supervisor {
     };
     this.#actors = new PluginActors(this.#instances, options, this.#log, (event, context) => {
       if (event.to !== 'running') return;
-      this.#handlers.activated(event.name, context?.implements ?? [], (capability) => new PluginClient(this.#clientBackend, event.name, capability, false));
+      this.#handlers.activated(
+        event.name,
+        context?.implements ?? [],
+        (capability) => new PluginClient(this.#clientBackend, event.name, capability, false),
+      );
     });
     this.#installs = new Installs({
-      options, store, entries: this.#entries, actors: this.#actors, settings: this.#settings, tasks: this.#tasks, log: this.#log,
-      assertOpen: () => this.#assertOpen(), admit: (entry) => this.#admit(entry), retire: (entry) => this.#retire(entry),
+      options,
+      store,
+      entries: this.#entries,
+      actors: this.#actors,
+      settings: this.#settings,
+      tasks: this.#tasks,
+      log: this.#log,
+      assertOpen: () => this.#assertOpen(),
+      admit: (entry) => this.#admit(entry),
+      retire: (entry) => this.#retire(entry),
     });
     this.#actors.on(this.#metrics.onState);
     for (const problem of problems) this.#log.error({ file: problem.file, code: problem.error.code }, problem.error.message);
@@ -115,7 +127,13 @@ export class Supervisor {
     for (const record of store.list()) sup.#admit(sup.#entries.add(record, 'installed'));
     if (resolved.control) await sup.#serve(resolved.control);
     // Started, not awaited: one plugin's slow or failing activation never holds the host's start.
-    if (resolved.restore) sup.#restoring = restore(toRestore(store.list()), (id) => sup.enable(id), sup.#log, () => sup.#closed !== null);
+    if (resolved.restore)
+      sup.#restoring = restore(
+        toRestore(store.list()),
+        (id) => sup.enable(id),
+        sup.#log,
+        () => sup.#closed !== null,
+      );
     return sup;
   }
 
@@ -139,7 +157,11 @@ export class Supervisor {
    * Without `bundlePath`, a plugin installed from the npm registry moves to the newest version
    * its original spec allows; `npm:name@2` moves it to another range.
    */
-  async upgrade(nameOrId: string, bundlePath?: string, options: InstallOptions = {}): Promise<{ id: string; name: string; previous: string }> {
+  async upgrade(
+    nameOrId: string,
+    bundlePath?: string,
+    options: InstallOptions = {},
+  ): Promise<{ id: string; name: string; previous: string }> {
     this.#assertOpen();
     return this.#installs.upgrade(this.#claim(nameOrId), bundlePath, options);
   }
@@ -150,7 +172,9 @@ export class Supervisor {
    * registers their capabilities. They get the health watchdog but no restart: their process is
    * not plugd's. They live in memory only; a host start discovers them again.
    */
-  async discover(options: { socketsDir?: string; specsDirs?: string[] } = {}): Promise<{ activated: string[]; problems: DiscoveryProblem[] }> {
+  async discover(
+    options: { socketsDir?: string; specsDirs?: string[] } = {},
+  ): Promise<{ activated: string[]; problems: DiscoveryProblem[] }> {
     this.#assertOpen();
     return adoptDiscovered(await discoverPlugins(options), {
       adopt: (record) => {
@@ -173,7 +197,12 @@ export class Supervisor {
   async enable(nameOrId: string): Promise<void> {
     this.#assertOpen();
     const entry = this.#claim(nameOrId);
-    return enableWithRequires(entry, { entries: this.#entries, actors: this.#actors, settings: this.#settings, assertOpen: () => this.#assertOpen() });
+    return enableWithRequires(entry, {
+      entries: this.#entries,
+      actors: this.#actors,
+      settings: this.#settings,
+      assertOpen: () => this.#assertOpen(),
+    });
   }
 
   /**
@@ -200,11 +229,18 @@ export class Supervisor {
     const { name } = entry;
     const dependents = this.#entries.dependentsOf(name);
     if (dependents.length > 0 && !options.force) {
-      throw new PlugdError('PLUGD_E_DEPENDENCY', `plugin "${name}" is required by ${dependents.join(', ')}; remove those first or pass { force: true }`);
+      throw new PlugdError(
+        'PLUGD_E_DEPENDENCY',
+        `plugin "${name}" is required by ${dependents.join(', ')}; remove those first or pass { force: true }`,
+      );
     }
     entry.assertFree(options.force);
     if (!this.#actors.can(name, { type: 'REMOVE' })) {
-      if (!options.force) throw new PlugdError('PLUGD_E_STATE', `plugin "${name}" is ${this.#actors.stateOf(name)}; disable it first or pass { force: true }`);
+      if (!options.force)
+        throw new PlugdError(
+          'PLUGD_E_STATE',
+          `plugin "${name}" is ${this.#actors.stateOf(name)}; disable it first or pass { force: true }`,
+        );
       await this.disable(name, { force: true });
     }
     await this.#installs.remove(entry);
@@ -215,9 +251,13 @@ export class Supervisor {
     this.#assertOpen();
     const entry = this.#claim(nameOrId);
     const { record } = entry;
-    if (!Array.isArray(env)) throw new PlugdError('PLUGD_E_OPTION', 'set() takes an array of "KEY=VALUE" strings', { details: { option: 'env' } });
+    if (!Array.isArray(env))
+      throw new PlugdError('PLUGD_E_OPTION', 'set() takes an array of "KEY=VALUE" strings', { details: { option: 'env' } });
     if (!this.#actors.hasTag(record.manifest.name, 'atRest')) {
-      throw new PlugdError('PLUGD_E_STATE', `plugin "${record.manifest.name}" is ${this.#actors.stateOf(record.manifest.name)}; disable it before changing its settings`);
+      throw new PlugdError(
+        'PLUGD_E_STATE',
+        `plugin "${record.manifest.name}" is ${this.#actors.stateOf(record.manifest.name)}; disable it before changing its settings`,
+      );
     }
     const merged = mergeEnvSettings(record.manifest, record.settings.env, env);
     await this.#settings.write(entry, { env: merged });
@@ -240,7 +280,10 @@ export class Supervisor {
     const { record, name } = this.#entries.resolve(nameOrId);
     const implemented = new Set([...record.manifest.interface.types, ...(this.#actors.contextOf(name)?.implements ?? [])]);
     if (!implemented.has(capability)) {
-      throw new PlugdError('PLUGD_E_CAPABILITY', `plugin "${name}" does not implement "${capability}"; it implements ${[...implemented].join(', ')}`);
+      throw new PlugdError(
+        'PLUGD_E_CAPABILITY',
+        `plugin "${name}" does not implement "${capability}"; it implements ${[...implemented].join(', ')}`,
+      );
     }
     if (options.acquire) this.#entries.get(name)!.acquire();
     return new PluginClient(this.#clientBackend, name, capability, options.acquire === true);
@@ -251,8 +294,12 @@ export class Supervisor {
    * idle lazy plugin that declares it: a call through such a client activates the plugin.
    */
   find(capability: Capability): PluginClient[] {
-    return this.#entries.list()
-      .filter((e) => this.#runs(e.name, capability) || (this.#actors.hasTag(e.name, 'idle') && e.record.manifest.interface.types.includes(capability)))
+    return this.#entries
+      .list()
+      .filter(
+        (e) =>
+          this.#runs(e.name, capability) || (this.#actors.hasTag(e.name, 'idle') && e.record.manifest.interface.types.includes(capability)),
+      )
       .map((e) => new PluginClient(this.#clientBackend, e.name, capability, false));
   }
 
@@ -379,11 +426,27 @@ export class Supervisor {
     const history = new EventHistory();
     this.#actors.on(history.record);
     try {
-      const factsOf = (name: string) => ({ state: this.#actors.stateOf(name), context: this.#actors.contextOf(name), grantedEnv: this.#entries.resolve(name).record.settings.grantedEnv });
+      const factsOf = (name: string) => ({
+        state: this.#actors.stateOf(name),
+        context: this.#actors.contextOf(name),
+        grantedEnv: this.#entries.resolve(name).record.settings.grantedEnv,
+      });
       // Loaded here: a host without `control` never loads Fastify, nor the inspector's layout engine.
       const { ControlServer } = await import('./control/control-server.js');
-      this.#control = await ControlServer.start({ sup: this, listen, metrics: this.#metrics, history, factsOf, logsDir: this.#store.logsDir, log: this.#log });
-      if (listen.kind === 'socket' && listen.inspector) this.#inspector = await (await import('./inspector/index.js')).startInspector({ socket: listen.socket, port: listen.inspector.port });
+      this.#control = await ControlServer.start({
+        sup: this,
+        listen,
+        metrics: this.#metrics,
+        history,
+        factsOf,
+        logsDir: this.#store.logsDir,
+        log: this.#log,
+      });
+      if (listen.kind === 'socket' && listen.inspector)
+        this.#inspector = await (await import('./inspector/index.js')).startInspector({
+          socket: listen.socket,
+          port: listen.inspector.port,
+        });
     } catch (e) {
       await this.close();
       throw e;

@@ -11,11 +11,13 @@ const TESTS = fileURLToPath(new URL('.', import.meta.url));
 
 async function testSources(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
-  const nested = await Promise.all(entries.map(async (e) => {
-    const full = path.join(dir, e.name);
-    if (e.isDirectory()) return e.name === 'fixtures' ? [] : testSources(full);
-    return e.name.endsWith('.test.ts') && e.name !== 'errors.test.ts' ? [await readFile(full, 'utf8')] : [];
-  }));
+  const nested = await Promise.all(
+    entries.map(async (e) => {
+      const full = path.join(dir, e.name);
+      if (e.isDirectory()) return e.name === 'fixtures' ? [] : testSources(full);
+      return e.name.endsWith('.test.ts') && e.name !== 'errors.test.ts' ? [await readFile(full, 'utf8')] : [];
+    }),
+  );
   return nested.flat();
 }
 
@@ -23,7 +25,10 @@ async function testSources(dir: string): Promise<string[]> {
 async function workerBundle(name: string, source: string): Promise<string> {
   const dir = path.join(await tempDir('plugd-bundle-'), name);
   await mkdir(dir);
-  await writeFile(path.join(dir, 'plugin.json'), JSON.stringify({ name, version: '1.0.0', kind: 'worker', entrypoint: 'index.mjs', interface: { types: ['Greeter'] } }));
+  await writeFile(
+    path.join(dir, 'plugin.json'),
+    JSON.stringify({ name, version: '1.0.0', kind: 'worker', entrypoint: 'index.mjs', interface: { types: ['Greeter'] } }),
+  );
   await writeFile(path.join(dir, 'index.mjs'), source);
   return dir;
 }
@@ -66,13 +71,22 @@ describe('a PlugdError', () => {
   });
 
   it('reads cleanly from records an older plugd wrote with the code inside the message', () => {
-    expect(fromInfo({ code: 'PLUGD_E_ACTIVATION', message: 'PLUGD_E_ACTIVATION: plugin "x" failed' })).toMatchObject({ code: 'PLUGD_E_ACTIVATION', message: 'plugin "x" failed' });
-    expect(fromInfo({ code: 'PLUGD_E_GONE', message: 'PLUGD_E_GONE: something' })).toMatchObject({ code: 'PLUGD_E_PLUGIN_ERROR', message: 'something' });
+    expect(fromInfo({ code: 'PLUGD_E_ACTIVATION', message: 'PLUGD_E_ACTIVATION: plugin "x" failed' })).toMatchObject({
+      code: 'PLUGD_E_ACTIVATION',
+      message: 'plugin "x" failed',
+    });
+    expect(fromInfo({ code: 'PLUGD_E_GONE', message: 'PLUGD_E_GONE: something' })).toMatchObject({
+      code: 'PLUGD_E_PLUGIN_ERROR',
+      message: 'something',
+    });
   });
 
   it('is rebuilt from an error that crossed a thread, with its own cause, never itself as the cause', () => {
     const root = new Error('root');
-    const crossed = Object.assign(new Error('plugin "x" has no method "m"', { cause: root }), { code: 'PLUGD_E_METHOD', name: 'PlugdError' });
+    const crossed = Object.assign(new Error('plugin "x" has no method "m"', { cause: root }), {
+      code: 'PLUGD_E_METHOD',
+      name: 'PlugdError',
+    });
     const rebuilt = asPlugdError(crossed)!;
     expect(rebuilt).toMatchObject({ code: 'PLUGD_E_METHOD', message: 'plugin "x" has no method "m"' });
     expect(rebuilt.cause).toBe(root);
@@ -84,7 +98,10 @@ describe('errors that read once', () => {
   it('an activate() that throws rejects enable wrapped once: the code in `code`, the plugin named once', async () => {
     const sup = await supervisor();
     await sup.install(await workerBundle('thrower', 'export default { activate() { throw new Error("no database"); } };'));
-    const error = (await sup.enable('thrower').then(() => null, (e: unknown) => e)) as PlugdError;
+    const error = (await sup.enable('thrower').then(
+      () => null,
+      (e: unknown) => e,
+    )) as PlugdError;
     expect(error).toBeInstanceOf(PlugdError);
     expect(error.code).toBe('PLUGD_E_ACTIVATION');
     expect(error.message).toBe('plugin "thrower": activate() threw: no database');
@@ -94,15 +111,30 @@ describe('errors that read once', () => {
 
   it('no message of a failed call or activation carries a code, and no error is its own cause', async () => {
     const sup = await supervisor({ callTimeoutMs: 200 });
-    await sup.install(await workerBundle('calls', `export default {
+    await sup.install(
+      await workerBundle(
+        'calls',
+        `export default {
       activate: () => ({ Implements: ['Greeter'] }),
       methods: { 'Greeter.Fail': () => { throw new Error('failed on purpose'); }, 'Greeter.Slow': () => new Promise(() => {}) },
-    };`));
+    };`,
+      ),
+    );
     await sup.enable('calls');
     const client = await sup.get('calls', 'Greeter');
-    const errors = await Promise.all([
-      client.call('Greeter.Fail'), client.call('Greeter.Nope'), client.call('Greeter.Slow'), client.call('Greeter.Fail', { f: () => 1 }),
-    ].map((p) => p.then(() => null, (e: unknown) => e as PlugdError)));
+    const errors = await Promise.all(
+      [
+        client.call('Greeter.Fail'),
+        client.call('Greeter.Nope'),
+        client.call('Greeter.Slow'),
+        client.call('Greeter.Fail', { f: () => 1 }),
+      ].map((p) =>
+        p.then(
+          () => null,
+          (e: unknown) => e as PlugdError,
+        ),
+      ),
+    );
     expect(errors.map((e) => e?.code)).toEqual(['PLUGD_E_PLUGIN_ERROR', 'PLUGD_E_METHOD', 'PLUGD_E_CALL_TIMEOUT', 'PLUGD_E_CALL']);
     for (const error of errors) {
       expect(error!.message).not.toMatch(/PLUGD_E_/);
@@ -121,9 +153,15 @@ describe('errors that read once', () => {
       expect(error).toMatchObject({ code: 'PLUGD_E_MANIFEST', details: { field: key } });
       expect(error.message).toContain('is missing');
     }
-    expect(refusal(() => parseManifest({ ...valid, interface: {} }))).toMatchObject({ details: { field: 'interface.types' }, message: expect.stringContaining('is missing') });
+    expect(refusal(() => parseManifest({ ...valid, interface: {} }))).toMatchObject({
+      details: { field: 'interface.types' },
+      message: expect.stringContaining('is missing'),
+    });
     const { entrypoint: _, ...processBase } = valid;
-    expect(refusal(() => parseManifest({ ...processBase, kind: 'process' }))).toMatchObject({ details: { field: 'exec' }, message: expect.stringContaining('is missing') });
+    expect(refusal(() => parseManifest({ ...processBase, kind: 'process' }))).toMatchObject({
+      details: { field: 'exec' },
+      message: expect.stringContaining('is missing'),
+    });
     // A value that is there and wrong still says which rule it breaks.
     expect(refusal(() => parseManifest({ ...valid, version: 'one' })).message).toContain('semver');
   });

@@ -55,7 +55,12 @@ export async function supervisor(options: Partial<SupervisorOptions> = {}): Prom
 }
 
 /** Resolves with the first state event for `name` that reaches `to` (and matches `where`). */
-export function nextState(sup: Supervisor, name: string, to: PluginStateName, where: (e: StateEvent) => boolean = () => true): Promise<StateEvent> {
+export function nextState(
+  sup: Supervisor,
+  name: string,
+  to: PluginStateName,
+  where: (e: StateEvent) => boolean = () => true,
+): Promise<StateEvent> {
   return new Promise((resolve) => {
     const listener = (e: StateEvent) => {
       if (e.name === name && e.to === to && where(e)) {

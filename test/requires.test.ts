@@ -18,7 +18,9 @@ describe('requires', () => {
     await installGraph(sup, { db: [], cache: ['db'], app: ['db', 'cache'] });
     await sup.enable('app');
     expect(sup.list().map((p) => [p.name, p.state, p.enabled])).toEqual([
-      ['app', 'running', true], ['cache', 'running', true], ['db', 'running', true],
+      ['app', 'running', true],
+      ['cache', 'running', true],
+      ['db', 'running', true],
     ]);
     expect(seen.filter((e) => e.to === 'running').map((e) => e.name)).toEqual(['db', 'cache', 'app']);
   });
@@ -27,7 +29,8 @@ describe('requires', () => {
     const sup = await supervisor();
     await installGraph(sup, { a: ['c'], b: ['a'] });
     await expect(sup.install(await bundle('greeter', { name: 'c', requires: ['b'] }))).rejects.toMatchObject({
-      code: 'PLUGD_E_CYCLE', message: expect.stringContaining('a -> c -> b -> a'),
+      code: 'PLUGD_E_CYCLE',
+      message: expect.stringContaining('a -> c -> b -> a'),
     });
     expect(sup.list().map((p) => p.name)).toEqual(['a', 'b']);
   });
@@ -90,7 +93,8 @@ describe('requires', () => {
     const report = await settlesWithin(sup.restored(), 10_000, 'restored()');
     expect(report.running).toEqual([]);
     expect(report.failed.map((f) => [f.name, (f.error as { code?: string }).code]).sort()).toEqual([
-      ['base', 'PLUGD_E_ACTIVATION'], ['top', 'PLUGD_E_DEPENDENCY'],
+      ['base', 'PLUGD_E_ACTIVATION'],
+      ['top', 'PLUGD_E_DEPENDENCY'],
     ]);
     expect(sup.inspect('top')).toMatchObject({ state: 'enabled', enabled: true });
     expect(['restarting', 'activating']).toContain(sup.inspect('base').state);

@@ -26,8 +26,13 @@ describe('a worker plugin from install to removal', () => {
     await sup.remove('greeter');
     expect(() => sup.inspect('greeter')).toThrow(expect.objectContaining({ code: 'PLUGD_E_NOT_FOUND' }));
     expect(seen.map((e) => `${e.from}->${e.to}`)).toEqual([
-      'null->installed', 'installed->enabled', 'enabled->activating', 'activating->running',
-      'running->stopping', 'stopping->disabled', 'disabled->removed',
+      'null->installed',
+      'installed->enabled',
+      'enabled->activating',
+      'activating->running',
+      'running->stopping',
+      'stopping->disabled',
+      'disabled->removed',
     ]);
     expect(seen.every((e) => e.error === null)).toBe(true);
   });
@@ -79,7 +84,10 @@ describe('calls', () => {
     const client = await sup.get('greeter', 'Greeter');
     await expect(client.call('Greeter.Hello', { name: () => 'x' })).rejects.toMatchObject({ code: 'PLUGD_E_CALL' });
     await expect(client.call('')).rejects.toMatchObject({ code: 'PLUGD_E_CALL' });
-    await expect(client.call('Greeter.Unsendable')).rejects.toMatchObject({ code: 'PLUGD_E_PLUGIN_ERROR', message: expect.stringContaining('cannot be sent') });
+    await expect(client.call('Greeter.Unsendable')).rejects.toMatchObject({
+      code: 'PLUGD_E_PLUGIN_ERROR',
+      message: expect.stringContaining('cannot be sent'),
+    });
     await expect(client.call('Greeter.Hello', { name: 'after' })).resolves.toMatchObject({ greeting: 'hello after' });
   });
 

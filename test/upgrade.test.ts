@@ -8,7 +8,10 @@ import { bundle, nextState, supervisor } from './helpers.js';
 async function greeterV2(overrides: Record<string, unknown> = {}): Promise<string> {
   const dir = await bundle('greeter', { version: '2.0.0', ...overrides });
   const code = await readFile(path.join(dir, 'index.mjs'), 'utf8');
-  await writeFile(path.join(dir, 'index.mjs'), code.replace('greeting: `${ctx.env.GREETING} ${name}`', 'greeting: `${ctx.env.GREETING} ${name}, from v2`'));
+  await writeFile(
+    path.join(dir, 'index.mjs'),
+    code.replace('greeting: `${ctx.env.GREETING} ${name}`', 'greeting: `${ctx.env.GREETING} ${name}, from v2`'),
+  );
   return dir;
 }
 
@@ -20,7 +23,9 @@ describe('upgrading a plugin', () => {
     await first.enable('greeter');
     await first.disable('greeter');
     const seen: string[] = [];
-    first.on('state', (e) => { if (e.name === 'greeter') seen.push(e.to); });
+    first.on('state', (e) => {
+      if (e.name === 'greeter') seen.push(e.to);
+    });
 
     const upgraded = await first.upgrade('greeter', await greeterV2());
     expect(upgraded).toMatchObject({ name: 'greeter', previous: oldId });
@@ -48,16 +53,25 @@ describe('upgrading a plugin', () => {
     await sup.disable('greeter', { force: true });
     await expect(sup.upgrade('greeter', await greeterV2())).rejects.toMatchObject({ code: 'PLUGD_E_IN_USE' });
     held.release();
-    await expect(sup.upgrade('greeter', await bundle('crasher'))).rejects.toMatchObject({ code: 'PLUGD_E_MANIFEST', details: { field: 'name' } });
+    await expect(sup.upgrade('greeter', await bundle('crasher'))).rejects.toMatchObject({
+      code: 'PLUGD_E_MANIFEST',
+      details: { field: 'name' },
+    });
     const asking = await greeterV2({ permissions: { env: ['HOME'] } });
-    await expect(sup.upgrade('greeter', asking)).rejects.toMatchObject({ code: 'PLUGD_E_PERMISSION', message: expect.stringContaining('HOME') });
+    await expect(sup.upgrade('greeter', asking)).rejects.toMatchObject({
+      code: 'PLUGD_E_PERMISSION',
+      message: expect.stringContaining('HOME'),
+    });
     await expect(sup.upgrade('nothing', asking)).rejects.toMatchObject({ code: 'PLUGD_E_NOT_FOUND' });
     expect(sup.inspect('greeter')).toMatchObject({ id, version: '1.0.0', state: 'disabled' });
     await expect(access(path.join(sup.root, 'plugins', id, 'bundle', 'index.mjs'))).resolves.toBeUndefined();
 
     // While an upgrade runs, the plugin takes no other change.
     const upgrading = sup.upgrade('greeter', asking, { grantPermissions: true });
-    await expect(sup.set('greeter', ['GREETING=hey'])).rejects.toMatchObject({ code: 'PLUGD_E_STATE', message: expect.stringContaining('being upgraded') });
+    await expect(sup.set('greeter', ['GREETING=hey'])).rejects.toMatchObject({
+      code: 'PLUGD_E_STATE',
+      message: expect.stringContaining('being upgraded'),
+    });
     await expect(sup.enable('greeter')).rejects.toMatchObject({ code: 'PLUGD_E_STATE' });
     await expect(sup.upgrade('greeter', asking)).rejects.toMatchObject({ code: 'PLUGD_E_STATE' });
     await expect(upgrading).resolves.toMatchObject({ previous: id });

@@ -38,7 +38,9 @@ export async function plugdWithServers(n: number, options: Partial<SupervisorOpt
     names.push(name);
   }
   return {
-    sup, names, root,
+    sup,
+    names,
+    root,
     async sockets() {
       const run = path.join(root, 'run');
       const dirs = (await readdir(run, { withFileTypes: true })).filter((d) => d.isDirectory());
@@ -49,7 +51,11 @@ export async function plugdWithServers(n: number, options: Partial<SupervisorOpt
       await new Promise((resolve) => setTimeout(resolve, 2_000));
       const left = processesServing(dir);
       for (const pid of left) {
-        try { process.kill(pid, 'SIGKILL'); } catch { /* gone meanwhile */ }
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone meanwhile */
+        }
       }
       // A log file may still be flushed just after close(): retry while the folder empties.
       await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });

@@ -49,10 +49,16 @@ export async function startPm2(): Promise<Pm2Daemon> {
     pid,
     home,
     async startApps(apps) {
-      const config = apps.map((a): StartOptions => ({
-        name: a.name, script: a.script, interpreter: process.execPath, exec_mode: 'fork', autorestart: true,
-        env: { PLUGD_SOCKET: a.socket },
-      }));
+      const config = apps.map(
+        (a): StartOptions => ({
+          name: a.name,
+          script: a.script,
+          interpreter: process.execPath,
+          exec_mode: 'fork',
+          autorestart: true,
+          env: { PLUGD_SOCKET: a.socket },
+        }),
+      );
       await callback((cb) => pm2.start({ apps: config } as unknown as StartOptions, cb));
     },
     async stop() {
@@ -67,11 +73,19 @@ export async function startPm2(): Promise<Pm2Daemon> {
         // closes only connected ones), which would keep the bench alive: close them here.
         const client = (pm2 as unknown as { Client?: { client_sock?: { close?: () => void }; sub_sock?: { close?: () => void } } }).Client;
         for (const sock of [client?.client_sock, client?.sub_sock]) {
-          try { sock?.close?.(); } catch { /* closed already */ }
+          try {
+            sock?.close?.();
+          } catch {
+            /* closed already */
+          }
         }
         // If the daemon outlived killDaemon, it goes now: nothing of PM2 outlives the bench.
         for (const p of [pid, ...apps]) {
-          try { process.kill(p, 'SIGKILL'); } catch { /* gone, as it should be */ }
+          try {
+            process.kill(p, 'SIGKILL');
+          } catch {
+            /* gone, as it should be */
+          }
         }
       }
     },

@@ -99,19 +99,31 @@ export function cpuSeconds(pids: (number | 'self')[]): number {
 /** POST /<method> on a UNIX socket with a fresh connection; the JSON answer, or null on any error. */
 export function post(socketPath: string, method: string, timeoutMs = 1_000): Promise<Record<string, unknown> | null> {
   return new Promise((resolve) => {
-    const req = http.request({ socketPath, path: `/${method}`, method: 'POST', agent: false, timeout: timeoutMs, headers: { accept: 'application/vnd.docker.plugins.v1.2+json', 'content-type': 'application/json' } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => { body += chunk; });
-      res.on('end', () => {
-        try {
-          resolve(res.statusCode === 200 ? JSON.parse(body) : null);
-        } catch {
-          resolve(null);
-        }
-      });
-      res.on('error', () => resolve(null));
-    });
+    const req = http.request(
+      {
+        socketPath,
+        path: `/${method}`,
+        method: 'POST',
+        agent: false,
+        timeout: timeoutMs,
+        headers: { accept: 'application/vnd.docker.plugins.v1.2+json', 'content-type': 'application/json' },
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        res.on('end', () => {
+          try {
+            resolve(res.statusCode === 200 ? JSON.parse(body) : null);
+          } catch {
+            resolve(null);
+          }
+        });
+        res.on('error', () => resolve(null));
+      },
+    );
     req.on('timeout', () => req.destroy());
     req.on('error', () => resolve(null));
     req.end('{}');

@@ -53,7 +53,8 @@ function timeSpawns() {
   } as typeof os.setPriority;
   syncBuiltinESMExports();
   return {
-    spawnMs, niceMs,
+    spawnMs,
+    niceMs,
     restore() {
       childProcess.spawn = originalSpawn;
       os.setPriority = originalSetPriority;
@@ -81,7 +82,8 @@ export async function processOverhead(burst = 20): Promise<ProcsResult> {
     const { totalMs } = await enableAll(bench.sup, bench.names);
     during.disable();
     timing.restore();
-    if (timing.spawnMs.length !== burst) throw new Error(`timed ${timing.spawnMs.length} wrapper spawns for ${burst} starts: the spawn hook missed some`);
+    if (timing.spawnMs.length !== burst)
+      throw new Error(`timed ${timing.spawnMs.length} wrapper spawns for ${burst} starts: the spawn hook missed some`);
     await sleep(1_500); // every plugin done booting
     const { wrappers, plugins } = plugdTree();
     const wrapperRss = wrappers.map(rssBytes);

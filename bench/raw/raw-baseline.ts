@@ -15,26 +15,30 @@ export async function rawColdActivations(n: number, entry: string): Promise<RawA
   const t0 = performance.now();
   const latencies: number[] = [];
   const workers: Worker[] = [];
-  await Promise.all(Array.from({ length: n }, () => {
-    const start = performance.now();
-    // execArgv: [] as plugd gives its plugin threads: the bench runs under tsx, the floor must not.
-    const worker = new Worker(RAW_WORKER, { workerData: { entry }, execArgv: [] });
-    workers.push(worker);
-    return new Promise<void>((resolve, reject) => {
-      worker.once('error', reject);
-      worker.once('message', () => {
-        latencies.push(performance.now() - start);
-        resolve();
+  await Promise.all(
+    Array.from({ length: n }, () => {
+      const start = performance.now();
+      // execArgv: [] as plugd gives its plugin threads: the bench runs under tsx, the floor must not.
+      const worker = new Worker(RAW_WORKER, { workerData: { entry }, execArgv: [] });
+      workers.push(worker);
+      return new Promise<void>((resolve, reject) => {
+        worker.once('error', reject);
+        worker.once('message', () => {
+          latencies.push(performance.now() - start);
+          resolve();
+        });
+        worker.postMessage({ type: 'activate' });
       });
-      worker.postMessage({ type: 'activate' });
-    });
-  }));
+    }),
+  );
   return { totalMs: performance.now() - t0, latencies, workers };
 }
 
 /** A raw worker that answers calls: `call()` is one postMessage round trip. */
 export async function rawCaller(entry: string) {
-  const { workers: [worker] } = await rawColdActivations(1, entry);
+  const {
+    workers: [worker],
+  } = await rawColdActivations(1, entry);
   const pending = new Map<number, (value: unknown) => void>();
   let seq = 0;
   worker!.on('message', (msg: { type: string; id: number; value: unknown }) => {
@@ -56,7 +60,9 @@ export async function rawCaller(entry: string) {
 
 /** The stricter floor for calls: the same worker, over a dedicated MessageChannel with arrays. */
 export async function rawChannelCaller(entry: string) {
-  const { workers: [worker] } = await rawColdActivations(1, entry);
+  const {
+    workers: [worker],
+  } = await rawColdActivations(1, entry);
   const { port1, port2 } = new MessageChannel();
   worker!.postMessage({ type: 'channel', port: port2 }, [port2]);
   const pending = new Map<number, (value: unknown) => void>();

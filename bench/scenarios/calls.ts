@@ -16,9 +16,11 @@ async function measure(call: Call, count: number, concurrency: number) {
   }
   let next = 0;
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < count) await call(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) await call(next++);
+    }),
+  );
   const perSec = (count / (performance.now() - t0)) * 1000;
   const latency = summarize(latencies);
   return { perSec: round(perSec, 0), p50Us: round(latency.p50 * 1000, 1), p99Us: round(latency.p99 * 1000, 1) };
@@ -49,7 +51,11 @@ export async function calls(count: number, concurrency = 64): Promise<CallsResul
   const plugdResult = await measure((i) => client.call('Bench.Echo', { i }), count, concurrency);
   await bench.dispose();
   return {
-    count, concurrency, raw: rawResult, rawChannel: channelResult, plugd: plugdResult,
+    count,
+    concurrency,
+    raw: rawResult,
+    rawChannel: channelResult,
+    plugd: plugdResult,
     throughputRatio: ratio(plugdResult.perSec, rawResult.perSec),
     throughputRatioVsChannel: ratio(plugdResult.perSec, channelResult.perSec),
   };

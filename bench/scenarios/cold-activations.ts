@@ -67,7 +67,13 @@ export async function activations(ns: number[], reps: number, warm = false, rawO
     }
     const raw = known ?? aggregate(raws, n);
     const plugd = aggregate(plugds, n);
-    results.push({ n, raw, plugd, timeRatio: ratio(plugd.totalMs, raw.totalMs), rssRatio: ratio(plugd.rssPerPluginMb, raw.rssPerPluginMb) });
+    results.push({
+      n,
+      raw,
+      plugd,
+      timeRatio: ratio(plugd.totalMs, raw.totalMs),
+      rssRatio: ratio(plugd.rssPerPluginMb, raw.rssPerPluginMb),
+    });
     console.error(`  ${warm ? 'warm' : 'cold'} N=${n}: raw ${raw.totalMs} ms, plugd ${plugd.totalMs} ms`);
   }
   return results;

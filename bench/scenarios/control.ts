@@ -25,12 +25,16 @@ export interface ControlResult {
 
 function get(agent: http.Agent, socketPath: string, url: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    http.get({ agent, socketPath, path: url }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
-      res.on('end', () => resolve(body));
-    }).on('error', reject);
+    http
+      .get({ agent, socketPath, path: url }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          body += c;
+        });
+        res.on('end', () => resolve(body));
+      })
+      .on('error', reject);
   });
 }
 
@@ -54,7 +58,12 @@ async function listLatency(n: number, samples: number): Promise<ControlResult['l
     }
     const a = summarize(api);
     const l = summarize(local);
-    return { n, apiUs: { p50: round(a.p50 * 1000, 0), p99: round(a.p99 * 1000, 0) }, inProcessUs: { p50: round(l.p50 * 1000, 0), p99: round(l.p99 * 1000, 0) }, apiVsInProcessP50: ratio(a.p50, l.p50) };
+    return {
+      n,
+      apiUs: { p50: round(a.p50 * 1000, 0), p99: round(a.p99 * 1000, 0) },
+      inProcessUs: { p50: round(l.p50 * 1000, 0), p99: round(l.p99 * 1000, 0) },
+      apiVsInProcessP50: ratio(a.p50, l.p50),
+    };
   } finally {
     agent.destroy();
     await bench.dispose();
@@ -79,7 +88,7 @@ setTimeout(() => { clearInterval(timer); for (const r of reqs) r.destroy(); cons
 async function loopDelay(ms: number, during?: () => Promise<{ lines: number; scrapes: number }>) {
   const histogram = monitorEventLoopDelay({ resolution: 5 });
   histogram.enable();
-  const counts = during ? await during() : (await sleep(ms), { lines: 0, scrapes: 0 });
+  const counts = during ? await during() : await sleep(ms).then(() => ({ lines: 0, scrapes: 0 }));
   histogram.disable();
   const ms_ = (ns: number) => round(ns / 1e6, 1);
   return { delay: { p50: ms_(histogram.percentile(50)), p99: ms_(histogram.percentile(99)), max: ms_(histogram.max) }, counts };
@@ -93,15 +102,35 @@ async function underLoad(windowMs: number, followers: number, scrapeEveryMs: num
     await bench.sup.enable('flood');
     await sleep(500); // the flood reaches its rate limit
     const without = await loopDelay(windowMs);
-    const withLoad = await loopDelay(windowMs, () => new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['-e', LOAD_SCRIPT, socket, String(followers), String(scrapeEveryMs), String(windowMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
-      let out = '';
-      child.stdout.setEncoding('utf8').on('data', (t: string) => { out += t; });
-      child.on('exit', () => { try { resolve(JSON.parse(out)); } catch (e) { reject(e); } });
-    }));
+    const withLoad = await loopDelay(
+      windowMs,
+      () =>
+        new Promise((resolve, reject) => {
+          const child = spawn(process.execPath, ['-e', LOAD_SCRIPT, socket, String(followers), String(scrapeEveryMs), String(windowMs)], {
+            stdio: ['ignore', 'pipe', 'inherit'],
+          });
+          let out = '';
+          child.stdout.setEncoding('utf8').on('data', (t: string) => {
+            out += t;
+          });
+          child.on('exit', () => {
+            try {
+              resolve(JSON.parse(out));
+            } catch (e) {
+              reject(e);
+            }
+          });
+        }),
+    );
     return {
-      windowMs, followers, scrapeEveryMs, without: without.delay, with: withLoad.delay,
-      p99Ratio: ratio(withLoad.delay.p99, without.delay.p99), linesReceived: withLoad.counts.lines, scrapes: withLoad.counts.scrapes,
+      windowMs,
+      followers,
+      scrapeEveryMs,
+      without: without.delay,
+      with: withLoad.delay,
+      p99Ratio: ratio(withLoad.delay.p99, without.delay.p99),
+      linesReceived: withLoad.counts.lines,
+      scrapes: withLoad.counts.scrapes,
     };
   } finally {
     await bench.dispose();

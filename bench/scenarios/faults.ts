@@ -62,7 +62,10 @@ export async function faults(ks: number[], windowMs: number, watchdogMs: number,
       delay.enable();
       for (const name of victims) {
         hungAt.set(name, Date.now());
-        void sup.get(name, 'Bench').then((c) => c.call('Bench.Spin')).catch(() => undefined);
+        void sup
+          .get(name, 'Bench')
+          .then((c) => c.call('Bench.Spin'))
+          .catch(() => undefined);
       }
       const start = performance.now();
       const giveUpAt = start + windowMs + 20_000;

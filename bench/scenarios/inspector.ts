@@ -11,7 +11,11 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { median, ratio, round } from '../report.js';
 import { enableAll, sleep, supervisorWithPlugins } from './plugd-fixtures.js';
 
-interface Delay { p50: number; p99: number; max: number }
+interface Delay {
+  p50: number;
+  p99: number;
+  max: number;
+}
 
 export interface InspectorRun {
   inspector: boolean;
@@ -44,7 +48,17 @@ async function crasherBundle(dir: string): Promise<string> {
   const bundle = path.join(dir, 'crasher');
   await mkdir(bundle, { recursive: true });
   await writeFile(path.join(bundle, 'index.mjs'), CRASHER);
-  await writeFile(path.join(bundle, 'plugin.json'), JSON.stringify({ name: 'crasher', version: '1.0.0', kind: 'worker', entrypoint: 'index.mjs', interface: { types: ['Bench'] }, restart: { policy: 'always' } }));
+  await writeFile(
+    path.join(bundle, 'plugin.json'),
+    JSON.stringify({
+      name: 'crasher',
+      version: '1.0.0',
+      kind: 'worker',
+      entrypoint: 'index.mjs',
+      interface: { types: ['Bench'] },
+      restart: { policy: 'always' },
+    }),
+  );
   return bundle;
 }
 
@@ -80,8 +94,16 @@ function readFeed(url: string, ms: number): Promise<InspectorRun['feed']> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['-e', CLIENT_SCRIPT, url, String(ms)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    child.stdout.setEncoding('utf8').on('data', (t: string) => { out += t; });
-    child.on('exit', (code) => { try { resolve(JSON.parse(out)); } catch { reject(new Error(`the feed's client ended with ${code}`)); } });
+    child.stdout.setEncoding('utf8').on('data', (t: string) => {
+      out += t;
+    });
+    child.on('exit', (code) => {
+      try {
+        resolve(JSON.parse(out));
+      } catch {
+        reject(new Error(`the feed's client ended with ${code}`));
+      }
+    });
   });
 }
 
@@ -96,24 +118,34 @@ async function run(plugins: number, withInspector: boolean, windowMs: number, re
     await enableAll(bench.sup, bench.names);
     await bench.sup.enable('crasher');
     let stateEvents = 0;
-    const count = () => { stateEvents++; };
+    const count = () => {
+      stateEvents++;
+    };
     bench.sup.on('state', count);
     await sleep(1_000); // the crash loop settles into its backoff; the inspector's first list is in
     stateEvents = 0;
     let i = 0;
-    const restarter = setInterval(() => { void bench.sup.restart(bench.names[i++ % bench.names.length]!).catch(() => undefined); }, restartEveryMs);
+    const restarter = setInterval(() => {
+      void bench.sup.restart(bench.names[i++ % bench.names.length]!).catch(() => undefined);
+    }, restartEveryMs);
     const histogram = monitorEventLoopDelay({ resolution: 5 });
     histogram.enable();
     const cpu = process.cpuUsage();
     const wall = performance.now();
-    const feed = withInspector ? await readFeed(bench.sup.inspectorUrl!, windowMs) : (await sleep(windowMs), null);
+    const feed = withInspector ? await readFeed(bench.sup.inspectorUrl!, windowMs) : await sleep(windowMs).then(() => null);
     histogram.disable();
     const used = process.cpuUsage(cpu);
     const hostCpuMsPerS = round((used.user + used.system) / 1000 / ((performance.now() - wall) / 1000), 1);
     clearInterval(restarter);
     bench.sup.off('state', count);
     const ms = (ns: number) => round(ns / 1e6, 2);
-    return { inspector: withInspector, delay: { p50: ms(histogram.percentile(50)), p99: ms(histogram.percentile(99)), max: ms(histogram.max) }, hostCpuMsPerS, stateEvents, feed };
+    return {
+      inspector: withInspector,
+      delay: { p50: ms(histogram.percentile(50)), p99: ms(histogram.percentile(99)), max: ms(histogram.max) },
+      hostCpuMsPerS,
+      stateEvents,
+      feed,
+    };
   } finally {
     await bench.dispose();
     await rm(dir, { recursive: true, force: true });
@@ -130,5 +162,16 @@ export async function inspectorLoad(plugins: number, windowMs: number, reps: num
   const withP99 = median(runs.filter((x) => x.inspector).map((x) => x.delay.p99));
   const withoutCpuMsPerS = median(runs.filter((x) => !x.inspector).map((x) => x.hostCpuMsPerS));
   const withCpuMsPerS = median(runs.filter((x) => x.inspector).map((x) => x.hostCpuMsPerS));
-  return { plugins, windowMs, restartEveryMs, runs, withoutP99, withP99, p99Ratio: ratio(withP99, withoutP99), withoutCpuMsPerS, withCpuMsPerS, cpuRatio: ratio(withCpuMsPerS, withoutCpuMsPerS) };
+  return {
+    plugins,
+    windowMs,
+    restartEveryMs,
+    runs,
+    withoutP99,
+    withP99,
+    p99Ratio: ratio(withP99, withoutP99),
+    withoutCpuMsPerS,
+    withCpuMsPerS,
+    cpuRatio: ratio(withCpuMsPerS, withoutCpuMsPerS),
+  };
 }

@@ -41,7 +41,14 @@ async function setup(n: number, isolation: Isolation): Promise<{ sup: Supervisor
     await sup.install(bundle);
     names.push(name);
   }
-  return { sup, names, dispose: async () => { await sup.close(); await rm(dir, { recursive: true, force: true }); } };
+  return {
+    sup,
+    names,
+    dispose: async () => {
+      await sup.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 async function activation(n: number, isolation: Isolation) {
@@ -68,9 +75,11 @@ async function callLatency(isolation: Isolation, count: number, concurrency: num
     }
     let next = 0;
     const t0 = performance.now();
-    await Promise.all(Array.from({ length: concurrency }, async () => {
-      while (next < count) await call(next++);
-    }));
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < count) await call(next++);
+      }),
+    );
     const perSec = (count / (performance.now() - t0)) * 1000;
     return { latencies, perSec };
   } finally {
@@ -95,7 +104,9 @@ export async function isolation(n: number, reps: number, callCount: number, conc
       runs[side].callLatencies.push(...c.latencies);
       runs[side].perSec.push(c.perSec);
     }
-    console.error(`  isolation rep ${rep + 1}/${reps}: thread ${round(runs.thread.totals.at(-1)!, 1)} ms, process ${round(runs.process.totals.at(-1)!, 1)} ms for ${n} activations`);
+    console.error(
+      `  isolation rep ${rep + 1}/${reps}: thread ${round(runs.thread.totals.at(-1)!, 1)} ms, process ${round(runs.process.totals.at(-1)!, 1)} ms for ${n} activations`,
+    );
   }
   const side = (s: Isolation): Side => {
     const act = summarize(runs[s].latencies);
@@ -108,7 +119,12 @@ export async function isolation(n: number, reps: number, callCount: number, conc
   const thread = side('thread');
   const proc = side('process');
   return {
-    n, reps, callCount, concurrency, thread, process: proc,
+    n,
+    reps,
+    callCount,
+    concurrency,
+    thread,
+    process: proc,
     ratios: {
       activationTotal: ratio(proc.activation.totalMs, thread.activation.totalMs),
       activationP50: ratio(proc.activation.p50, thread.activation.p50),

@@ -43,12 +43,14 @@ async function installCopies(sup: Supervisor, dir: string, count: number, lazy: 
   const manifest = JSON.parse(await readFile(path.join(NOOP_BUNDLE, 'plugin.json'), 'utf8'));
   const names = Array.from({ length: count }, (_, i) => `${lazy ? 'lazy' : 'eager'}-${i}`);
   for (let i = 0; i < names.length; i += 16) {
-    await Promise.all(names.slice(i, i + 16).map(async (name) => {
-      const bundle = path.join(dir, 'bundles', name);
-      await cp(NOOP_BUNDLE, bundle, { recursive: true });
-      await writeFile(path.join(bundle, 'plugin.json'), JSON.stringify({ ...manifest, name, ...(lazy ? { activation: 'lazy' } : {}) }));
-      await sup.install(bundle);
-    }));
+    await Promise.all(
+      names.slice(i, i + 16).map(async (name) => {
+        const bundle = path.join(dir, 'bundles', name);
+        await cp(NOOP_BUNDLE, bundle, { recursive: true });
+        await writeFile(path.join(bundle, 'plugin.json'), JSON.stringify({ ...manifest, name, ...(lazy ? { activation: 'lazy' } : {}) }));
+        await sup.install(bundle);
+      }),
+    );
   }
   return names;
 }
@@ -94,7 +96,9 @@ async function runSide(side: Side, n: number, called: number): Promise<SideResul
     await warm.close();
     const s = summarize(latencies);
     return {
-      side, installed, called,
+      side,
+      installed,
+      called,
       rssMb: round(after / 2 ** 20, 1),
       rssAddedMb: round((after - before) / 2 ** 20, 1),
       latencyMs: { p50: round(s.p50, 2), p99: round(s.p99, 2), max: round(Math.max(...latencies), 2) },
@@ -107,7 +111,9 @@ async function runSide(side: Side, n: number, called: number): Promise<SideResul
 const THIS_FILE = fileURLToPath(import.meta.url);
 
 async function inChild(side: Side, n: number, called: number): Promise<SideResult> {
-  const { stdout } = await promisify(execFile)(process.execPath, [...process.execArgv, THIS_FILE, side, String(n), String(called)], { maxBuffer: 1 << 20 });
+  const { stdout } = await promisify(execFile)(process.execPath, [...process.execArgv, THIS_FILE, side, String(n), String(called)], {
+    maxBuffer: 1 << 20,
+  });
   return JSON.parse(stdout) as SideResult;
 }
 
@@ -115,7 +121,10 @@ export async function lazyActivation(n: number, called: number): Promise<LazyRes
   const eager = await inChild('eager', n, called);
   const lazy = await inChild('lazy', n, called);
   return {
-    n, called, lazy, eager,
+    n,
+    called,
+    lazy,
+    eager,
     rssRatio: ratio(lazy.rssMb, eager.rssMb),
     rssAddedRatio: ratio(lazy.rssAddedMb, eager.rssAddedMb),
     latencyRatio: ratio(lazy.latencyMs.p50, eager.latencyMs.p50),

@@ -130,7 +130,11 @@ async function pm2Side(n: number, idleMs: number, kills: number): Promise<Superv
   const daemon = await startPm2();
   const daemonStartMs = performance.now() - tStart;
   try {
-    const apps = Array.from({ length: n }, (_, i) => ({ name: `peer-${i}`, script: SERVER_SCRIPT, socket: path.join(dir, `peer-${i}.sock`) }));
+    const apps = Array.from({ length: n }, (_, i) => ({
+      name: `peer-${i}`,
+      script: SERVER_SCRIPT,
+      socket: path.join(dir, `peer-${i}.sock`),
+    }));
     const t0 = performance.now();
     await daemon.startApps(apps);
     await Promise.all(apps.map((a) => waitForAnswer(a.socket, null, 60_000, 5)));
@@ -143,7 +147,10 @@ async function pm2Side(n: number, idleMs: number, kills: number): Promise<Superv
     const cpu0 = { sup: cpuSeconds([daemon.pid]), apps: cpuSeconds(appPids) };
     await sleep(idleMs);
     const cpu1 = { sup: cpuSeconds([daemon.pid]), apps: cpuSeconds(appPids) };
-    const restartSamples = await restarts(apps.map((a) => a.socket), kills);
+    const restartSamples = await restarts(
+      apps.map((a) => a.socket),
+      kills,
+    );
     return {
       daemonStartMs: round(daemonStartMs, 1),
       allRunningMs: round(allRunningMs, 1),
@@ -186,9 +193,11 @@ async function rate(call: (i: number) => Promise<unknown>, count: number, inFlig
   for (let i = 0; i < 500; i++) await call(i);
   let next = 0;
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: inFlight }, async () => {
-    while (next < count) await call(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < count) await call(next++);
+    }),
+  );
   return (count / (performance.now() - t0)) * 1000;
 }
 
@@ -204,7 +213,10 @@ async function plugdCalls(count: number, inFlight: number): Promise<number> {
 }
 
 async function piscinaCalls(count: number, inFlight: number, oneThread: boolean): Promise<number> {
-  const pool = new Piscina({ filename: new URL('../peers/echo-task.mjs', import.meta.url).href, ...(oneThread ? { minThreads: 1, maxThreads: 1 } : {}) });
+  const pool = new Piscina({
+    filename: new URL('../peers/echo-task.mjs', import.meta.url).href,
+    ...(oneThread ? { minThreads: 1, maxThreads: 1 } : {}),
+  });
   try {
     return await rate((i) => pool.run({ i }), count, inFlight);
   } finally {
@@ -225,27 +237,38 @@ async function callRates(count: number, reps: number): Promise<CallRate[]> {
       piscinaDefault.push(await piscinaCalls(count, inFlight, false));
       if (rep % 2 === 1) plugd.push(await plugdCalls(count, inFlight));
     }
-    const row = { inFlight, plugd: round(median(plugd), 0), piscina: round(median(piscina), 0), piscinaDefaultPool: round(median(piscinaDefault), 0) };
+    const row = {
+      inFlight,
+      plugd: round(median(plugd), 0),
+      piscina: round(median(piscina), 0),
+      piscinaDefaultPool: round(median(piscinaDefault), 0),
+    };
     rates.push({ ...row, ratio: ratio(row.plugd, row.piscina) });
-    console.error(`  peers calls, ${inFlight} in flight: plugd ${row.plugd}/s, piscina ${row.piscina}/s (default pool ${row.piscinaDefaultPool}/s)`);
+    console.error(
+      `  peers calls, ${inFlight} in flight: plugd ${row.plugd}/s, piscina ${row.piscina}/s (default pool ${row.piscinaDefaultPool}/s)`,
+    );
   }
   return rates;
 }
 
-export async function peers(ns: number[], options: { idleMs: number; kills: number; callCount: number; reps: number }): Promise<PeersResult> {
+export async function peers(
+  ns: number[],
+  options: { idleMs: number; kills: number; callCount: number; reps: number },
+): Promise<PeersResult> {
   const { idleMs, kills, callCount, reps } = options;
   const rows: PeersRow[] = [];
   try {
     for (const [i, n] of ns.entries()) {
       // Alternate which side goes first, so neither always meets a warmer machine.
       let plugd: SupervisorSide | undefined;
-      let pm2: (SupervisorSide & { daemonStartMs: number }) | undefined;
       if (i % 2 === 0) plugd = await plugdSide(n, idleMs, kills);
-      pm2 = await pm2Side(n, idleMs, kills);
+      const pm2 = await pm2Side(n, idleMs, kills);
       if (i % 2 === 1) plugd = await plugdSide(n, idleMs, kills);
       plugd = plugd!;
       rows.push({
-        n, plugd, pm2,
+        n,
+        plugd,
+        pm2,
         ratios: {
           allRunning: ratio(plugd.allRunningMs, pm2.allRunningMs),
           rss: ratio(plugd.rssMb.total, pm2.rssMb.total),
@@ -253,7 +276,9 @@ export async function peers(ns: number[], options: { idleMs: number; kills: numb
           idleCpu: ratio(Math.max(plugd.idleCpuMs.supervisor, 10), Math.max(pm2.idleCpuMs.supervisor, 10)),
         },
       });
-      console.error(`  peers N=${n}: all running plugd ${plugd.allRunningMs} ms, PM2 ${pm2.allRunningMs} ms; RSS plugd ${plugd.rssMb.total} MB, PM2 ${pm2.rssMb.total} MB`);
+      console.error(
+        `  peers N=${n}: all running plugd ${plugd.allRunningMs} ms, PM2 ${pm2.allRunningMs} ms; RSS plugd ${plugd.rssMb.total} MB, PM2 ${pm2.rssMb.total} MB`,
+      );
     }
   } finally {
     await removePm2Home();

@@ -44,11 +44,13 @@ export async function supervisorWithPlugins(count: number, options: Partial<Supe
 export async function enableAll(sup: Supervisor, names: string[]): Promise<{ totalMs: number; latencies: number[] }> {
   const latencies: number[] = [];
   const t0 = performance.now();
-  await Promise.all(names.map(async (name) => {
-    const start = performance.now();
-    await sup.enable(name);
-    latencies.push(performance.now() - start);
-  }));
+  await Promise.all(
+    names.map(async (name) => {
+      const start = performance.now();
+      await sup.enable(name);
+      latencies.push(performance.now() - start);
+    }),
+  );
   return { totalMs: performance.now() - t0, latencies };
 }
 

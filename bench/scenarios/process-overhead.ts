@@ -16,7 +16,7 @@ import { pino } from 'pino';
 const MB = 1024;
 const { values } = parseArgs({ options: { n: { type: 'string', default: '1,10,50' }, src: { type: 'string' } } });
 const src = values.src ? pathToFileURL(`${path.resolve(values.src)}/`).href : new URL('../../src/', import.meta.url).href;
-const { createSupervisor } = await import(new URL('index.js', src).href) as typeof import('../../src/index.js');
+const { createSupervisor } = (await import(new URL('index.js', src).href)) as typeof import('../../src/index.js');
 
 /** kB of one field of /proc/<pid>/status or smaps_rollup (0 when gone). */
 function kb(pid: number, file: string, field: string): number {
@@ -46,7 +46,13 @@ function timeSpawns() {
     return child;
   } as typeof childProcess.spawn;
   syncBuiltinESMExports();
-  return { ms, restore() { childProcess.spawn = original; syncBuiltinESMExports(); } };
+  return {
+    ms,
+    restore() {
+      childProcess.spawn = original;
+      syncBuiltinESMExports();
+    },
+  };
 }
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))] ?? 0;
@@ -54,15 +60,28 @@ const r = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
 async function measure(n: number) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'plugd-procs-'));
-  const sup = await createSupervisor({ root: path.join(dir, 's'), logger: pino({ level: 'silent' }), restore: false, activationTimeoutMs: 120_000 });
+  const sup = await createSupervisor({
+    root: path.join(dir, 's'),
+    logger: pino({ level: 'silent' }),
+    restore: false,
+    activationTimeoutMs: 120_000,
+  });
   try {
     const names: string[] = [];
     for (let i = 0; i < n; i++) {
       const bundle = path.join(dir, 'bundles', `p${i}`);
       await mkdir(bundle, { recursive: true });
-      await writeFile(path.join(bundle, 'plugin.json'), JSON.stringify({
-        name: `p${i}`, version: '1.0.0', kind: 'process', exec: ['sleep', '600'], interface: { types: ['X'], socket: 'p.sock' }, restart: { policy: 'no' },
-      }));
+      await writeFile(
+        path.join(bundle, 'plugin.json'),
+        JSON.stringify({
+          name: `p${i}`,
+          version: '1.0.0',
+          kind: 'process',
+          exec: ['sleep', '600'],
+          interface: { types: ['X'], socket: 'p.sock' },
+          restart: { policy: 'no' },
+        }),
+      );
       names.push((await sup.install(bundle)).name);
     }
     const before = new Set(childrenOf(process.pid));
@@ -84,8 +103,11 @@ async function measure(n: number) {
     for (const name of names) void sup.disable(name, { force: true }).catch(() => {});
     await Promise.all(enabling);
     return {
-      n, wrappers: wrappers.length,
-      wrapperRssMbPerPlugin: r(sum(rss) / MB / n), wrapperPssMbPerPlugin: r(sum(pss) / MB / n), pluginRssMb: r(sum(plugins) / MB / n),
+      n,
+      wrappers: wrappers.length,
+      wrapperRssMbPerPlugin: r(sum(rss) / MB / n),
+      wrapperPssMbPerPlugin: r(sum(pss) / MB / n),
+      pluginRssMb: r(sum(plugins) / MB / n),
       spawnMs: { p50: r(pct(timing.ms, 50)), p99: r(pct(timing.ms, 99)), max: r(Math.max(...timing.ms)), count: timing.ms.length },
     };
   } finally {
@@ -102,9 +124,20 @@ export async function processOverhead(ns: number[]) {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const rows = await processOverhead(values.n.split(',').map(Number));
-  console.table(rows.map((row) => ({
-    N: row.n, 'wrapper RSS MB/plugin': row.wrapperRssMbPerPlugin, 'wrapper PSS MB/plugin': row.wrapperPssMbPerPlugin, 'plugin RSS MB': row.pluginRssMb,
-    'spawn() main-thread ms p50/p99/max': `${row.spawnMs.p50} / ${row.spawnMs.p99} / ${row.spawnMs.max}`, spawns: row.spawnMs.count,
-  })));
-  console.log(`load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores`);
+  console.table(
+    rows.map((row) => ({
+      N: row.n,
+      'wrapper RSS MB/plugin': row.wrapperRssMbPerPlugin,
+      'wrapper PSS MB/plugin': row.wrapperPssMbPerPlugin,
+      'plugin RSS MB': row.pluginRssMb,
+      'spawn() main-thread ms p50/p99/max': `${row.spawnMs.p50} / ${row.spawnMs.p99} / ${row.spawnMs.max}`,
+      spawns: row.spawnMs.count,
+    })),
+  );
+  console.log(
+    `load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} on ${os.cpus().length} cores`,
+  );
 }

@@ -3,23 +3,41 @@ import http from 'node:http';
 
 /** No daemon (nor control-serving host) answers on the socket: exit code 3. */
 export class NoDaemonError extends Error {
-  constructor(readonly socket: string, cause: unknown) {
-    super(`no plugd daemon answers on ${socket} (${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}); start one with \`plugd daemon\`, or run a host with control: true`);
+  constructor(
+    readonly socket: string,
+    cause: unknown,
+  ) {
+    super(
+      `no plugd daemon answers on ${socket} (${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}); start one with \`plugd daemon\`, or run a host with control: true`,
+    );
   }
 }
 
 /** The daemon refused: exit code 1, with the error's code. */
 export class RefusedError extends Error {
-  constructor(readonly code: string, message: string, readonly status: number) {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status: number,
+  ) {
     super(message);
   }
 }
 
 const UNREACHABLE = new Set(['ENOENT', 'ECONNREFUSED', 'ENOTSOCK', 'EACCES', 'ECONNRESET']);
 
-function send(socket: string, method: string, path: string, body: unknown, onResponse: (res: http.IncomingMessage) => void): http.ClientRequest {
+function send(
+  socket: string,
+  method: string,
+  path: string,
+  body: unknown,
+  onResponse: (res: http.IncomingMessage) => void,
+): http.ClientRequest {
   const payload = body === undefined ? undefined : JSON.stringify(body);
-  const req = http.request({ socketPath: socket, method, path, headers: payload === undefined ? {} : { 'content-type': 'application/json' } }, onResponse);
+  const req = http.request(
+    { socketPath: socket, method, path, headers: payload === undefined ? {} : { 'content-type': 'application/json' } },
+    onResponse,
+  );
   req.end(payload);
   return req;
 }
@@ -74,7 +92,7 @@ export class ApiClient {
         res.setEncoding('utf8');
         res.on('data', (text: string) => {
           buffered += text;
-          let nl;
+          let nl: number;
           while ((nl = buffered.indexOf('\n')) !== -1) {
             const line = buffered.slice(0, nl);
             buffered = buffered.slice(nl + 1);
@@ -85,7 +103,14 @@ export class ApiClient {
         res.on('close', () => resolve());
       });
       req.on('error', (e) => (signal?.aborted ? resolve() : reject(failure(this.socket, e))));
-      signal?.addEventListener('abort', () => { req.destroy(); resolve(); }, { once: true });
+      signal?.addEventListener(
+        'abort',
+        () => {
+          req.destroy();
+          resolve();
+        },
+        { once: true },
+      );
     });
   }
 

@@ -1,6 +1,6 @@
 // Reads a store on disk without taking its lock, for `ls`, `inspect` and `logs` when no daemon
 // serves the root: what is installed and its last log lines. Nothing here runs or writes.
-import { open, readFile } from 'node:fs/promises';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { parseManifestText, type Manifest } from '../store/manifest.js';
 
@@ -24,7 +24,10 @@ export interface OfflinePlugin {
 const TAIL_BYTES = 512 * 1024;
 
 export async function storeExists(root: string): Promise<boolean> {
-  return readFile(path.join(root, 'plugins.json'), 'utf8').then(() => true, () => false);
+  return readFile(path.join(root, 'plugins.json'), 'utf8').then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Every record the index names that can be read; a record half-written or corrupt is skipped. */
@@ -40,11 +43,25 @@ export async function readPlugins(root: string): Promise<OfflinePlugin[]> {
     try {
       const dir = path.join(root, 'plugins', entry.id);
       const manifest = parseManifestText(await readFile(path.join(dir, 'plugin.json'), 'utf8'));
-      const settings = JSON.parse(await readFile(path.join(dir, 'settings.json'), 'utf8')) as { enabled?: boolean; env?: string[]; grantedEnv?: string[] };
+      const settings = JSON.parse(await readFile(path.join(dir, 'settings.json'), 'utf8')) as {
+        enabled?: boolean;
+        env?: string[];
+        grantedEnv?: string[];
+      };
       plugins.push({
-        id: entry.id, name: manifest.name, version: manifest.version, kind: manifest.kind, state: 'not running',
-        enabled: settings.enabled === true, restarts: 0, implements: [...manifest.interface.types], requires: [...manifest.requires],
-        lastError: null, instance: null, env: settings.env ?? [], permissions: { env: settings.grantedEnv ?? [] },
+        id: entry.id,
+        name: manifest.name,
+        version: manifest.version,
+        kind: manifest.kind,
+        state: 'not running',
+        enabled: settings.enabled === true,
+        restarts: 0,
+        implements: [...manifest.interface.types],
+        requires: [...manifest.requires],
+        lastError: null,
+        instance: null,
+        env: settings.env ?? [],
+        permissions: { env: settings.grantedEnv ?? [] },
       });
     } catch {
       // Being written, or corrupt: the supervisor reports it when it opens the store.
@@ -55,13 +72,15 @@ export async function readPlugins(root: string): Promise<OfflinePlugin[]> {
 
 /** A plugin by name, full ID or ID prefix, as the supervisor resolves it. */
 export function findPlugin(plugins: OfflinePlugin[], nameOrId: string): OfflinePlugin | undefined {
-  return plugins.find((p) => p.name === nameOrId || p.id === nameOrId)
-    ?? (nameOrId.length >= 12 ? plugins.find((p) => p.id.startsWith(nameOrId)) : undefined);
+  return (
+    plugins.find((p) => p.name === nameOrId || p.id === nameOrId) ??
+    (nameOrId.length >= 12 ? plugins.find((p) => p.id.startsWith(nameOrId)) : undefined)
+  );
 }
 
 /** The last `count` lines of a plugin's log file, as raw NDJSON lines. */
 export async function tailLogFile(root: string, id: string, count: number): Promise<string[]> {
-  let handle;
+  let handle: FileHandle;
   try {
     handle = await open(path.join(root, 'logs', `${id}.log`), 'r');
   } catch {

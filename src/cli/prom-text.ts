@@ -20,7 +20,11 @@ export function parseProm(text: string): Sample[] {
 }
 
 /** Sum of a metric's samples per plugin label. */
-export function perPlugin(samples: Sample[], name: string, where: (labels: Record<string, string>) => boolean = () => true): Map<string, number> {
+export function perPlugin(
+  samples: Sample[],
+  name: string,
+  where: (labels: Record<string, string>) => boolean = () => true,
+): Map<string, number> {
   const sums = new Map<string, number>();
   for (const s of samples) {
     if (s.name !== name || !where(s.labels) || s.labels.plugin === undefined) continue;

@@ -54,14 +54,17 @@ export class CallCounters {
   track<T>(name: string, call: Promise<T>): Promise<T> {
     const stats = this.of(name);
     const start = performance.now();
-    call.then(() => {
-      stats.ok += 1;
-      stats.observe(performance.now() - start);
-    }, (error: unknown) => {
-      if ((error as { code?: unknown } | null)?.code === 'PLUGD_E_CALL_TIMEOUT') stats.timeout += 1;
-      else stats.error += 1;
-      stats.observe(performance.now() - start);
-    });
+    call.then(
+      () => {
+        stats.ok += 1;
+        stats.observe(performance.now() - start);
+      },
+      (error: unknown) => {
+        if ((error as { code?: unknown } | null)?.code === 'PLUGD_E_CALL_TIMEOUT') stats.timeout += 1;
+        else stats.error += 1;
+        stats.observe(performance.now() - start);
+      },
+    );
     return call;
   }
 }

@@ -3,7 +3,9 @@ import path from 'node:path';
 import { PlugdError } from '../errors.js';
 
 /** The web inspector served beside the control API, on 127.0.0.1:`port` (0: any free port). */
-export interface InspectorControl { port: number }
+export interface InspectorControl {
+  port: number;
+}
 
 /**
  * Serve the control API: `true` on `<root>/plugd.sock`, another socket path, or loopback TCP with
@@ -31,16 +33,25 @@ export function defaultSocket(root: string): string {
 export function resolveControl(value: unknown, root: string): ControlListen | null {
   if (value === undefined || value === false) return null;
   if (value === true) return checkSocket(defaultSocket(root));
-  if (typeof value !== 'object' || value === null) throw bad('option "control" must be true, { socket } or { host, port, token }', 'control');
+  if (typeof value !== 'object' || value === null)
+    throw bad('option "control" must be true, { socket } or { host, port, token }', 'control');
   const o = value as Record<string, unknown>;
   if (o.socket !== undefined || (o.host === undefined && o.inspector !== undefined)) {
-    if (o.socket !== undefined && (typeof o.socket !== 'string' || o.socket === '')) throw bad('option "control.socket" must be a socket path', 'control.socket');
+    if (o.socket !== undefined && (typeof o.socket !== 'string' || o.socket === ''))
+      throw bad('option "control.socket" must be a socket path', 'control.socket');
     const listen = checkSocket(typeof o.socket === 'string' ? path.resolve(o.socket) : defaultSocket(root));
     return o.inspector === undefined ? listen : { ...listen, inspector: checkInspector(o.inspector) };
   }
-  if (o.inspector !== undefined) throw bad('option "control.inspector" needs the control API on a socket (control: { inspector } or { socket, inspector })', 'control.inspector');
+  if (o.inspector !== undefined)
+    throw bad(
+      'option "control.inspector" needs the control API on a socket (control: { inspector } or { socket, inspector })',
+      'control.inspector',
+    );
   if (typeof o.host !== 'string' || !LOOPBACK.has(o.host)) {
-    throw bad(`option "control.host" must be a loopback address (127.0.0.1, ::1 or localhost), got ${JSON.stringify(o.host)}: the control API is never exposed beyond this machine`, 'control.host');
+    throw bad(
+      `option "control.host" must be a loopback address (127.0.0.1, ::1 or localhost), got ${JSON.stringify(o.host)}: the control API is never exposed beyond this machine`,
+      'control.host',
+    );
   }
   if (typeof o.port !== 'number' || !Number.isInteger(o.port) || o.port < 0 || o.port > 65_535) {
     throw bad(`option "control.port" must be a port number from 0 to 65535, got ${JSON.stringify(o.port)}`, 'control.port');
@@ -61,7 +72,10 @@ function checkInspector(value: unknown): InspectorControl {
 
 function checkSocket(socket: string): ControlListen & { kind: 'socket' } {
   if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) {
-    throw bad(`the control socket path ${socket} is longer than the ${MAX_SOCKET_PATH} bytes a UNIX socket allows; use a shorter root or control.socket`, 'control.socket');
+    throw bad(
+      `the control socket path ${socket} is longer than the ${MAX_SOCKET_PATH} bytes a UNIX socket allows; use a shorter root or control.socket`,
+      'control.socket',
+    );
   }
   return { kind: 'socket', socket };
 }

@@ -42,13 +42,20 @@ export class ControlServer {
     this.#listen = options.listen;
     this.#followers = new LogFollowers(options.logsDir);
     const app = Fastify({
-      bodyLimit: BODY_LIMIT, logger: false, forceCloseConnections: true, return503OnClosing: true,
+      bodyLimit: BODY_LIMIT,
+      logger: false,
+      forceCloseConnections: true,
+      return503OnClosing: true,
       // Extra body fields are refused, not silently dropped.
       ajv: { customOptions: { removeAdditional: false } },
     });
     this.#app = app;
     app.setErrorHandler(replyError);
-    if (options.listen.kind === 'tcp') app.addHook('onRequest', guardTcp(options.listen, () => this.#address));
+    if (options.listen.kind === 'tcp')
+      app.addHook(
+        'onRequest',
+        guardTcp(options.listen, () => this.#address),
+      );
     const routes = registerRoutes(app, {
       sup: options.sup,
       factsOf: options.factsOf,
@@ -60,9 +67,10 @@ export class ControlServer {
     });
     app.setNotFoundHandler((req, reply) => {
       const allowed = allowedMethods(routes, req.url.split('?')[0] ?? '');
-      const error = allowed.length > 0
-        ? requestError(`${req.method} is not allowed on ${req.url}; use ${allowed.join(', ')}`)
-        : requestError(`no route ${req.method} ${req.url}; the API is under /v1 (GET /v1/plugins, GET /v1/version, ...)`);
+      const error =
+        allowed.length > 0
+          ? requestError(`${req.method} is not allowed on ${req.url}; use ${allowed.join(', ')}`)
+          : requestError(`no route ${req.method} ${req.url}; the API is under /v1 (GET /v1/plugins, GET /v1/version, ...)`);
       if (allowed.length > 0) void reply.header('allow', allowed.join(', '));
       void reply.code(allowed.length > 0 ? 405 : 404).send({ code: error.code, message: error.message.replace(/^PLUGD_E_REQUEST: /, '') });
     });
@@ -110,31 +118,47 @@ export class ControlServer {
 
 function allowedMethods(routes: RouteEntry[], url: string): string[] {
   const parts = url.split('/');
-  return routes.filter((r) => {
-    const pattern = r.url.split('/');
-    return pattern.length === parts.length && pattern.every((p, i) => p.startsWith(':') ? parts[i] !== '' : p === parts[i]);
-  }).map((r) => r.method);
+  return routes
+    .filter((r) => {
+      const pattern = r.url.split('/');
+      return pattern.length === parts.length && pattern.every((p, i) => (p.startsWith(':') ? parts[i] !== '' : p === parts[i]));
+    })
+    .map((r) => r.method);
 }
 
 /** Only the owner may enter the socket's folder: the socket's own mode is not enough on every system. */
 async function checkFolder(dir: string): Promise<void> {
   const info = await stat(dir).catch(() => null);
-  if (!info?.isDirectory()) throw new PlugdError('PLUGD_E_OPTION', `the control socket's folder ${dir} does not exist`, { details: { option: 'control.socket' } });
+  if (!info?.isDirectory())
+    throw new PlugdError('PLUGD_E_OPTION', `the control socket's folder ${dir} does not exist`, { details: { option: 'control.socket' } });
   if ((info.mode & 0o077) !== 0 || (typeof process.getuid === 'function' && info.uid !== process.getuid())) {
-    throw new PlugdError('PLUGD_E_OPTION', `the control socket's folder ${dir} can be entered by other users (mode ${(info.mode & 0o777).toString(8)}); chmod 700 it or choose another control.socket`, { details: { option: 'control.socket' } });
+    throw new PlugdError(
+      'PLUGD_E_OPTION',
+      `the control socket's folder ${dir} can be entered by other users (mode ${(info.mode & 0o777).toString(8)}); chmod 700 it or choose another control.socket`,
+      { details: { option: 'control.socket' } },
+    );
   }
 }
 
 /** A socket file left by a server that died is removed; one a live server answers on is refused. */
 async function clearStaleSocket(socket: string): Promise<void> {
-  const exists = await stat(socket).then((s) => s.isSocket(), () => false);
+  const exists = await stat(socket).then(
+    (s) => s.isSocket(),
+    () => false,
+  );
   if (!exists) return;
   const live = await new Promise<boolean>((resolve) => {
     const probe = net.connect(socket);
-    probe.once('connect', () => { probe.destroy(); resolve(true); });
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
     probe.once('error', () => resolve(false));
   });
-  if (live) throw new PlugdError('PLUGD_E_OPTION', `another server listens on the control socket ${socket}`, { details: { option: 'control.socket' } });
+  if (live)
+    throw new PlugdError('PLUGD_E_OPTION', `another server listens on the control socket ${socket}`, {
+      details: { option: 'control.socket' },
+    });
   await unlink(socket);
 }
 
@@ -148,7 +172,10 @@ function guardTcp(listen: Extract<ControlListen, { kind: 'tcp' }>, address: () =
     }
     const given = Buffer.from(req.headers.authorization ?? '');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      return reply.code(401).header('www-authenticate', 'Bearer').send({ code: 'PLUGD_E_PERMISSION', message: 'a bearer token is required (Authorization: Bearer <token>)' });
+      return reply
+        .code(401)
+        .header('www-authenticate', 'Bearer')
+        .send({ code: 'PLUGD_E_PERMISSION', message: 'a bearer token is required (Authorization: Bearer <token>)' });
     }
     return undefined;
   };

@@ -12,7 +12,13 @@ export interface PluginFacts {
 }
 
 export interface InspectDetails {
-  lastExit: { reason: string; code: number | null; error: { code: string; message: string } | null; uptimeMs: number; at: number | null } | null;
+  lastExit: {
+    reason: string;
+    code: number | null;
+    error: { code: string; message: string } | null;
+    uptimeMs: number;
+    at: number | null;
+  } | null;
   /** Epoch ms of the next restart while the plugin backs off, else null. */
   nextRestartAt: number | null;
   restartWindow: { restarts: number; maxRestarts: number; periodMs: number };
@@ -28,7 +34,11 @@ export function inspectDetails(name: string, facts: PluginFacts, history: EventH
   return {
     lastExit: exit && { reason: exit.reason, code: exit.code, error: exit.error, uptimeMs: exit.uptimeMs, at: lastFailure?.at ?? null },
     nextRestartAt: facts.state === 'restarting' && lastFailure && context ? lastFailure.at + context.restartDelayMs : null,
-    restartWindow: { restarts: failures.filter((e) => e.at >= now - intensity.periodMs).length, maxRestarts: intensity.maxRestarts, periodMs: intensity.periodMs },
+    restartWindow: {
+      restarts: failures.filter((e) => e.at >= now - intensity.periodMs).length,
+      maxRestarts: intensity.maxRestarts,
+      periodMs: intensity.periodMs,
+    },
     permissions: { env: [...facts.grantedEnv] },
   };
 }

@@ -20,12 +20,18 @@ export interface MetricsSource {
 /** The exit reason a failure's error code stands for. */
 function reasonOf(event: StateEvent): string {
   switch (event.error?.code) {
-    case 'PLUGD_E_PLUGIN_HUNG': return 'hung';
-    case 'PLUGD_E_PLUGIN_OOM': return 'oom';
-    case 'PLUGD_E_PLUGIN_EXITED': return 'exited';
-    case 'PLUGD_E_ACTIVATION': return 'activation-failed';
-    case 'PLUGD_E_ACTIVATION_TIMEOUT': return 'activation-timeout';
-    default: return 'error';
+    case 'PLUGD_E_PLUGIN_HUNG':
+      return 'hung';
+    case 'PLUGD_E_PLUGIN_OOM':
+      return 'oom';
+    case 'PLUGD_E_PLUGIN_EXITED':
+      return 'exited';
+    case 'PLUGD_E_ACTIVATION':
+      return 'activation-failed';
+    case 'PLUGD_E_ACTIVATION_TIMEOUT':
+      return 'activation-timeout';
+    default:
+      return 'error';
   }
 }
 
@@ -33,7 +39,10 @@ function bump(map: Map<string, number>, key: string, by = 1): void {
   map.set(key, (map.get(key) ?? 0) + by);
 }
 
-interface Buckets { counts: Float64Array; sumMs: number }
+interface Buckets {
+  counts: Float64Array;
+  sumMs: number;
+}
 
 /** A histogram whose buckets are counted elsewhere: prom-client formats it, nothing is observed twice. */
 function foldedHistogram(name: string, help: string, boundsMs: number[], read: () => Iterable<[string, Buckets]>): Metric {
@@ -122,7 +131,7 @@ export class PluginMetrics {
     // thread that imports definePlugin) should not pay for it.
     const { collectDefaultMetrics, Counter, Gauge, Registry } = await import('prom-client');
     if (this.#registry) return this.#registry;
-    const registers = [this.#registry = new Registry()];
+    const registers = [(this.#registry = new Registry())];
     const source = this.#source;
     const calls = this.calls;
     const restarts = this.#restarts;
@@ -130,21 +139,30 @@ export class PluginMetrics {
     const self = this;
     collectDefaultMetrics({ register: this.#registry });
     new Gauge({
-      name: 'plugd_plugin_info', help: 'Installed plugins (always 1), by version and kind.', labelNames: ['plugin', 'version', 'kind'], registers,
+      name: 'plugd_plugin_info',
+      help: 'Installed plugins (always 1), by version and kind.',
+      labelNames: ['plugin', 'version', 'kind'],
+      registers,
       collect() {
         this.reset();
         for (const p of source.list()) this.set({ plugin: p.name, version: p.version, kind: p.kind }, 1);
       },
     });
     new Gauge({
-      name: 'plugd_plugin_state', help: 'The lifecycle state of each plugin: 1 for the current one.', labelNames: ['plugin', 'state'], registers,
+      name: 'plugd_plugin_state',
+      help: 'The lifecycle state of each plugin: 1 for the current one.',
+      labelNames: ['plugin', 'state'],
+      registers,
       collect() {
         this.reset();
         for (const p of source.list()) for (const state of STATES) this.set({ plugin: p.name, state }, p.state === state ? 1 : 0);
       },
     });
     new Counter({
-      name: 'plugd_plugin_restarts_total', help: 'Restarts of each plugin, by the reason its last instance ended.', labelNames: ['plugin', 'reason'], registers,
+      name: 'plugd_plugin_restarts_total',
+      help: 'Restarts of each plugin, by the reason its last instance ended.',
+      labelNames: ['plugin', 'reason'],
+      registers,
       collect() {
         this.reset();
         for (const [key, n] of restarts) {
@@ -154,7 +172,10 @@ export class PluginMetrics {
       },
     });
     new Counter({
-      name: 'plugd_plugin_calls_total', help: 'Calls to each plugin, by outcome (ok, error, timeout, not_running).', labelNames: ['plugin', 'outcome'], registers,
+      name: 'plugd_plugin_calls_total',
+      help: 'Calls to each plugin, by outcome (ok, error, timeout, not_running).',
+      labelNames: ['plugin', 'outcome'],
+      registers,
       collect() {
         this.reset();
         for (const [plugin, s] of calls.entries()) {
@@ -165,12 +186,29 @@ export class PluginMetrics {
         }
       },
     });
-    this.#registry.registerMetric(foldedHistogram('plugd_plugin_call_duration_seconds', 'How long calls to each plugin took, answered or failed.', CALL_BUCKETS_MS,
-      function* callBuckets() { for (const [plugin, s] of calls.entries()) yield [plugin, { counts: s.buckets, sumMs: s.sumMs }]; }));
-    this.#registry.registerMetric(foldedHistogram('plugd_plugin_activation_duration_seconds', 'From activating to running, per activation.', ACTIVATION_BUCKETS_MS,
-      () => this.#activations.entries()));
+    this.#registry.registerMetric(
+      foldedHistogram(
+        'plugd_plugin_call_duration_seconds',
+        'How long calls to each plugin took, answered or failed.',
+        CALL_BUCKETS_MS,
+        function* callBuckets() {
+          for (const [plugin, s] of calls.entries()) yield [plugin, { counts: s.buckets, sumMs: s.sumMs }];
+        },
+      ),
+    );
+    this.#registry.registerMetric(
+      foldedHistogram(
+        'plugd_plugin_activation_duration_seconds',
+        'From activating to running, per activation.',
+        ACTIVATION_BUCKETS_MS,
+        () => this.#activations.entries(),
+      ),
+    );
     new Counter({
-      name: 'plugd_watchdog_kills_total', help: 'Instances the watchdog terminated, by reason.', labelNames: ['plugin', 'reason'], registers,
+      name: 'plugd_watchdog_kills_total',
+      help: 'Instances the watchdog terminated, by reason.',
+      labelNames: ['plugin', 'reason'],
+      registers,
       collect() {
         this.reset();
         for (const [key, n] of kills) {
@@ -180,31 +218,45 @@ export class PluginMetrics {
       },
     });
     new Counter({
-      name: 'plugd_plugin_log_lines_dropped_total', help: 'Log lines each plugin wrote beyond its rate limit, dropped.', labelNames: ['plugin'], registers,
+      name: 'plugd_plugin_log_lines_dropped_total',
+      help: 'Log lines each plugin wrote beyond its rate limit, dropped.',
+      labelNames: ['plugin'],
+      registers,
       collect() {
         this.reset();
         for (const p of source.list()) this.inc({ plugin: p.name }, p.logs.dropped);
       },
     });
     new Counter({
-      name: 'plugd_control_follower_lines_dropped_total', help: 'Lines log and event followers of the control API lost by reading too slowly.', registers,
+      name: 'plugd_control_follower_lines_dropped_total',
+      help: 'Lines log and event followers of the control API lost by reading too slowly.',
+      registers,
       collect() {
         this.reset();
         this.inc(self.followerDrops);
       },
     });
     new Gauge({
-      name: 'plugd_plugin_uptime_seconds', help: 'How long each plugin\'s running instance has run.', labelNames: ['plugin'], registers,
+      name: 'plugd_plugin_uptime_seconds',
+      help: "How long each plugin's running instance has run.",
+      labelNames: ['plugin'],
+      registers,
       collect() {
         this.reset();
         for (const p of source.list()) if (p.instance) this.set({ plugin: p.name }, p.instance.uptimeMs / 1000);
       },
     });
     const cpu = new Counter({
-      name: 'plugd_plugin_cpu_seconds_total', help: 'CPU time of each plugin\'s running instance (its thread, or its process).', labelNames: ['plugin'], registers,
+      name: 'plugd_plugin_cpu_seconds_total',
+      help: "CPU time of each plugin's running instance (its thread, or its process).",
+      labelNames: ['plugin'],
+      registers,
     });
     const memory = new Gauge({
-      name: 'plugd_plugin_memory_bytes', help: 'Resident memory of each process plugin (threads share the host\'s memory).', labelNames: ['plugin'], registers,
+      name: 'plugd_plugin_memory_bytes',
+      help: "Resident memory of each process plugin (threads share the host's memory).",
+      labelNames: ['plugin'],
+      registers,
     });
     // One read of /proc per plugin per scrape feeds both.
     let usage: Promise<void> | null = null;
@@ -212,13 +264,17 @@ export class PluginMetrics {
       usage ??= (async () => {
         cpu.reset();
         memory.reset();
-        await Promise.all(source.list().map(async (p) => {
-          const u = await source.usageOf(p.name);
-          if (!u) return;
-          cpu.inc({ plugin: p.name }, u.cpuSeconds);
-          if (u.rssBytes !== null) memory.set({ plugin: p.name }, u.rssBytes);
-        }));
-      })().finally(() => { usage = null; });
+        await Promise.all(
+          source.list().map(async (p) => {
+            const u = await source.usageOf(p.name);
+            if (!u) return;
+            cpu.inc({ plugin: p.name }, u.cpuSeconds);
+            if (u.rssBytes !== null) memory.set({ plugin: p.name }, u.rssBytes);
+          }),
+        );
+      })().finally(() => {
+        usage = null;
+      });
       return usage;
     };
     (cpu as unknown as { collect: () => Promise<void> }).collect = readUsage;

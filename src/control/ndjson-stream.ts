@@ -22,7 +22,10 @@ export class NdjsonStream {
     res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
     res.flushHeaders();
     this.closed = new Promise((resolve) => {
-      const done = () => { this.#closed = true; resolve(); };
+      const done = () => {
+        this.#closed = true;
+        resolve();
+      };
       res.once('close', done);
       res.once('error', done);
     });

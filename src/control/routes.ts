@@ -24,13 +24,18 @@ export interface RouteContext {
   streams: Set<NdjsonStream>;
 }
 
-export interface RouteEntry { method: 'GET' | 'POST' | 'DELETE'; url: string }
+export interface RouteEntry {
+  method: 'GET' | 'POST' | 'DELETE';
+  url: string;
+}
 
 const flag = { type: 'string', enum: ['1', '0', 'true', 'false'] } as const;
 const isSet = (v: string | undefined) => v === '1' || v === 'true';
 const name = { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1, maxLength: 256 } } } as const;
 const bundleBody = {
-  type: 'object', required: ['path'], additionalProperties: false,
+  type: 'object',
+  required: ['path'],
+  additionalProperties: false,
   properties: { path: { type: 'string', minLength: 1, maxLength: 4096 }, grantPermissions: { type: 'boolean' } },
 } as const;
 
@@ -40,7 +45,12 @@ type Params = { name: string };
 export function registerRoutes(app: FastifyInstance, ctx: RouteContext): RouteEntry[] {
   const { sup } = ctx;
   const routes: RouteEntry[] = [];
-  const route = (method: 'GET' | 'POST' | 'DELETE', url: string, schema: object, handler: (req: FastifyRequest, reply: FastifyReply) => unknown) => {
+  const route = (
+    method: 'GET' | 'POST' | 'DELETE',
+    url: string,
+    schema: object,
+    handler: (req: FastifyRequest, reply: FastifyReply) => unknown,
+  ) => {
     routes.push({ method, url });
     app.route({ method, url, schema, handler: async (req, reply) => handler(req, reply) });
   };
@@ -69,11 +79,16 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): RouteEn
     return sup.inspect(n);
   });
 
-  route('POST', '/v1/plugins/:name/disable', { params: name, querystring: { type: 'object', properties: { force: flag } } }, async (req) => {
-    const n = (req.params as Params).name;
-    await sup.disable(n, { force: isSet((req.query as { force?: string }).force) });
-    return sup.inspect(n);
-  });
+  route(
+    'POST',
+    '/v1/plugins/:name/disable',
+    { params: name, querystring: { type: 'object', properties: { force: flag } } },
+    async (req) => {
+      const n = (req.params as Params).name;
+      await sup.disable(n, { force: isSet((req.query as { force?: string }).force) });
+      return sup.inspect(n);
+    },
+  );
 
   route('POST', '/v1/plugins/:name/restart', { params: name }, async (req) => {
     const n = (req.params as Params).name;
@@ -81,61 +96,104 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): RouteEn
     return sup.inspect(n);
   });
 
-  route('POST', '/v1/plugins/:name/set', {
-    params: name,
-    body: { type: 'object', required: ['env'], additionalProperties: false, properties: { env: { type: 'array', maxItems: 1000, items: { type: 'string', pattern: '^[^=]+=' } } } },
-  }, async (req) => {
-    const n = (req.params as Params).name;
-    await sup.set(n, (req.body as { env: string[] }).env);
-    return sup.inspect(n);
-  });
+  route(
+    'POST',
+    '/v1/plugins/:name/set',
+    {
+      params: name,
+      body: {
+        type: 'object',
+        required: ['env'],
+        additionalProperties: false,
+        properties: { env: { type: 'array', maxItems: 1000, items: { type: 'string', pattern: '^[^=]+=' } } },
+      },
+    },
+    async (req) => {
+      const n = (req.params as Params).name;
+      await sup.set(n, (req.body as { env: string[] }).env);
+      return sup.inspect(n);
+    },
+  );
 
   route('POST', '/v1/plugins/:name/upgrade', { params: name, body: bundleBody }, async (req) => {
     const body = req.body as { path: string; grantPermissions?: boolean };
     return sup.upgrade((req.params as Params).name, path.resolve(body.path), { grantPermissions: body.grantPermissions === true });
   });
 
-  route('DELETE', '/v1/plugins/:name', { params: name, querystring: { type: 'object', properties: { force: flag } } }, async (req, reply) => {
-    await sup.remove((req.params as Params).name, { force: isSet((req.query as { force?: string }).force) });
-    return reply.code(204).send();
-  });
+  route(
+    'DELETE',
+    '/v1/plugins/:name',
+    { params: name, querystring: { type: 'object', properties: { force: flag } } },
+    async (req, reply) => {
+      await sup.remove((req.params as Params).name, { force: isSet((req.query as { force?: string }).force) });
+      return reply.code(204).send();
+    },
+  );
 
-  route('POST', '/v1/plugins/:name/call', {
-    params: name,
-    body: { type: 'object', required: ['method'], additionalProperties: false, properties: { method: { type: 'string', minLength: 1 }, args: {}, timeoutMs: { type: 'number', exclusiveMinimum: 0 } } },
-  }, async (req) => {
-    const body = req.body as { method: string; args?: unknown; timeoutMs?: number };
-    const capability = body.method.includes('.') ? body.method.slice(0, body.method.indexOf('.')) : body.method;
-    const client = await sup.get((req.params as Params).name, capability);
-    const result = await client.call(body.method, body.args, body.timeoutMs === undefined ? {} : { timeoutMs: body.timeoutMs });
-    return { result: result ?? null };
-  });
+  route(
+    'POST',
+    '/v1/plugins/:name/call',
+    {
+      params: name,
+      body: {
+        type: 'object',
+        required: ['method'],
+        additionalProperties: false,
+        properties: { method: { type: 'string', minLength: 1 }, args: {}, timeoutMs: { type: 'number', exclusiveMinimum: 0 } },
+      },
+    },
+    async (req) => {
+      const body = req.body as { method: string; args?: unknown; timeoutMs?: number };
+      const capability = body.method.includes('.') ? body.method.slice(0, body.method.indexOf('.')) : body.method;
+      const client = await sup.get((req.params as Params).name, capability);
+      const result = await client.call(body.method, body.args, body.timeoutMs === undefined ? {} : { timeoutMs: body.timeoutMs });
+      return { result: result ?? null };
+    },
+  );
 
-  route('GET', '/v1/plugins/:name/logs', {
-    params: name,
-    querystring: { type: 'object', properties: { tail: { type: 'integer', minimum: 1, maximum: 100_000 }, since: { type: 'string' }, follow: flag } },
-  }, async (req, reply) => {
-    const n = (req.params as Params).name;
-    const q = req.query as { tail?: number; since?: string; follow?: string };
-    const id = sup.inspect(n).id;
-    const since = q.since === undefined ? null : parseSince(q.since);
-    const lines = (await sup.logs(n, { tail: q.tail ?? 100 })).filter((l) => since === null || l.time >= since);
-    if (!isSet(q.follow)) {
-      return reply.type('application/x-ndjson').send(lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
-    }
-    reply.hijack();
-    const stream = track(ctx, new NdjsonStream(reply.raw, ctx.followerBuffer, () => { ctx.metrics.followerDrops += 1; }));
-    const unfollow = await ctx.followers.follow(id, (line) => stream.sendRaw(line));
-    for (const line of lines) stream.send(line);
-    void stream.closed.then(unfollow);
-  });
+  route(
+    'GET',
+    '/v1/plugins/:name/logs',
+    {
+      params: name,
+      querystring: {
+        type: 'object',
+        properties: { tail: { type: 'integer', minimum: 1, maximum: 100_000 }, since: { type: 'string' }, follow: flag },
+      },
+    },
+    async (req, reply) => {
+      const n = (req.params as Params).name;
+      const q = req.query as { tail?: number; since?: string; follow?: string };
+      const id = sup.inspect(n).id;
+      const since = q.since === undefined ? null : parseSince(q.since);
+      const lines = (await sup.logs(n, { tail: q.tail ?? 100 })).filter((l) => since === null || l.time >= since);
+      if (!isSet(q.follow)) {
+        return reply.type('application/x-ndjson').send(lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
+      }
+      reply.hijack();
+      const stream = track(
+        ctx,
+        new NdjsonStream(reply.raw, ctx.followerBuffer, () => {
+          ctx.metrics.followerDrops += 1;
+        }),
+      );
+      const unfollow = await ctx.followers.follow(id, (line) => stream.sendRaw(line));
+      for (const line of lines) stream.send(line);
+      void stream.closed.then(unfollow);
+    },
+  );
 
   route('GET', '/v1/events', { querystring: { type: 'object', properties: { since: { type: 'string' }, follow: flag } } }, (req, reply) => {
     const q = req.query as { since?: string; follow?: string };
     const past = q.since === undefined ? [] : ctx.history.since(parseSince(q.since));
     if (!isSet(q.follow)) return reply.type('application/x-ndjson').send(past.map((e) => `${JSON.stringify(e)}\n`).join(''));
     reply.hijack();
-    const stream = track(ctx, new NdjsonStream(reply.raw, ctx.followerBuffer, () => { ctx.metrics.followerDrops += 1; }));
+    const stream = track(
+      ctx,
+      new NdjsonStream(reply.raw, ctx.followerBuffer, () => {
+        ctx.metrics.followerDrops += 1;
+      }),
+    );
     for (const event of past) stream.send(event);
     const unfollow = ctx.history.follow((event) => stream.send(event));
     void stream.closed.then(unfollow);

@@ -10,5 +10,9 @@ export function parseSince(value: string, now = Date.now()): number {
   if (/^\d+$/.test(value)) return Number(value);
   const date = Date.parse(value);
   if (Number.isFinite(date)) return date;
-  throw new PlugdError('PLUGD_E_OPTION', `"since" must be epoch milliseconds, an ISO date or a duration such as 10m, got ${JSON.stringify(value)}`, { details: { option: 'since' } });
+  throw new PlugdError(
+    'PLUGD_E_OPTION',
+    `"since" must be epoch milliseconds, an ISO date or a duration such as 10m, got ${JSON.stringify(value)}`,
+    { details: { option: 'since' } },
+  );
 }

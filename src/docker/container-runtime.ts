@@ -59,10 +59,18 @@ export class ContainerRuntime {
     this.#swept ??= (async () => {
       const engine = await engineClient();
       const left = await engine.listContainers({ all: true, filters: { label: [`${ROOT_LABEL}=${this.#root}`] } });
-      await Promise.all(left.map(async (info) => {
-        await engine.getContainer(info.Id).remove({ force: true }).catch(() => undefined);
-        this.#log.info({ container: info.Id.slice(0, 12), plugin: info.Labels['io.plugd.plugin'] }, 'removed a plugin container left by an earlier supervisor');
-      }));
+      await Promise.all(
+        left.map(async (info) => {
+          await engine
+            .getContainer(info.Id)
+            .remove({ force: true })
+            .catch(() => undefined);
+          this.#log.info(
+            { container: info.Id.slice(0, 12), plugin: info.Labels['io.plugd.plugin'] },
+            'removed a plugin container left by an earlier supervisor',
+          );
+        }),
+      );
     })().catch((e: unknown) => {
       this.#log.warn({ err: e }, `cannot look for plugin containers left by an earlier supervisor: ${(e as Error).message}`);
     });
@@ -70,7 +78,12 @@ export class ContainerRuntime {
   }
 
   /** Makes and starts the instance's container; a failure leaves no container behind. */
-  async start(record: PluginRecord, manifest: ContainerManifest, input: InstanceActorInput, socketPath: string): Promise<ContainerInstance> {
+  async start(
+    record: PluginRecord,
+    manifest: ContainerManifest,
+    input: InstanceActorInput,
+    socketPath: string,
+  ): Promise<ContainerInstance> {
     await this.sweep();
     const engine = await engineClient();
     const runDir = path.dirname(socketPath);
@@ -111,7 +124,12 @@ export class ContainerRuntime {
     return instance;
   }
 
-  #createOptions(record: PluginRecord, manifest: ContainerManifest, input: InstanceActorInput, socketPath: string): Dockerode.ContainerCreateOptions {
+  #createOptions(
+    record: PluginRecord,
+    manifest: ContainerManifest,
+    input: InstanceActorInput,
+    socketPath: string,
+  ): Dockerode.ContainerCreateOptions {
     const inside = path.posix.join(CONTAINER_RUN_DIR, path.basename(socketPath));
     const args = manifest.args.map((a) => a.replaceAll('{socket}', inside));
     const cmd = manifest.cmd ? [...manifest.cmd, ...args] : args.length > 0 ? args : undefined;
@@ -135,7 +153,12 @@ export class ContainerRuntime {
       ...(cmd ? { Cmd: cmd } : {}),
       ...(manifest.user !== undefined ? { User: manifest.user } : {}),
       Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-      Labels: { [ROOT_LABEL]: this.#root, 'io.plugd.plugin': input.name, 'io.plugd.id': record.id, 'io.plugd.instance': String(input.instance) },
+      Labels: {
+        [ROOT_LABEL]: this.#root,
+        'io.plugd.plugin': input.name,
+        'io.plugd.id': record.id,
+        'io.plugd.instance': String(input.instance),
+      },
       AttachStdout: true,
       AttachStderr: true,
       Tty: false,
@@ -159,8 +182,14 @@ export class ContainerRuntime {
       return socket;
     }) as [net.Socket, net.Socket];
     engine.modem.demuxStream(stream, stdout, stderr);
-    stream.on('end', () => { stdout.end(); stderr.end(); });
-    stream.on('error', () => { stdout.end(); stderr.end(); });
+    stream.on('end', () => {
+      stdout.end();
+      stderr.end();
+    });
+    stream.on('error', () => {
+      stdout.end();
+      stderr.end();
+    });
   }
 
   #remove(container: Dockerode.Container): Promise<void> {
@@ -169,7 +198,8 @@ export class ContainerRuntime {
       (e: unknown) => {
         // 404: gone already; 409: a removal is under way.
         const status = (e as { statusCode?: number }).statusCode;
-        if (status !== 404 && status !== 409) this.#log.warn({ err: e, container: container.id.slice(0, 12) }, `cannot remove plugin container: ${(e as Error).message}`);
+        if (status !== 404 && status !== 409)
+          this.#log.warn({ err: e, container: container.id.slice(0, 12) }, `cannot remove plugin container: ${(e as Error).message}`);
       },
     );
   }

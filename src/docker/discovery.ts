@@ -36,7 +36,13 @@ async function candidates(dir: string, extensions: string[]): Promise<{ name: st
     } else if (entry.isDirectory()) {
       for (const e of extensions) {
         const file = path.join(dir, entry.name, `${entry.name}${e}`);
-        if (await stat(file).then(() => true, () => false)) found.push({ name: entry.name, ext: e, file });
+        if (
+          await stat(file).then(
+            () => true,
+            () => false,
+          )
+        )
+          found.push({ name: entry.name, ext: e, file });
       }
     }
   }
@@ -53,11 +59,13 @@ async function addressOf(ext: string, file: string): Promise<{ name?: string; ad
   } catch (e) {
     throw new PlugdError('PLUGD_E_MANIFEST', `${file} is not valid JSON`, { cause: e });
   }
-  if (typeof spec.Addr !== 'string') throw new PlugdError('PLUGD_E_MANIFEST', `${file}: "Addr" must be a URL such as unix:///run/p.sock or tcp://host:port`);
+  if (typeof spec.Addr !== 'string')
+    throw new PlugdError('PLUGD_E_MANIFEST', `${file}: "Addr" must be a URL such as unix:///run/p.sock or tcp://host:port`);
   const address = parseAddress(spec.Addr);
   const name = typeof spec.Name === 'string' ? spec.Name : undefined;
   if (spec.TLSConfig === undefined || spec.TLSConfig === null) return { name, address };
-  if ('socketPath' in address) throw new PlugdError('PLUGD_E_MANIFEST', `${file}: "TLSConfig" applies to tcp:// or https:// addresses, not to a UNIX socket`);
+  if ('socketPath' in address)
+    throw new PlugdError('PLUGD_E_MANIFEST', `${file}: "TLSConfig" applies to tcp:// or https:// addresses, not to a UNIX socket`);
   return { name, address: { ...address, tls: await tlsOptions(spec.TLSConfig, file) } };
 }
 
@@ -94,7 +102,10 @@ async function managedCandidates(dir: string): Promise<{ name: string; ext: stri
   return sockets.map(({ id, file }) => ({ name: names.get(id) ?? id, ext: '.sock', file }));
 }
 
-export async function discoverPlugins(options: { socketsDir?: string; specsDirs?: string[] }): Promise<{ plugins: DiscoveredPlugin[]; problems: DiscoveryProblem[] }> {
+export async function discoverPlugins(options: {
+  socketsDir?: string;
+  specsDirs?: string[];
+}): Promise<{ plugins: DiscoveredPlugin[]; problems: DiscoveryProblem[] }> {
   if (options.socketsDir === undefined && options.specsDirs === undefined) options = DOCKER_DEFAULTS;
   const plugins: DiscoveredPlugin[] = [];
   const problems: DiscoveryProblem[] = [];
@@ -122,14 +133,25 @@ export async function discoverPlugins(options: { socketsDir?: string; specsDirs?
  * is not plugd's); its ID is the digest of its name and address.
  */
 export function externalRecord(plugin: DiscoveredPlugin): PluginRecord {
-  const id = createHash('sha256').update(stableStringify({ external: plugin.name, address: plugin.address })).digest('hex');
+  const id = createHash('sha256')
+    .update(stableStringify({ external: plugin.name, address: plugin.address }))
+    .digest('hex');
   return {
     id,
     bundleDir: '',
     settings: { enabled: true, env: [], grantedEnv: [] },
     manifest: {
-      kind: 'external', name: plugin.name, version: '0.0.0', address: plugin.address, description: `discovered at ${plugin.file}`,
-      interface: { types: [] }, env: [], args: [], permissions: { env: [] }, restart: { policy: 'no' }, requires: [],
+      kind: 'external',
+      name: plugin.name,
+      version: '0.0.0',
+      address: plugin.address,
+      description: `discovered at ${plugin.file}`,
+      interface: { types: [] },
+      env: [],
+      args: [],
+      permissions: { env: [] },
+      restart: { policy: 'no' },
+      requires: [],
     },
   };
 }
@@ -145,7 +167,10 @@ export interface DiscoveryHost {
  * Puts newly discovered plugins under supervision and activates them; a plugin whose handshake
  * fails joins the problems, next to the definitions that could not be read.
  */
-export async function adoptDiscovered(found: { plugins: DiscoveredPlugin[]; problems: DiscoveryProblem[] }, host: DiscoveryHost): Promise<{ activated: string[]; problems: DiscoveryProblem[] }> {
+export async function adoptDiscovered(
+  found: { plugins: DiscoveredPlugin[]; problems: DiscoveryProblem[] },
+  host: DiscoveryHost,
+): Promise<{ activated: string[]; problems: DiscoveryProblem[] }> {
   const added = found.plugins.filter((plugin) => host.adopt(externalRecord(plugin)));
   const outcomes = await Promise.allSettled(added.map((p) => host.enable(p.name)));
   const activated: string[] = [];
@@ -153,7 +178,11 @@ export async function adoptDiscovered(found: { plugins: DiscoveredPlugin[]; prob
   outcomes.forEach((outcome, i) => {
     const plugin = added[i]!;
     if (outcome.status === 'fulfilled') activated.push(plugin.name);
-    else problems.push({ file: plugin.file, error: outcome.reason instanceof PlugdError ? outcome.reason : new PlugdError('PLUGD_E_ACTIVATION', String(outcome.reason)) });
+    else
+      problems.push({
+        file: plugin.file,
+        error: outcome.reason instanceof PlugdError ? outcome.reason : new PlugdError('PLUGD_E_ACTIVATION', String(outcome.reason)),
+      });
   });
   return { activated, problems };
 }

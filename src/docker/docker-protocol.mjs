@@ -61,48 +61,64 @@ export function dockerCall(address, method, body, options) {
   try {
     payload = JSON.stringify(body ?? {});
   } catch (e) {
-    return Promise.reject(new DockerCallError(`the arguments of "${method}" cannot be sent as JSON: ${e instanceof Error ? e.message : String(e)}`, { code: 'PLUGD_E_CALL', cause: e }));
+    return Promise.reject(
+      new DockerCallError(`the arguments of "${method}" cannot be sent as JSON: ${e instanceof Error ? e.message : String(e)}`, {
+        code: 'PLUGD_E_CALL',
+        cause: e,
+      }),
+    );
   }
   const { tls, ...where } = /** @type {{ tls?: TlsOptions }} */ (address);
   const transport = tls ? https : http;
   return new Promise((resolve, reject) => {
-    const request = transport.request({
-      ...where,
-      ...(tls ?? {}),
-      agent: options.agent,
-      method: 'POST',
-      path: `/${method}`,
-      headers: { Accept: ACCEPT, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) },
-      timeout: options.timeoutMs,
-      signal: options.signal,
-    }, (response) => {
-      const chunks = /** @type {Buffer[]} */ ([]);
-      response.on('data', (chunk) => chunks.push(chunk));
-      response.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        const status = response.statusCode;
-        const code = status === 404 ? 'PLUGD_E_METHOD' : 'PLUGD_E_PLUGIN_ERROR';
-        let answer;
-        try {
-          answer = text === '' ? {} : JSON.parse(text);
-        } catch {
-          return reject(new DockerCallError(`"${method}" answered ${status} with a body that is not JSON: ${text.slice(0, 200)}`, { code, status }));
-        }
-        const err = answer && typeof answer === 'object' ? answer.Err : undefined;
-        if (status !== 200 || (typeof err === 'string' && err !== '')) {
-          const message = typeof err === 'string' && err !== '' ? err : `HTTP ${status}`;
-          return reject(new DockerCallError(message, { code, status }));
-        }
-        resolve(answer);
-      });
-      response.on('error', (e) => reject(new DockerCallError(`"${method}": ${e.message}`, { code: 'PLUGD_E_PLUGIN_ERROR', transport: true, cause: e })));
-    });
-    request.on('timeout', () => request.destroy(new DockerCallError(`"${method}" did not answer within ${options.timeoutMs} ms`, { code: 'PLUGD_E_CALL_TIMEOUT' })));
+    const request = transport.request(
+      {
+        ...where,
+        ...(tls ?? {}),
+        agent: options.agent,
+        method: 'POST',
+        path: `/${method}`,
+        headers: { Accept: ACCEPT, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) },
+        timeout: options.timeoutMs,
+        signal: options.signal,
+      },
+      (response) => {
+        const chunks = /** @type {Buffer[]} */ ([]);
+        response.on('data', (chunk) => chunks.push(chunk));
+        response.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const status = response.statusCode;
+          const code = status === 404 ? 'PLUGD_E_METHOD' : 'PLUGD_E_PLUGIN_ERROR';
+          let answer;
+          try {
+            answer = text === '' ? {} : JSON.parse(text);
+          } catch {
+            return reject(
+              new DockerCallError(`"${method}" answered ${status} with a body that is not JSON: ${text.slice(0, 200)}`, { code, status }),
+            );
+          }
+          const err = answer && typeof answer === 'object' ? answer.Err : undefined;
+          if (status !== 200 || (typeof err === 'string' && err !== '')) {
+            const message = typeof err === 'string' && err !== '' ? err : `HTTP ${status}`;
+            return reject(new DockerCallError(message, { code, status }));
+          }
+          resolve(answer);
+        });
+        response.on('error', (e) =>
+          reject(new DockerCallError(`"${method}": ${e.message}`, { code: 'PLUGD_E_PLUGIN_ERROR', transport: true, cause: e })),
+        );
+      },
+    );
+    request.on('timeout', () =>
+      request.destroy(new DockerCallError(`"${method}" did not answer within ${options.timeoutMs} ms`, { code: 'PLUGD_E_CALL_TIMEOUT' })),
+    );
     request.on('error', (e) => {
       if (e instanceof DockerCallError) return reject(e);
       // A certificate that does not verify will not verify on a retry either.
       const transport = !isTlsRefusal(e);
-      reject(new DockerCallError(`cannot reach the plugin for "${method}": ${e.message}`, { code: 'PLUGD_E_NOT_RUNNING', transport, cause: e }));
+      reject(
+        new DockerCallError(`cannot reach the plugin for "${method}": ${e.message}`, { code: 'PLUGD_E_NOT_RUNNING', transport, cause: e }),
+      );
     });
     request.end(payload);
   });

@@ -24,6 +24,11 @@ export function engineAddress(): string {
 export function engineError(what: string, e: unknown): PlugdError {
   const status = (e as { statusCode?: number }).statusCode;
   const detail = (e as { json?: { message?: string } }).json?.message ?? (e instanceof Error ? e.message : String(e));
-  const hint = status === 404 && /image/i.test(detail) ? ' (plugd does not pull: load the image into the engine first)' : status === undefined ? ` (is a Docker Engine running at ${engineAddress()}?)` : '';
+  const hint =
+    status === 404 && /image/i.test(detail)
+      ? ' (plugd does not pull: load the image into the engine first)'
+      : status === undefined
+        ? ` (is a Docker Engine running at ${engineAddress()}?)`
+        : '';
   return new PlugdError('PLUGD_E_ACTIVATION', `${what}: ${detail}${hint}`, { cause: e });
 }

@@ -36,7 +36,9 @@ export async function managedPluginNames(): Promise<Map<string, string>> {
     const engine = await engineClient();
     const plugins = await Promise.race([
       engine.listPlugins(),
-      new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('no answer')), ENGINE_WAIT_MS); }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('no answer')), ENGINE_WAIT_MS);
+      }),
     ]);
     for (const plugin of plugins) {
       const name = pluginName(plugin.Name);
@@ -51,6 +53,9 @@ export async function managedPluginNames(): Promise<Map<string, string>> {
 }
 
 function pluginName(reference: string): string | null {
-  const name = reference.toLowerCase().replace(/:latest$/, '').replace(/:([^/:]+)$/, '-$1');
+  const name = reference
+    .toLowerCase()
+    .replace(/:latest$/, '')
+    .replace(/:([^/:]+)$/, '-$1');
   return NAME_PATTERN.test(name) ? name : null;
 }

@@ -43,7 +43,10 @@ export class DockerPluginClient {
     for (;;) {
       const remaining = deadline - Date.now();
       if (remaining <= 0) {
-        throw new DockerCallError(`no answer to ${ACTIVATE} within ${timeoutMs} ms${last instanceof Error ? ` (last: ${last.message})` : ''}`, { code: 'PLUGD_E_ACTIVATION_TIMEOUT' });
+        throw new DockerCallError(
+          `no answer to ${ACTIVATE} within ${timeoutMs} ms${last instanceof Error ? ` (last: ${last.message})` : ''}`,
+          { code: 'PLUGD_E_ACTIVATION_TIMEOUT' },
+        );
       }
       try {
         const answer = /** @type {{ Implements?: unknown }} */ (await this.call(ACTIVATE, {}, remaining));
@@ -54,7 +57,10 @@ export class DockerPluginClient {
       } catch (e) {
         // The call's own timeout is the deadline: an accepted connection that never answers.
         if (e instanceof DockerCallError && e.code === 'PLUGD_E_CALL_TIMEOUT') {
-          throw new DockerCallError(`no answer to ${ACTIVATE} within ${timeoutMs} ms: ${e.message}`, { code: 'PLUGD_E_ACTIVATION_TIMEOUT', cause: e });
+          throw new DockerCallError(`no answer to ${ACTIVATE} within ${timeoutMs} ms: ${e.message}`, {
+            code: 'PLUGD_E_ACTIVATION_TIMEOUT',
+            cause: e,
+          });
         }
         if (!(e instanceof DockerCallError) || !e.transport) throw e;
         last = e; // not listening yet: try again

@@ -25,6 +25,7 @@ export function dockerCallError(name: string, method: string, e: unknown): Plugd
  */
 export function handshakeResult(name: string, outcome: HandshakeOutcome): string[] {
   if (outcome.ok) return outcome.implements;
-  if (outcome.code === 'PLUGD_E_ACTIVATION_TIMEOUT') throw new PlugdError('PLUGD_E_ACTIVATION_TIMEOUT', `plugin "${name}" did not activate in time: ${outcome.message}`);
+  if (outcome.code === 'PLUGD_E_ACTIVATION_TIMEOUT')
+    throw new PlugdError('PLUGD_E_ACTIVATION_TIMEOUT', `plugin "${name}" did not activate in time: ${outcome.message}`);
   throw new PlugdError('PLUGD_E_ACTIVATION', `plugin "${name}": the handshake failed: ${outcome.message}`);
 }

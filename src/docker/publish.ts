@@ -32,7 +32,11 @@ export class DockerPublisher {
         if (current !== null) await rm(link, { force: true });
         await symlink(socketPath, link);
       } catch (e) {
-        throw new PlugdError('PLUGD_E_ACTIVATION', `plugin "${name}" cannot be published for dockerd at ${link}: ${(e as Error).message}; check dockerPluginsDir`, { cause: e });
+        throw new PlugdError(
+          'PLUGD_E_ACTIVATION',
+          `plugin "${name}" cannot be published for dockerd at ${link}: ${(e as Error).message}; check dockerPluginsDir`,
+          { cause: e },
+        );
       }
     });
   }
@@ -49,7 +53,9 @@ export class DockerPublisher {
     const next = (this.#queues.get(name) ?? Promise.resolve()).then(job, job);
     const settled = next.catch(() => undefined);
     this.#queues.set(name, settled);
-    void settled.then(() => { if (this.#queues.get(name) === settled) this.#queues.delete(name); });
+    void settled.then(() => {
+      if (this.#queues.get(name) === settled) this.#queues.delete(name);
+    });
     return next;
   }
 }

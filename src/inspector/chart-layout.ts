@@ -5,9 +5,29 @@ import type { ELK as ElkEngine, ElkExtendedEdge, ElkNode } from 'elkjs/lib/elk-a
 import { createMachine } from 'xstate';
 import { toDirectedGraph, type DirectedGraphNode } from 'xstate/graph';
 
-export interface ChartNode { id: string; key: string; parent: string | null; x: number; y: number; width: number; height: number; compound: boolean }
-export interface ChartEdge { id: string; source: string; target: string; label: string; points: Array<{ x: number; y: number }> }
-export interface Chart { width: number; height: number; nodes: ChartNode[]; edges: ChartEdge[] }
+export interface ChartNode {
+  id: string;
+  key: string;
+  parent: string | null;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  compound: boolean;
+}
+export interface ChartEdge {
+  id: string;
+  source: string;
+  target: string;
+  label: string;
+  points: Array<{ x: number; y: number }>;
+}
+export interface Chart {
+  width: number;
+  height: number;
+  nodes: ChartNode[];
+  edges: ChartEdge[];
+}
 
 // elkjs is CommonJS whose types declare an ES default export: load it as what it is.
 const ELK = createRequire(import.meta.url)('elkjs/lib/elk.bundled.js') as new () => ElkEngine;
@@ -54,7 +74,8 @@ function edgesOf(node: DirectedGraphNode): ElkExtendedEdge[] {
 function toElk(node: DirectedGraphNode, edges: ElkExtendedEdge[]): ElkNode {
   edges.push(...edgesOf(node));
   const key = node.stateNode.key;
-  if (node.children.length === 0) return { id: node.id, width: Math.max(80, key.length * CHAR_WIDTH + 24), height: 36, labels: [{ text: key }] };
+  if (node.children.length === 0)
+    return { id: node.id, width: Math.max(80, key.length * CHAR_WIDTH + 24), height: 36, labels: [{ text: key }] };
   return {
     id: node.id,
     labels: [{ text: key, width: key.length * CHAR_WIDTH, height: 16 }],
@@ -86,7 +107,16 @@ async function layout(definition: string): Promise<Chart> {
   const walk = (node: ElkNode, parent: string | null, dx: number, dy: number): void => {
     const x = dx + (node.x ?? 0);
     const y = dy + (node.y ?? 0);
-    nodes.push({ id: node.id, key: node.id.split('.').at(-1) ?? node.id, parent, x, y, width: node.width ?? 0, height: node.height ?? 0, compound: (node.children?.length ?? 0) > 0 });
+    nodes.push({
+      id: node.id,
+      key: node.id.split('.').at(-1) ?? node.id,
+      parent,
+      x,
+      y,
+      width: node.width ?? 0,
+      height: node.height ?? 0,
+      compound: (node.children?.length ?? 0) > 0,
+    });
     for (const child of node.children ?? []) walk(child, node.id, x, y);
   };
   for (const child of laid.children ?? []) walk(child, null, 0, 0);
@@ -96,7 +126,9 @@ async function layout(definition: string): Promise<Chart> {
     const container = origin.get((edge as { container?: string }).container ?? '');
     const dx = container?.x ?? 0;
     const dy = container?.y ?? 0;
-    const points = (edge.sections ?? []).flatMap((s) => [s.startPoint, ...(s.bendPoints ?? []), s.endPoint]).map((p) => ({ x: p.x + dx, y: p.y + dy }));
+    const points = (edge.sections ?? [])
+      .flatMap((s) => [s.startPoint, ...(s.bendPoints ?? []), s.endPoint])
+      .map((p) => ({ x: p.x + dx, y: p.y + dy }));
     return { id: edge.id, source: edge.sources[0]!, target: edge.targets[0]!, label: edge.labels?.[0]?.text ?? '', points };
   });
   return { width: laid.width ?? 0, height: laid.height ?? 0, nodes, edges: chartEdges };

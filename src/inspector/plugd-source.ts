@@ -35,7 +35,15 @@ function rowOf(info: PluginInfo, now: number): PluginRow {
 }
 
 function pluginContext(row: PluginRow): Record<string, unknown> {
-  return { name: row.name, version: row.version, kind: row.kind, enabled: row.enabled, restarts: row.restarts, lastError: row.lastError, requires: row.requires };
+  return {
+    name: row.name,
+    version: row.version,
+    kind: row.kind,
+    enabled: row.enabled,
+    restarts: row.restarts,
+    lastError: row.lastError,
+    requires: row.requires,
+  };
 }
 
 /** Follows one control API into `store` until `close()`. */
@@ -77,7 +85,15 @@ export class PlugdSource {
     this.#retry = setTimeout(() => {
       this.#retry = null;
       const at = Date.now();
-      this.#list().then(() => { this.#supervisor(true); this.#running = this.#follow(at); }, () => { this.#running = this.#follow(at); });
+      this.#list().then(
+        () => {
+          this.#supervisor(true);
+          this.#running = this.#follow(at);
+        },
+        () => {
+          this.#running = this.#follow(at);
+        },
+      );
     }, RECONNECT_MS);
   }
 
@@ -110,21 +126,58 @@ export class PlugdSource {
   #supervisor(connected: boolean): void {
     const createdAt = String(Date.now());
     const snapshot = { status: 'active', value: 'open', context: { plugins: this.#known.size, reachable: connected } };
-    if (connected) this.#store.add({ type: '@xstate.actor', sessionId: SUPERVISOR_SESSION, name: 'supervisor', definition: SUPERVISOR_DEFINITION, snapshot, createdAt });
-    else this.#store.add({ type: '@xstate.snapshot', sessionId: SUPERVISOR_SESSION, snapshot, event: { type: 'plugd.disconnected' }, createdAt });
+    if (connected)
+      this.#store.add({
+        type: '@xstate.actor',
+        sessionId: SUPERVISOR_SESSION,
+        name: 'supervisor',
+        definition: SUPERVISOR_DEFINITION,
+        snapshot,
+        createdAt,
+      });
+    else
+      this.#store.add({
+        type: '@xstate.snapshot',
+        sessionId: SUPERVISOR_SESSION,
+        snapshot,
+        event: { type: 'plugd.disconnected' },
+        createdAt,
+      });
   }
 
   #announce(row: PluginRow, info: PluginInfo): void {
     const createdAt = String(Date.now());
-    this.#store.add({ type: '@xstate.actor', sessionId: row.sessionId, name: row.name, definition: PLUGIN_DEFINITION, snapshot: { status: 'active', value: row.state, context: pluginContext(row) }, createdAt });
     this.#store.add({
-      type: '@xstate.actor', sessionId: policySession(row.name), parentId: row.sessionId, name: `${row.name} restart policy`, definition: POLICY_DEFINITION,
-      snapshot: { status: 'active', value: info.gaveUp ? 'gaveUp' : 'watching', context: { policy: info.restartPolicy, gaveUp: info.gaveUp } }, createdAt,
+      type: '@xstate.actor',
+      sessionId: row.sessionId,
+      name: row.name,
+      definition: PLUGIN_DEFINITION,
+      snapshot: { status: 'active', value: row.state, context: pluginContext(row) },
+      createdAt,
+    });
+    this.#store.add({
+      type: '@xstate.actor',
+      sessionId: policySession(row.name),
+      parentId: row.sessionId,
+      name: `${row.name} restart policy`,
+      definition: POLICY_DEFINITION,
+      snapshot: {
+        status: 'active',
+        value: info.gaveUp ? 'gaveUp' : 'watching',
+        context: { policy: info.restartPolicy, gaveUp: info.gaveUp },
+      },
+      createdAt,
     });
   }
 
   #snapshot(row: PluginRow, event: { type: string; [key: string]: unknown }): void {
-    this.#store.add({ type: '@xstate.snapshot', sessionId: row.sessionId, snapshot: { status: row.state === 'removed' ? 'done' : 'active', value: row.state, context: pluginContext(row) }, event, createdAt: String(Date.now()) });
+    this.#store.add({
+      type: '@xstate.snapshot',
+      sessionId: row.sessionId,
+      snapshot: { status: row.state === 'removed' ? 'done' : 'active', value: row.state, context: pluginContext(row) },
+      event,
+      createdAt: String(Date.now()),
+    });
   }
 
   #onEvent(line: Record<string, unknown>): void {
@@ -144,14 +197,31 @@ export class PlugdSource {
       seenAt: event.at,
     };
     this.#known.set(event.name, next);
-    const cause = { type: 'plugd.state', from: event.from, to: event.to, ...(event.error ? { error: { code: event.error.code, message: event.error.message } } : {}) };
+    const cause = {
+      type: 'plugd.state',
+      from: event.from,
+      to: event.to,
+      ...(event.error ? { error: { code: event.error.code, message: event.error.message } } : {}),
+    };
     this.#store.add({ type: '@xstate.event', sessionId: row.sessionId, event: cause, createdAt: String(event.at) });
     this.#snapshot(next, cause);
     this.#store.setPlugin(next);
     if (event.error && event.to === 'disabled') {
-      this.#store.add({ type: '@xstate.snapshot', sessionId: policySession(event.name), snapshot: { status: 'active', value: 'gaveUp', context: { gaveUp: event.error.message } }, event: { type: 'EXITED' }, createdAt: String(event.at) });
+      this.#store.add({
+        type: '@xstate.snapshot',
+        sessionId: policySession(event.name),
+        snapshot: { status: 'active', value: 'gaveUp', context: { gaveUp: event.error.message } },
+        event: { type: 'EXITED' },
+        createdAt: String(event.at),
+      });
     } else if (event.to === 'enabled') {
-      this.#store.add({ type: '@xstate.snapshot', sessionId: policySession(event.name), snapshot: { status: 'active', value: 'watching', context: {} }, event: { type: 'RESET' }, createdAt: String(event.at) });
+      this.#store.add({
+        type: '@xstate.snapshot',
+        sessionId: policySession(event.name),
+        snapshot: { status: 'active', value: 'watching', context: {} },
+        event: { type: 'RESET' },
+        createdAt: String(event.at),
+      });
     }
     if (event.to === 'removed' || event.to === 'enabled' || event.to === 'disabled') this.#scheduleRefresh();
   }
@@ -162,13 +232,15 @@ export class PlugdSource {
     this.#refresh = setTimeout(() => {
       this.#refresh = null;
       this.#refreshing = true;
-      this.#list().catch(() => undefined).finally(() => {
-        this.#refreshing = false;
-        if (this.#again) {
-          this.#again = false;
-          this.#scheduleRefresh();
-        }
-      });
+      this.#list()
+        .catch(() => undefined)
+        .finally(() => {
+          this.#refreshing = false;
+          if (this.#again) {
+            this.#again = false;
+            this.#scheduleRefresh();
+          }
+        });
     }, REFRESH_MS);
   }
 

@@ -83,8 +83,10 @@ export class InspectorServer {
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const verdict = judge(req, url, this.#port, this.#options.token);
-    if (verdict === 'bad-host' || verdict === 'bad-origin') return json(res, 403, { code: 'INSPECTOR_HOST', message: 'the inspector answers only to 127.0.0.1 or localhost on its own port' });
-    if (verdict === 'no-token') return json(res, 401, { code: 'INSPECTOR_TOKEN', message: 'open the URL with ?token= that `plugd inspector` printed' });
+    if (verdict === 'bad-host' || verdict === 'bad-origin')
+      return json(res, 403, { code: 'INSPECTOR_HOST', message: 'the inspector answers only to 127.0.0.1 or localhost on its own port' });
+    if (verdict === 'no-token')
+      return json(res, 401, { code: 'INSPECTOR_TOKEN', message: 'open the URL with ?token= that `plugd inspector` printed' });
     if (verdict !== 'ok') {
       res.writeHead(302, { 'set-cookie': verdict.setCookie, location: verdict.location });
       return void res.end();
@@ -109,7 +111,8 @@ export class InspectorServer {
       const name = encodeURIComponent(parts[2]);
       if (req.method === 'GET' && parts.length === 3) return this.#proxy(res, () => api.request('GET', `/v1/plugins/${name}`));
       if (req.method === 'GET' && parts[3] === 'logs' && parts.length === 4) return this.#logs(req, res, api, name);
-      if (req.method === 'POST' && parts.length === 4 && ACTIONS.has(parts[3]!)) return this.#proxy(res, () => api.request('POST', `/v1/plugins/${name}/${parts[3]}`));
+      if (req.method === 'POST' && parts.length === 4 && ACTIONS.has(parts[3]!))
+        return this.#proxy(res, () => api.request('POST', `/v1/plugins/${name}/${parts[3]}`));
     }
     json(res, 404, { code: 'INSPECTOR_NOT_FOUND', message: `no route ${req.method} ${url.pathname}` });
   }
@@ -117,8 +120,13 @@ export class InspectorServer {
   #feed(res: ServerResponse): void {
     const send = sse(res);
     this.#open.add(res);
-    const unsubscribe = this.#options.store.subscribe((message) => { send(forPage(message)); });
-    res.on('close', () => { unsubscribe(); this.#open.delete(res); });
+    const unsubscribe = this.#options.store.subscribe((message) => {
+      send(forPage(message));
+    });
+    res.on('close', () => {
+      unsubscribe();
+      this.#open.delete(res);
+    });
   }
 
   async #proxy(res: ServerResponse, call: () => Promise<unknown>): Promise<void> {
@@ -134,8 +142,18 @@ export class InspectorServer {
     const send = sse(res);
     this.#open.add(res);
     const stop = new AbortController();
-    res.on('close', () => { stop.abort(); this.#open.delete(res); });
-    api.feed(`/v1/plugins/${name}/logs?tail=100&follow=1`, (line) => { if (!send(line)) stop.abort(); }, stop.signal)
+    res.on('close', () => {
+      stop.abort();
+      this.#open.delete(res);
+    });
+    api
+      .feed(
+        `/v1/plugins/${name}/logs?tail=100&follow=1`,
+        (line) => {
+          if (!send(line)) stop.abort();
+        },
+        stop.signal,
+      )
       .catch((e: unknown) => send({ msg: `log feed ended: ${(e as Error).message}` }))
       .finally(() => res.end());
     void req;

@@ -61,33 +61,51 @@ export class ContainerInstance implements ProbedInstance {
     this.address = { socketPath: options.socketPath };
     this.#client = new DockerPluginClient(this.address);
     this.#end = new InstanceEnd(options.name, { watchdogMs: options.watchdogMs, memoryLimitMb: options.memoryMb });
-    this.#stopped = options.container.wait().then(
-      async (result: { StatusCode: number }) => {
-        const state = await options.container.inspect().then((info) => info.State, () => null);
-        if (state?.OOMKilled && this.#reason === null) {
-          this.#reason = 'oom';
-          const error = new PlugdError('PLUGD_E_PLUGIN_OOM', `the container of plugin "${this.name}" reached its memory limit (memoryMb ${options.memoryMb}) and was killed`);
-          this.#finish('oom', result.StatusCode, error);
-        } else {
-          // 128 + n: ended by signal n that plugd did not send.
-          this.#finish(this.#reason ?? (result.StatusCode > 128 ? 'crash' : 'exit'), result.StatusCode, undefined);
-        }
-      },
-      (e: unknown) => this.#finish(this.#reason ?? 'crash', null, e),
-    ).finally(() => {
-      if (this.#force) clearTimeout(this.#force);
-    });
+    this.#stopped = options.container
+      .wait()
+      .then(
+        async (result: { StatusCode: number }) => {
+          const state = await options.container.inspect().then(
+            (info) => info.State,
+            () => null,
+          );
+          if (state?.OOMKilled && this.#reason === null) {
+            this.#reason = 'oom';
+            const error = new PlugdError(
+              'PLUGD_E_PLUGIN_OOM',
+              `the container of plugin "${this.name}" reached its memory limit (memoryMb ${options.memoryMb}) and was killed`,
+            );
+            this.#finish('oom', result.StatusCode, error);
+          } else {
+            // 128 + n: ended by signal n that plugd did not send.
+            this.#finish(this.#reason ?? (result.StatusCode > 128 ? 'crash' : 'exit'), result.StatusCode, undefined);
+          }
+        },
+        (e: unknown) => this.#finish(this.#reason ?? 'crash', null, e),
+      )
+      .finally(() => {
+        if (this.#force) clearTimeout(this.#force);
+      });
     this.removed = this.#stopped.then(() => options.remove(options.container));
   }
 
-  get exited() { return this.#end.exited; }
-  get running(): boolean { return this.#end.running; }
-  get uptimeMs(): number { return this.#end.uptimeMs; }
+  get exited() {
+    return this.#end.exited;
+  }
+  get running(): boolean {
+    return this.#end.running;
+  }
+  get uptimeMs(): number {
+    return this.#end.uptimeMs;
+  }
 
   /** Docker's handshake on the bind-mounted socket, retried on the task pool until activationTimeoutMs. */
   async activate(): Promise<ActivationResult> {
     try {
-      const implemented = handshakeResult(this.name, await this.#end.race(this.#options.tasks.handshake(this.address, this.#options.activationTimeoutMs)));
+      const implemented = handshakeResult(
+        this.name,
+        await this.#end.race(this.#options.tasks.handshake(this.address, this.#options.activationTimeoutMs)),
+      );
       return { implements: implemented };
     } catch (e) {
       this.kill('activation-failed', e);
@@ -124,7 +142,10 @@ export class ContainerInstance implements ProbedInstance {
 
   #terminate(graceMs: number): void {
     if (this.#force) return;
-    const signal = (name: string) => this.#options.container.kill({ signal: name }).catch(() => { /* already stopped */ });
+    const signal = (name: string) =>
+      this.#options.container.kill({ signal: name }).catch(() => {
+        /* already stopped */
+      });
     void signal('SIGTERM');
     this.#force = setTimeout(() => void signal('SIGKILL'), graceMs);
   }

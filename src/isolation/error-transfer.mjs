@@ -21,7 +21,11 @@ export function toPlain(value, depth = 0) {
   if (err.stack !== undefined) plain.stack = err.stack;
   if (typeof err.code === 'string' || typeof err.code === 'number') plain.code = err.code;
   if (err.details !== undefined) {
-    try { plain.details = structuredClone(err.details); } catch { /* not cloneable: left out */ }
+    try {
+      plain.details = structuredClone(err.details);
+    } catch {
+      /* not cloneable: left out */
+    }
   }
   if (err.cause !== undefined && depth < MAX_CAUSE_DEPTH) plain.cause = toPlain(err.cause, depth + 1);
   return plain;
@@ -41,7 +45,11 @@ export function fromPlain(plain) {
 
 /** @param {unknown} value */
 function safeString(value) {
-  try { return JSON.stringify(value) ?? String(value); } catch { return String(value); }
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
 }
 
 let registered = false;

@@ -24,13 +24,29 @@ export function exitError(name: string, reason: ExitReason, detail: ExitDetail):
   const why = detail.cause instanceof Error ? `: ${detail.cause.message}` : detail.cause === undefined ? '' : `: ${String(detail.cause)}`;
   switch (reason) {
     case 'hung':
-      return new PlugdError('PLUGD_E_PLUGIN_HUNG', `plugin "${name}" blocked its event loop for more than ${detail.watchdogMs} ms and was terminated; move long synchronous work out of the plugin's event loop`, cause);
+      return new PlugdError(
+        'PLUGD_E_PLUGIN_HUNG',
+        `plugin "${name}" blocked its event loop for more than ${detail.watchdogMs} ms and was terminated; move long synchronous work out of the plugin's event loop`,
+        cause,
+      );
     case 'oom':
-      return new PlugdError('PLUGD_E_PLUGIN_OOM', `plugin "${name}" ran out of memory (heap limit ${detail.memoryLimitMb} MB, memoryLimitMb) and was terminated`, cause);
+      return new PlugdError(
+        'PLUGD_E_PLUGIN_OOM',
+        `plugin "${name}" ran out of memory (heap limit ${detail.memoryLimitMb} MB, memoryLimitMb) and was terminated`,
+        cause,
+      );
     case 'crash':
-      return new PlugdError('PLUGD_E_PLUGIN_EXITED', `plugin "${name}" crashed${during(detail)}${why}${lastLines(detail.stderr)}`, withStderr(cause, detail.stderr));
+      return new PlugdError(
+        'PLUGD_E_PLUGIN_EXITED',
+        `plugin "${name}" crashed${during(detail)}${why}${lastLines(detail.stderr)}`,
+        withStderr(cause, detail.stderr),
+      );
     case 'exit':
-      return new PlugdError('PLUGD_E_PLUGIN_EXITED', `plugin "${name}" exited with code ${detail.code}${during(detail)}${lastLines(detail.stderr)}`, withStderr(cause, detail.stderr));
+      return new PlugdError(
+        'PLUGD_E_PLUGIN_EXITED',
+        `plugin "${name}" exited with code ${detail.code}${during(detail)}${lastLines(detail.stderr)}`,
+        withStderr(cause, detail.stderr),
+      );
     case 'activation-failed':
       return new PlugdError('PLUGD_E_ACTIVATION', `plugin "${name}" failed to activate${why}`, cause);
     case 'activation-timeout':
@@ -43,7 +59,10 @@ export function exitError(name: string, reason: ExitReason, detail: ExitDetail):
 /** A coded activation error that does not say which plugin failed gets the plugin's name. */
 function namingPlugin(name: string, error: PlugdError): PlugdError {
   if (error.message.includes(`plugin "${name}"`)) return error;
-  return new PlugdError(error.code, `plugin "${name}" failed to activate: ${error.message}`, { cause: error.cause, details: error.details });
+  return new PlugdError(error.code, `plugin "${name}" failed to activate: ${error.message}`, {
+    cause: error.cause,
+    details: error.details,
+  });
 }
 
 function during(detail: ExitDetail): string {
@@ -56,6 +75,9 @@ function lastLines(stderr: readonly string[] | undefined): string {
   return `; its last lines on stderr:\n${stderr.map((line) => `  ${line}`).join('\n')}`;
 }
 
-function withStderr(cause: { cause?: unknown }, stderr: readonly string[] | undefined): { cause?: unknown; details?: Record<string, unknown> } {
+function withStderr(
+  cause: { cause?: unknown },
+  stderr: readonly string[] | undefined,
+): { cause?: unknown; details?: Record<string, unknown> } {
   return stderr && stderr.length > 0 ? { ...cause, details: { stderr: [...stderr] } } : cause;
 }

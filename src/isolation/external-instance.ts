@@ -23,7 +23,12 @@ export class ExternalInstance implements ProbedInstance {
   readonly #client: DockerPluginClient;
   readonly #options: { tasks: TaskPool; activationTimeoutMs: number; watchdogMs: number };
 
-  constructor(name: string, instance: number, address: Address, options: { tasks: TaskPool; activationTimeoutMs: number; watchdogMs: number }) {
+  constructor(
+    name: string,
+    instance: number,
+    address: Address,
+    options: { tasks: TaskPool; activationTimeoutMs: number; watchdogMs: number },
+  ) {
     this.name = name;
     this.instance = instance;
     this.address = address;
@@ -32,13 +37,24 @@ export class ExternalInstance implements ProbedInstance {
     this.#end = new InstanceEnd(name, { watchdogMs: options.watchdogMs });
   }
 
-  get exited() { return this.#end.exited; }
-  get running(): boolean { return this.#end.running; }
-  get uptimeMs(): number { return this.#end.uptimeMs; }
+  get exited() {
+    return this.#end.exited;
+  }
+  get running(): boolean {
+    return this.#end.running;
+  }
+  get uptimeMs(): number {
+    return this.#end.uptimeMs;
+  }
 
   async activate(): Promise<ActivationResult> {
     try {
-      return { implements: handshakeResult(this.name, await this.#end.race(this.#options.tasks.handshake(this.address, this.#options.activationTimeoutMs))) };
+      return {
+        implements: handshakeResult(
+          this.name,
+          await this.#end.race(this.#options.tasks.handshake(this.address, this.#options.activationTimeoutMs)),
+        ),
+      };
     } catch (e) {
       this.kill('activation-failed', e);
       throw this.#end.error;

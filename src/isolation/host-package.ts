@@ -36,7 +36,7 @@ export async function linkHostPackage(root: string, packageRoot?: string | null)
   if (target === null) return null;
   const dir = path.join(root, 'node_modules');
   const link = path.join(dir, PACKAGE_NAME);
-  if (await readlink(link).catch(() => null) === target) return target;
+  if ((await readlink(link).catch(() => null)) === target) return target;
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const temp = path.join(dir, `.${PACKAGE_NAME}-${randomBytes(6).toString('hex')}`);
   await symlink(target, temp, 'dir');

@@ -45,7 +45,9 @@ export function createInstanceActor(host: InstanceHost) {
             host.activated(started);
             sendBack({ type: 'HANDSHAKE_OK', implements: result.implements });
           },
-          () => { /* the instance has ended: its exit below reports why */ },
+          () => {
+            /* the instance has ended: its exit below reports why */
+          },
         );
         void started.exited.then((exit) => sendBack({ type: 'INSTANCE_EXITED', exit }));
         // A STOP after the slot was granted (a warm thread, a process still being set up).
@@ -58,9 +60,13 @@ export function createInstanceActor(host: InstanceHost) {
           return;
         }
         // A start refused with a reason (a socket path too long...) keeps its code.
-        const error = e instanceof PlugdError
-          ? e.toInfo()
-          : { code: 'PLUGD_E_ACTIVATION', message: `plugin "${input.name}" could not start: ${e instanceof Error ? e.message : String(e)}` };
+        const error =
+          e instanceof PlugdError
+            ? e.toInfo()
+            : {
+                code: 'PLUGD_E_ACTIVATION',
+                message: `plugin "${input.name}" could not start: ${e instanceof Error ? e.message : String(e)}`,
+              };
         sendBack({ type: 'INSTANCE_EXITED', exit: { reason: 'activation-failed', code: null, uptimeMs: 0, error } });
       },
     );

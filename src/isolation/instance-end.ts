@@ -19,7 +19,9 @@ export class InstanceEnd {
   constructor(name: string, limits: { watchdogMs: number; memoryLimitMb?: number }) {
     this.#name = name;
     this.#limits = limits;
-    this.exited = new Promise((resolve) => { this.#resolve = resolve; });
+    this.exited = new Promise((resolve) => {
+      this.#resolve = resolve;
+    });
   }
 
   get running(): boolean {
@@ -60,7 +62,10 @@ export class InstanceEnd {
         this.#pending.delete(onEnd);
         if (timer) clearTimeout(timer);
       };
-      const onEnd = (error: PlugdError) => { settle(); reject(error); };
+      const onEnd = (error: PlugdError) => {
+        settle();
+        reject(error);
+      };
       this.#pending.add(onEnd);
       if (timeoutMs !== null) {
         timer = setTimeout(() => {
@@ -68,7 +73,16 @@ export class InstanceEnd {
           reject(new PlugdError('PLUGD_E_CALL_TIMEOUT', `plugin "${this.#name}" did not answer within ${timeoutMs} ms`));
         }, timeoutMs);
       }
-      call.then((value) => { settle(); resolve(value); }, (e: unknown) => { settle(); reject(e); });
+      call.then(
+        (value) => {
+          settle();
+          resolve(value);
+        },
+        (e: unknown) => {
+          settle();
+          reject(e);
+        },
+      );
     });
   }
 }

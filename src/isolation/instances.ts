@@ -89,9 +89,14 @@ export class Instances implements InstanceHost {
     const { manifest } = record;
     if (manifest.kind === 'external') {
       // Nothing to start: a connection to a plugin someone else runs.
-      return this.#track(entry, new ExternalInstance(input.name, input.instance, manifest.address, {
-        tasks: this.#tasks, activationTimeoutMs: this.#options.activationTimeoutMs, watchdogMs: this.#options.watchdogMs,
-      }));
+      return this.#track(
+        entry,
+        new ExternalInstance(input.name, input.instance, manifest.address, {
+          tasks: this.#tasks,
+          activationTimeoutMs: this.#options.activationTimeoutMs,
+          watchdogMs: this.#options.watchdogMs,
+        }),
+      );
     }
     await (this.#hostPackage ??= this.#linkHostPackage());
     const isolated = manifest.kind === 'worker' && manifest.isolation === 'process';
@@ -112,7 +117,8 @@ export class Instances implements InstanceHost {
       throw e;
     }
     if (release) void instance.booted.then(release);
-    if (manifest.kind !== 'worker' && manifest.docker?.publish) await this.#publish(input.name, instance, this.#socketPath(record, manifest));
+    if (manifest.kind !== 'worker' && manifest.docker?.publish)
+      await this.#publish(input.name, instance, this.#socketPath(record, manifest));
     return this.#track(entry, instance);
   }
 
@@ -124,9 +130,11 @@ export class Instances implements InstanceHost {
       instance.kill('activation-failed', e);
       throw e;
     }
-    const unpublished = instance.exited.then(() => this.#publisher.unpublish(name, socketPath)).catch((e: unknown) => {
-      this.#log.warn({ plugin: name, err: e }, `cannot unpublish ${this.#publisher.linkOf(name)}`);
-    });
+    const unpublished = instance.exited
+      .then(() => this.#publisher.unpublish(name, socketPath))
+      .catch((e: unknown) => {
+        this.#log.warn({ plugin: name, err: e }, `cannot unpublish ${this.#publisher.linkOf(name)}`);
+      });
     this.#unpublishing.add(unpublished);
     void unpublished.then(() => this.#unpublishing.delete(unpublished));
   }
@@ -135,7 +143,10 @@ export class Instances implements InstanceHost {
   #socketPath(record: PluginRecord, manifest: ProcessManifest | ContainerManifest): string {
     const socketPath = path.join(this.#store.runDir, record.id.slice(0, 12), manifest.interface.socket);
     if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
-      throw new PlugdError('PLUGD_E_ACTIVATION', `the socket path ${socketPath} is longer than the ${MAX_SOCKET_PATH} bytes a UNIX socket allows; use a shorter store root`);
+      throw new PlugdError(
+        'PLUGD_E_ACTIVATION',
+        `the socket path ${socketPath} is longer than the ${MAX_SOCKET_PATH} bytes a UNIX socket allows; use a shorter store root`,
+      );
     }
     return socketPath;
   }
@@ -143,7 +154,10 @@ export class Instances implements InstanceHost {
   /** Resolves with the host's plugd package folder, or null when plugins cannot be given it. */
   #linkHostPackage(): Promise<string | null> {
     return linkHostPackage(this.#store.root).catch((e: unknown) => {
-      this.#log.warn({ err: e }, `cannot link ${path.join(this.#store.root, 'node_modules', 'plugd')} to the host's plugd; plugins that import 'plugd' will not find it`);
+      this.#log.warn(
+        { err: e },
+        `cannot link ${path.join(this.#store.root, 'node_modules', 'plugd')} to the host's plugd; plugins that import 'plugd' will not find it`,
+      );
       return null;
     });
   }
@@ -169,20 +183,23 @@ export class Instances implements InstanceHost {
   }
 
   #startWorker(record: PluginRecord, manifest: WorkerManifest, input: InstanceActorInput, standby: Worker | undefined): WorkerInstance {
-    return new WorkerInstance({
-      name: input.name,
-      id: input.id,
-      instance: input.instance,
-      entry: path.join(record.bundleDir, manifest.entrypoint),
-      args: manifest.args,
-      env: pluginEnv(record),
-      memoryLimitMb: this.#options.memoryLimitMb,
-      nice: this.#options.pluginNice,
-      execArgv: this.#options.pluginExecArgv,
-      watchdogMs: this.#options.watchdogMs,
-      logPort: this.#pump.attach(input.id),
-      log: { level: this.#options.logs.level, ratePerSec: this.#options.logs.ratePerSec, burst: this.#options.logs.burst },
-    }, standby);
+    return new WorkerInstance(
+      {
+        name: input.name,
+        id: input.id,
+        instance: input.instance,
+        entry: path.join(record.bundleDir, manifest.entrypoint),
+        args: manifest.args,
+        env: pluginEnv(record),
+        memoryLimitMb: this.#options.memoryLimitMb,
+        nice: this.#options.pluginNice,
+        execArgv: this.#options.pluginExecArgv,
+        watchdogMs: this.#options.watchdogMs,
+        logPort: this.#pump.attach(input.id),
+        log: { level: this.#options.logs.level, ratePerSec: this.#options.logs.ratePerSec, burst: this.#options.logs.burst },
+      },
+      standby,
+    );
   }
 
   /** A worker-contract plugin in a confined Node process: its data folder <root>/data/<id>/, its output to the pump. */
@@ -192,11 +209,20 @@ export class Instances implements InstanceHost {
     const slots = new SharedArrayBuffer(SLOT_COUNT * Int32Array.BYTES_PER_ELEMENT);
     this.#pump.expect(input.id, input.instance, slots);
     return NodeProcessInstance.start({
-      name: input.name, id: input.id, instance: input.instance,
+      name: input.name,
+      id: input.id,
+      instance: input.instance,
       entry: path.join(record.bundleDir, manifest.entrypoint),
-      args: manifest.args, env: pluginEnv(record), bundleDir: record.bundleDir, dataDir,
-      memoryLimitMb: this.#options.memoryLimitMb, nice: this.#options.pluginNice, watchdogMs: this.#options.watchdogMs,
-      logSocket: await this.#pump.processSocket(), slots, logLevel: this.#options.logs.level,
+      args: manifest.args,
+      env: pluginEnv(record),
+      bundleDir: record.bundleDir,
+      dataDir,
+      memoryLimitMb: this.#options.memoryLimitMb,
+      nice: this.#options.pluginNice,
+      watchdogMs: this.#options.watchdogMs,
+      logSocket: await this.#pump.processSocket(),
+      slots,
+      logLevel: this.#options.logs.level,
       readable: await this.#hostPackageReads(),
     });
   }
@@ -236,10 +262,14 @@ export class Instances implements InstanceHost {
     const onHung = () => {
       const what = instance.kind === 'worker' ? 'blocked its event loop' : 'did not answer a health check';
       // Info, not a warning: the state change that follows carries the error, once.
-      this.#log.info({ plugin: instance.name, instance: instance.instance }, `watchdog: ${instance.name} ${what} for ${this.#options.watchdogMs} ms; terminating it`);
+      this.#log.info(
+        { plugin: instance.name, instance: instance.instance },
+        `watchdog: ${instance.name} ${what} for ${this.#options.watchdogMs} ms; terminating it`,
+      );
       instance.kill('hung');
     };
-    const unwatch = instance.kind === 'worker' ? this.#watchdog.watch(instance.slots, onHung) : this.#probes.watch(instance as ProbedInstance, onHung);
+    const unwatch =
+      instance.kind === 'worker' ? this.#watchdog.watch(instance.slots, onHung) : this.#probes.watch(instance as ProbedInstance, onHung);
     void instance.exited.then(unwatch);
   }
 

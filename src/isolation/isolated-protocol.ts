@@ -48,11 +48,13 @@ const MAX_CAUSE_DEPTH = 4;
 function isPlainError(v: unknown, depth = 0): v is PlainError {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
   const e = v as Record<string, unknown>;
-  return typeof e.name === 'string'
-    && typeof e.message === 'string'
-    && (e.stack === undefined || typeof e.stack === 'string')
-    && (e.code === undefined || typeof e.code === 'string' || typeof e.code === 'number')
-    && (e.cause === undefined || (depth < MAX_CAUSE_DEPTH && isPlainError(e.cause, depth + 1)));
+  return (
+    typeof e.name === 'string' &&
+    typeof e.message === 'string' &&
+    (e.stack === undefined || typeof e.stack === 'string') &&
+    (e.code === undefined || typeof e.code === 'string' || typeof e.code === 'number') &&
+    (e.cause === undefined || (depth < MAX_CAUSE_DEPTH && isPlainError(e.cause, depth + 1)))
+  );
 }
 
 const isSeq = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
@@ -62,18 +64,18 @@ export function readChildMessage(m: unknown): ChildMessage | null {
   if (!Array.isArray(m) || typeof m[0] !== 'string') return null;
   switch (m[0]) {
     case 'activated':
-      return m.length === 2 && Array.isArray(m[1]) && m[1].every((t) => typeof t === 'string') ? m as ChildMessage : null;
+      return m.length === 2 && Array.isArray(m[1]) && m[1].every((t) => typeof t === 'string') ? (m as ChildMessage) : null;
     case 'activate-failed':
     case 'crashed':
-      return m.length === 2 && isPlainError(m[1]) ? m as ChildMessage : null;
+      return m.length === 2 && isPlainError(m[1]) ? (m as ChildMessage) : null;
     case 'reply':
       if (m.length !== 4 || !isSeq(m[1])) return null;
       if (m[2] === 0) return m as ChildMessage;
-      return m[2] === 1 && isPlainError(m[3]) ? m as ChildMessage : null;
+      return m[2] === 1 && isPlainError(m[3]) ? (m as ChildMessage) : null;
     case 'pong':
-      return m.length === 2 && isSeq(m[1]) ? m as ChildMessage : null;
+      return m.length === 2 && isSeq(m[1]) ? (m as ChildMessage) : null;
     case 'deactivated':
-      return m.length === 1 ? m as ChildMessage : null;
+      return m.length === 1 ? (m as ChildMessage) : null;
     default:
       return null;
   }

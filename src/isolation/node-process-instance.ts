@@ -63,7 +63,7 @@ export class NodeProcessInstance implements ProbedInstance {
     // The loader reads modules by their real path: a symlink in the store's root must not lock them out.
     const [bundle, data, entry] = await Promise.all([options.bundleDir, options.dataDir, ISOLATED_ENTRY].map((p) => realpath(p)));
     const confinement: Confinement = {
-      read: [ISOLATED_ENTRY, entry!, options.bundleDir, bundle!, options.dataDir, data!, ...options.readable ?? []],
+      read: [ISOLATED_ENTRY, entry!, options.bundleDir, bundle!, options.dataDir, data!, ...(options.readable ?? [])],
       write: [options.dataDir, data!],
       memoryLimitMb: options.memoryLimitMb,
     };
@@ -82,7 +82,10 @@ export class NodeProcessInstance implements ProbedInstance {
     this.instance = options.instance;
     this.slots = new Int32Array(options.slots, 0, SLOT_COUNT);
     this.#end = new InstanceEnd(options.name, { watchdogMs: options.watchdogMs, memoryLimitMb: options.memoryLimitMb });
-    this.#calls = new PendingRequests(({ method, timeoutMs }) => new PlugdError('PLUGD_E_CALL_TIMEOUT', `plugin "${this.name}" did not answer "${method}" within ${timeoutMs} ms`));
+    this.#calls = new PendingRequests(
+      ({ method, timeoutMs }) =>
+        new PlugdError('PLUGD_E_CALL_TIMEOUT', `plugin "${this.name}" did not answer "${method}" within ${timeoutMs} ms`),
+    );
     const node = [process.execPath, ...permissionFlags(confinement), ISOLATED_ENTRY];
     // With setpriv, the kernel kills the child when the host dies, busy loop or not.
     const [command, ...args] = SETPRIV ? [SETPRIV, '--pdeathsig', 'KILL', '--', ...node] : node;
@@ -93,7 +96,11 @@ export class NodeProcessInstance implements ProbedInstance {
       serialization: 'advanced',
     });
     if (options.nice > 0 && this.#child.pid !== undefined) {
-      try { setPriority(this.#child.pid, options.nice); } catch { /* not permitted: normal priority */ }
+      try {
+        setPriority(this.#child.pid, options.nice);
+      } catch {
+        /* not permitted: normal priority */
+      }
     }
     this.booted = new Promise((resolve) => {
       this.#child.once('spawn', () => resolve());
@@ -105,22 +112,43 @@ export class NodeProcessInstance implements ProbedInstance {
     this.#child.on('exit', (code, signal) => {
       if (!this.#child.connected) return this.#onExit(code, signal);
       const late = setTimeout(() => this.#onExit(code, signal), 1_000);
-      this.#child.once('disconnect', () => { clearTimeout(late); this.#onExit(code, signal); });
+      this.#child.once('disconnect', () => {
+        clearTimeout(late);
+        this.#onExit(code, signal);
+      });
     });
   }
 
-  get exited() { return this.#end.exited; }
-  get running(): boolean { return this.#end.running; }
-  get uptimeMs(): number { return this.#end.uptimeMs; }
+  get exited() {
+    return this.#end.exited;
+  }
+  get running(): boolean {
+    return this.#end.running;
+  }
+  get uptimeMs(): number {
+    return this.#end.uptimeMs;
+  }
   /** The child's pid (undefined if it could not start). */
-  get pid(): number | undefined { return this.#child.pid; }
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
 
   /** The handshake: loads the module in the child and runs its activate(). */
   async activate(): Promise<ActivationResult> {
     const o = this.#options;
-    const init: IsolatedInit = { name: o.name, id: o.id, instance: o.instance, entry: o.entry, args: o.args, dataDir: o.dataDir, logLevel: o.logLevel };
+    const init: IsolatedInit = {
+      name: o.name,
+      id: o.id,
+      instance: o.instance,
+      entry: o.entry,
+      args: o.args,
+      dataDir: o.dataDir,
+      logLevel: o.logLevel,
+    };
     try {
-      const answer = new Promise<string[]>((resolve, reject) => { this.#activation = { resolve, reject }; });
+      const answer = new Promise<string[]>((resolve, reject) => {
+        this.#activation = { resolve, reject };
+      });
       this.#send(['activate', init]);
       return { implements: await this.#end.race(answer) };
     } catch (e) {
@@ -134,9 +162,18 @@ export class NodeProcessInstance implements ProbedInstance {
     if (!this.running) return Promise.reject(this.#end.error);
     const id = this.#calls.nextId();
     try {
-      if (!this.#send(['call', id, method, args])) return this.exited.then(() => { throw this.#end.error; });
+      if (!this.#send(['call', id, method, args]))
+        return this.exited.then(() => {
+          throw this.#end.error;
+        });
     } catch (e) {
-      return Promise.reject(new PlugdError('PLUGD_E_CALL', `plugin "${this.name}": the arguments of "${method}" cannot be sent to a plugin process (they must be structured-cloneable): ${(e as Error).message}`, { cause: e }));
+      return Promise.reject(
+        new PlugdError(
+          'PLUGD_E_CALL',
+          `plugin "${this.name}": the arguments of "${method}" cannot be sent to a plugin process (they must be structured-cloneable): ${(e as Error).message}`,
+          { cause: e },
+        ),
+      );
     }
     return this.#calls.wait(id, { method, timeoutMs }, timeoutMs);
   }
@@ -160,11 +197,15 @@ export class NodeProcessInstance implements ProbedInstance {
   async stop(graceMs: number): Promise<void> {
     if (!this.running || this.#stopping) return;
     this.#stopping = true;
-    const done = new Promise<void>((resolve) => { this.#deactivated = resolve; });
+    const done = new Promise<void>((resolve) => {
+      this.#deactivated = resolve;
+    });
     try {
       this.#send(['deactivate']);
       await this.#end.race(done, graceMs);
-    } catch { /* a failing or slow deactivate still ends in a stop */ }
+    } catch {
+      /* a failing or slow deactivate still ends in a stop */
+    }
     this.kill('stopped');
   }
 
@@ -189,7 +230,10 @@ export class NodeProcessInstance implements ProbedInstance {
     if (!this.running) return;
     const m = readChildMessage(raw);
     if (!m) {
-      this.kill('crash', new PlugdError('PLUGD_E_PROTOCOL', `plugin "${this.name}" sent a malformed message on its IPC channel; its process was ended`));
+      this.kill(
+        'crash',
+        new PlugdError('PLUGD_E_PROTOCOL', `plugin "${this.name}" sent a malformed message on its IPC channel; its process was ended`),
+      );
       return;
     }
     this.#dispatch(m);

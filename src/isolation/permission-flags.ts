@@ -48,6 +48,4 @@ export function confinedEnv(env: Record<string, string>): Record<string, string>
  * util-linux's setpriv, to start the plugin with a parent-death signal (PR_SET_PDEATHSIG): the
  * kernel kills it with the host even when its event loop is too busy to notice. Null without it.
  */
-export const SETPRIV = process.platform === 'linux'
-  ? ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p)) ?? null
-  : null;
+export const SETPRIV = process.platform === 'linux' ? (['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p)) ?? null) : null;

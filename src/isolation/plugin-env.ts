@@ -30,10 +30,16 @@ export function mergeEnvSettings(manifest: Manifest, current: string[], changes:
     const key = pair.slice(0, eq);
     const declared = manifest.env.find((v) => v.name === key);
     if (!declared) {
-      throw new PlugdError('PLUGD_E_SETTING', `plugin "${manifest.name}" declares no env variable "${key}"; declared: ${manifest.env.map((v) => v.name).join(', ') || '(none)'}`);
+      throw new PlugdError(
+        'PLUGD_E_SETTING',
+        `plugin "${manifest.name}" declares no env variable "${key}"; declared: ${manifest.env.map((v) => v.name).join(', ') || '(none)'}`,
+      );
     }
     if (!declared.settable) {
-      throw new PlugdError('PLUGD_E_SETTING', `env variable "${key}" of plugin "${manifest.name}" is not settable (its manifest says "settable": false)`);
+      throw new PlugdError(
+        'PLUGD_E_SETTING',
+        `env variable "${key}" of plugin "${manifest.name}" is not settable (its manifest says "settable": false)`,
+      );
     }
     merged.set(key, pair);
   }

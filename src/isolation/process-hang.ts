@@ -9,7 +9,13 @@ import { isHung } from './hang-verdict.js';
  * Sends a ping with `ping()` (which returns the promise of its answer, or null when it cannot be
  * sent) and resolves true when it is answered or the process ends, false when it is hung.
  */
-export async function answersPing(pid: number, watchdogMs: number, ended: Promise<unknown>, ping: () => Promise<void> | null, read: ProcessReader = readMainThread): Promise<boolean> {
+export async function answersPing(
+  pid: number,
+  watchdogMs: number,
+  ended: Promise<unknown>,
+  ping: () => Promise<void> | null,
+  read: ProcessReader = readMainThread,
+): Promise<boolean> {
   const before = await read(pid);
   const sentAt = performance.now();
   const pong = ping();
@@ -28,7 +34,10 @@ export async function answersPing(pid: number, watchdogMs: number, ended: Promis
 function settlesWithin(promises: Promise<unknown>[], ms: number): Promise<boolean> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(false), ms);
-    const yes = () => { clearTimeout(timer); resolve(true); };
+    const yes = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
     for (const p of promises) void p.then(yes, yes);
   });
 }
@@ -46,7 +55,14 @@ export async function readAllThreads(pid: number): Promise<{ state: string; cpuU
     const main = await readMainThread(pid);
     if (main === null) return null;
     const tids = await readdir(`/proc/${pid}/task`);
-    const ns = await Promise.all(tids.map((tid) => readFile(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').then((t) => Number(t.split(' ')[0]), () => 0)));
+    const ns = await Promise.all(
+      tids.map((tid) =>
+        readFile(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').then(
+          (t) => Number(t.split(' ')[0]),
+          () => 0,
+        ),
+      ),
+    );
     return { state: main.state, cpuUs: Math.floor(ns.reduce((a, b) => a + b, 0) / 1000) };
   } catch {
     return null;

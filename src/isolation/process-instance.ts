@@ -29,9 +29,10 @@ const WRAPPER = new URL('./entry/process-wrapper.mjs', import.meta.url);
  * The lean wrapper needs setpriv (the parent-death signal), setsid and a POSIX sh (util-linux and
  * dash on Debian); without them the Node wrapper does the same job at ~40 MB a plugin.
  */
-const LEAN = SETPRIV !== null && existsSync('/usr/bin/setsid') && existsSync('/bin/sh') && existsSync('/usr/bin/env')
-  ? { setpriv: SETPRIV, nice: ['/usr/bin/nice', '/bin/nice'].find((p) => existsSync(p)) ?? null }
-  : null;
+const LEAN =
+  SETPRIV !== null && existsSync('/usr/bin/setsid') && existsSync('/bin/sh') && existsSync('/usr/bin/env')
+    ? { setpriv: SETPRIV, nice: ['/usr/bin/nice', '/bin/nice'].find((p) => existsSync(p)) ?? null }
+    : null;
 
 export interface ProcessInstanceOptions {
   name: string;
@@ -98,18 +99,30 @@ export class ProcessInstance implements ProbedInstance {
     this.#client = new DockerPluginClient(this.address);
     this.#end = new InstanceEnd(options.name, { watchdogMs: options.watchdogMs });
     const config = {
-      command: options.command, args: options.args, cwd: options.cwd, logSocket: options.logSocket,
-      id: options.id, name: options.name, instance: options.instance, graceMs: options.graceMs,
+      command: options.command,
+      args: options.args,
+      cwd: options.cwd,
+      logSocket: options.logSocket,
+      id: options.id,
+      name: options.name,
+      instance: options.instance,
+      graceMs: options.graceMs,
       // The wrapper checks its parent is still this process, and ends the plugin when it is not.
       hostPid: process.pid,
     };
-    this.#child = pump ? spawnLean(options, pump) : spawn(process.execPath, [WRAPPER.pathname], {
-      env: { ...options.env, PLUGD_SOCKET: options.socketPath, PLUGD_WRAPPER: JSON.stringify(config) },
-      // stdin is the lifeline: never written, its end tells the wrapper the host is gone.
-      stdio: ['pipe', 'pipe', 'ignore'],
-    });
+    this.#child = pump
+      ? spawnLean(options, pump)
+      : spawn(process.execPath, [WRAPPER.pathname], {
+          env: { ...options.env, PLUGD_SOCKET: options.socketPath, PLUGD_WRAPPER: JSON.stringify(config) },
+          // stdin is the lifeline: never written, its end tells the wrapper the host is gone.
+          stdio: ['pipe', 'pipe', 'ignore'],
+        });
     if (!pump && options.nice > 0 && this.#child.pid !== undefined) {
-      try { setPriority(this.#child.pid, options.nice); } catch { /* not permitted: normal priority */ }
+      try {
+        setPriority(this.#child.pid, options.nice);
+      } catch {
+        /* not permitted: normal priority */
+      }
     }
     this.booted = new Promise((resolve) => {
       this.#child.once('spawn', () => resolve());
@@ -144,21 +157,39 @@ export class ProcessInstance implements ProbedInstance {
       stdout.resume(); // whatever follows is drained, never read
       const pid = wrapperPid(buffered.slice(0, nl), this.#child.pid);
       if (typeof pid === 'number') this.#pluginPid = pid;
-      else if (pid === 'malformed') this.kill('crash', new PlugdError('PLUGD_E_PROTOCOL', `the wrapper of plugin "${this.name}" sent a malformed message instead of "pid N"; the instance was ended`));
+      else if (pid === 'malformed')
+        this.kill(
+          'crash',
+          new PlugdError(
+            'PLUGD_E_PROTOCOL',
+            `the wrapper of plugin "${this.name}" sent a malformed message instead of "pid N"; the instance was ended`,
+          ),
+        );
     };
     stdout.on('data', onData);
   }
 
-  get exited() { return this.#end.exited; }
-  get running(): boolean { return this.#end.running; }
+  get exited() {
+    return this.#end.exited;
+  }
+  get running(): boolean {
+    return this.#end.running;
+  }
   /** The plugin's own pid once the wrapper reported it (for its CPU and memory in the metrics). */
-  get pid(): number | null { return this.#pluginPid; }
-  get uptimeMs(): number { return this.#end.uptimeMs; }
+  get pid(): number | null {
+    return this.#pluginPid;
+  }
+  get uptimeMs(): number {
+    return this.#end.uptimeMs;
+  }
 
   /** Docker's handshake, retried on the task pool until activationTimeoutMs. */
   async activate(): Promise<ActivationResult> {
     try {
-      const implemented = handshakeResult(this.name, await this.#end.race(this.#options.tasks.handshake(this.address, this.#options.activationTimeoutMs)));
+      const implemented = handshakeResult(
+        this.name,
+        await this.#end.race(this.#options.tasks.handshake(this.address, this.#options.activationTimeoutMs)),
+      );
       this.#activated = true;
       return { implements: implemented };
     } catch (e) {
@@ -186,10 +217,17 @@ export class ProcessInstance implements ProbedInstance {
     const { watchdogMs } = this.#options;
     const pid = this.#pluginPid;
     if (pid === null || process.platform !== 'linux') return this.#client.probe(watchdogMs);
-    return answersPing(pid, watchdogMs, this.exited, () => this.running
-      // Only an answer counts: an unreachable plugin is judged like a silent one.
-      ? this.#client.probe(STARVATION_CAP * watchdogMs).then((answered) => (answered ? undefined : new Promise<void>(() => {})))
-      : null, readAllThreads);
+    return answersPing(
+      pid,
+      watchdogMs,
+      this.exited,
+      () =>
+        this.running
+          ? // Only an answer counts: an unreachable plugin is judged like a silent one.
+            this.#client.probe(STARVATION_CAP * watchdogMs).then((answered) => (answered ? undefined : new Promise<void>(() => {})))
+          : null,
+      readAllThreads,
+    );
   }
 
   /** SIGTERM to the plugin's group, SIGKILL after graceMs; resolves when the process is gone. */
@@ -205,16 +243,22 @@ export class ProcessInstance implements ProbedInstance {
     if (!this.running) return;
     this.#reason ??= reason;
     this.#terminate(this.#options.graceMs);
-    const why = reason === 'hung' && cause === undefined
-      ? new PlugdError('PLUGD_E_PLUGIN_HUNG', `plugin "${this.name}" did not answer a health check within ${this.#options.watchdogMs} ms and was terminated`)
-      : cause;
+    const why =
+      reason === 'hung' && cause === undefined
+        ? new PlugdError(
+            'PLUGD_E_PLUGIN_HUNG',
+            `plugin "${this.name}" did not answer a health check within ${this.#options.watchdogMs} ms and was terminated`,
+          )
+        : cause;
     this.#finish(reason, null, why);
   }
 
   /** The plugin's last stderr lines, or none if the log pump cannot tell within STDERR_TAIL_WAIT_MS. */
   #lastStderr(): Promise<string[]> {
     let timer: NodeJS.Timeout | undefined;
-    const bound = new Promise<string[]>((resolve) => { timer = setTimeout(() => resolve([]), STDERR_TAIL_WAIT_MS); });
+    const bound = new Promise<string[]>((resolve) => {
+      timer = setTimeout(() => resolve([]), STDERR_TAIL_WAIT_MS);
+    });
     const tail = this.#options.stderrTail().catch(() => []);
     return Promise.race([tail, bound]).finally(() => clearTimeout(timer));
   }
@@ -229,7 +273,11 @@ export class ProcessInstance implements ProbedInstance {
   /** Signals the plugin's process group and the wrapper (which forwards to the group too). */
   #signal(signal: NodeJS.Signals): void {
     if (this.#pluginPid !== null) {
-      try { process.kill(-this.#pluginPid, signal); } catch { /* the group is gone */ }
+      try {
+        process.kill(-this.#pluginPid, signal);
+      } catch {
+        /* the group is gone */
+      }
     }
     if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill(signal);
   }
@@ -261,11 +309,26 @@ function wrapperPid(line: string, wrapperPid: number | undefined): number | 'mal
 function spawnLean(options: ProcessInstanceOptions, [stdout, stderr]: [net.Socket, net.Socket]): ChildProcess {
   const lean = LEAN!;
   let increment = 0;
-  try { increment = options.nice - getPriority(); } catch { /* unknown: leave it */ }
+  try {
+    increment = options.nice - getPriority();
+  } catch {
+    /* unknown: leave it */
+  }
   const nice = lean.nice && increment > 0 ? [lean.nice, '-n', String(increment)] : [];
   const [command, ...args] = [
-    ...nice, lean.setpriv, '--pdeathsig', 'TERM', '--', '/bin/sh', '-c', WRAPPER_SCRIPT, 'plugd-wrapper',
-    String(options.graceMs / 1_000), String(process.pid), options.command, ...options.args,
+    ...nice,
+    lean.setpriv,
+    '--pdeathsig',
+    'TERM',
+    '--',
+    '/bin/sh',
+    '-c',
+    WRAPPER_SCRIPT,
+    'plugd-wrapper',
+    String(options.graceMs / 1_000),
+    String(process.pid),
+    options.command,
+    ...options.args,
   ];
   return spawn(command!, args, {
     cwd: options.cwd,

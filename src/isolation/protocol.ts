@@ -57,7 +57,6 @@ export interface PluginWorkerApi {
   deactivate(): Promise<void>;
 }
 
-
 // Checks of what a plugin thread sends back. The plugin's code shares the thread with plugd's
 // entry and can post anything on any port it reaches: a message that fails these checks ends
 // that instance (PLUGD_E_PROTOCOL), and never reaches code that would throw on it.
@@ -68,9 +67,12 @@ const MAX_CAUSE_DEPTH = 8;
 export function isPlainError(value: unknown, depth = 0): boolean {
   if (typeof value !== 'object' || value === null || Array.isArray(value) || depth > MAX_CAUSE_DEPTH) return false;
   const e = value as Record<string, unknown>;
-  return typeof e.name === 'string' && typeof e.message === 'string'
-    && (e.stack === undefined || typeof e.stack === 'string')
-    && (e.cause === undefined || isPlainError(e.cause, depth + 1));
+  return (
+    typeof e.name === 'string' &&
+    typeof e.message === 'string' &&
+    (e.stack === undefined || typeof e.stack === 'string') &&
+    (e.cause === undefined || isPlainError(e.cause, depth + 1))
+  );
 }
 
 /** A CallReply to a call that was made (ids up to `lastId`). */

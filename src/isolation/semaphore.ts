@@ -40,7 +40,10 @@ export class Semaphore {
           const next = this.#urgent.shift() ?? this.#background.shift();
           if (next) {
             this.#active += 1;
-            setImmediate(() => { this.#active -= 1; next(); });
+            setImmediate(() => {
+              this.#active -= 1;
+              next();
+            });
           }
         });
       };

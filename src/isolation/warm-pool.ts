@@ -95,7 +95,9 @@ export class WarmPool {
       if (this.#ready.length >= this.size) for (const wake of this.#waiters.splice(0)) wake();
     });
     // A standby thread that dies is dropped, not restarted: a refill happens on the next take().
-    worker.once('error', () => { /* its exit follows */ });
+    worker.once('error', () => {
+      /* its exit follows */
+    });
     worker.once('exit', () => {
       release();
       if (this.#starting.delete(worker)) this.#pending -= 1;

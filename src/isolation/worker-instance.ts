@@ -12,7 +12,15 @@ import { InstanceEnd } from './instance-end.js';
 import { PendingRequests } from './pending-requests.js';
 import type { PluginInstance } from './plugin-instance.js';
 import { startPluginThread } from './plugin-thread.js';
-import { isCallReply, isControlReply, type ActivationResult, type CallReply, type CallRequest, type PluginInit, type PluginWorkerApi } from './protocol.js';
+import {
+  isCallReply,
+  isControlReply,
+  type ActivationResult,
+  type CallReply,
+  type CallRequest,
+  type PluginInit,
+  type PluginWorkerApi,
+} from './protocol.js';
 import { SLOT_COUNT } from './wire-constants.mjs';
 
 /** The plugin's part of PluginInit, plus what the thread is started with. */
@@ -50,7 +58,10 @@ export class WorkerInstance implements PluginInstance {
     this.name = options.name;
     this.instance = options.instance;
     this.#end = new InstanceEnd(options.name, { watchdogMs: options.watchdogMs, memoryLimitMb: options.memoryLimitMb });
-    this.#calls = new PendingRequests(({ method, timeoutMs }) => new PlugdError('PLUGD_E_CALL_TIMEOUT', `plugin "${this.name}" did not answer "${method}" within ${timeoutMs} ms`));
+    this.#calls = new PendingRequests(
+      ({ method, timeoutMs }) =>
+        new PlugdError('PLUGD_E_CALL_TIMEOUT', `plugin "${this.name}" did not answer "${method}" within ${timeoutMs} ms`),
+    );
     const heartbeat = new SharedArrayBuffer(SLOT_COUNT * Int32Array.BYTES_PER_ELEMENT);
     this.slots = new Int32Array(heartbeat);
     const calls = new MessageChannel();
@@ -78,18 +89,26 @@ export class WorkerInstance implements PluginInstance {
     this.booted = standby
       ? Promise.resolve()
       : new Promise((resolve) => {
-        this.#worker.once('online', () => resolve());
-        void this.exited.then(() => resolve());
-      });
-    this.#worker.on('error', (err: unknown) => { this.#workerError = err; });
+          this.#worker.once('online', () => resolve());
+          void this.exited.then(() => resolve());
+        });
+    this.#worker.on('error', (err: unknown) => {
+      this.#workerError = err;
+    });
     this.#worker.on('exit', (code) => this.#onWorkerExit(code));
     this.#worker.on('messageerror', (e) => this.#violation('its control channel', e));
     this.#api = wrap<PluginWorkerApi>(this.#controlEndpoint());
   }
 
-  get exited() { return this.#end.exited; }
-  get running(): boolean { return this.#end.running; }
-  get uptimeMs(): number { return this.#end.uptimeMs; }
+  get exited() {
+    return this.#end.exited;
+  }
+  get running(): boolean {
+    return this.#end.running;
+  }
+  get uptimeMs(): number {
+    return this.#end.uptimeMs;
+  }
 
   /** The handshake. Rejects with PLUGD_E_ACTIVATION and ends the instance if activate() fails. */
   async activate(): Promise<ActivationResult> {
@@ -111,7 +130,13 @@ export class WorkerInstance implements PluginInstance {
     try {
       this.#callPort.postMessage(request);
     } catch (e) {
-      return Promise.reject(new PlugdError('PLUGD_E_CALL', `plugin "${this.name}": the arguments of "${method}" cannot be sent to a worker plugin (they must be structured-cloneable): ${(e as Error).message}`, { cause: e }));
+      return Promise.reject(
+        new PlugdError(
+          'PLUGD_E_CALL',
+          `plugin "${this.name}": the arguments of "${method}" cannot be sent to a worker plugin (they must be structured-cloneable): ${(e as Error).message}`,
+          { cause: e },
+        ),
+      );
     }
     return this.#calls.wait(id, { method, timeoutMs }, timeoutMs);
   }
@@ -144,7 +169,13 @@ export class WorkerInstance implements PluginInstance {
   /** A malformed message from the plugin's thread ends the instance; the host only notes what came. */
   #violation(where: string, what: unknown): void {
     if (!this.running) return;
-    this.kill('crash', new PlugdError('PLUGD_E_PROTOCOL', `plugin "${this.name}" sent a malformed message on ${where} (${describe(what)}); the instance was ended`));
+    this.kill(
+      'crash',
+      new PlugdError(
+        'PLUGD_E_PROTOCOL',
+        `plugin "${this.name}" sent a malformed message on ${where} (${describe(what)}); the instance was ended`,
+      ),
+    );
   }
 
   #onReply([id, failed, payload]: CallReply): void {
@@ -158,7 +189,9 @@ export class WorkerInstance implements PluginInstance {
   async stop(graceMs: number): Promise<void> {
     if (!this.running || this.#stopping) return;
     this.#stopping = true;
-    await this.#end.race(this.#api.deactivate(), graceMs).catch(() => { /* a failing deactivate still ends in a stop */ });
+    await this.#end.race(this.#api.deactivate(), graceMs).catch(() => {
+      /* a failing deactivate still ends in a stop */
+    });
     this.kill('stopped');
   }
 
@@ -169,7 +202,9 @@ export class WorkerInstance implements PluginInstance {
   kill(reason: ExitReason, cause?: unknown): void {
     if (!this.running) return;
     this.#finish(reason, null, cause);
-    this.#worker.terminate().catch(() => { /* already gone */ });
+    this.#worker.terminate().catch(() => {
+      /* already gone */
+    });
     this.#worker.unref();
   }
 

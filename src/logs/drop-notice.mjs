@@ -26,14 +26,22 @@ export function createDropNotice(emit, options = {}) {
       noticeAt = t;
       emit(dropped, t);
     } else if (!timer) {
-      timer = setTimeout(() => { timer = null; report(); }, noticeAt + intervalMs - t);
+      timer = setTimeout(
+        () => {
+          timer = null;
+          report();
+        },
+        noticeAt + intervalMs - t,
+      );
       timer.unref();
     }
   }
 
   return {
     /** Counts one dropped line. */
-    drop() { pending += 1; },
+    drop() {
+      pending += 1;
+    },
     /** Writes the notice now if the interval allows, else when it ends. */
     report,
     /** Forgets a pending notice (the log is going away). */

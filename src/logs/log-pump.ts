@@ -22,7 +22,9 @@ export class LogPump {
     this.#worker = new Worker(ENTRY, { name: 'plugd:log-pump', workerData: options });
     this.#worker.unref();
     this.#worker.on('message', (reply: PumpReply) => this.#waiting.take(reply.seq)?.resolve(reply));
-    this.#worker.on('error', () => { this.#closed = true; });
+    this.#worker.on('error', () => {
+      this.#closed = true;
+    });
     this.#worker.on('exit', () => {
       this.#closed = true;
       this.#waiting.rejectAll(new PlugdError('PLUGD_E_CLOSED', 'the log pump ended'));
@@ -38,7 +40,8 @@ export class LogPump {
 
   /** The last `lines` lines of a plugin's log, oldest first. */
   async tail(id: string, lines: number): Promise<LogLine[]> {
-    if (!Number.isInteger(lines) || lines <= 0) throw new PlugdError('PLUGD_E_OPTION', 'option "tail" must be a positive whole number', { details: { option: 'tail' } });
+    if (!Number.isInteger(lines) || lines <= 0)
+      throw new PlugdError('PLUGD_E_OPTION', 'option "tail" must be a positive whole number', { details: { option: 'tail' } });
     const reply = await this.#ask((seq) => ({ type: 'tail', seq, id, lines }));
     return reply.type === 'tail' ? reply.lines : [];
   }

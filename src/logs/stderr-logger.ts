@@ -12,7 +12,11 @@ export interface LineSink {
 export function stderrLogger(sink: LineSink = process.stderr): Logger {
   return pino(
     { level: 'warn', base: null, timestamp: false, formatters: { level: (label) => ({ level: label }) } },
-    { write: (json: string) => { sink.write(readableLine(json)); } },
+    {
+      write: (json: string) => {
+        sink.write(readableLine(json));
+      },
+    },
   );
 }
 

@@ -18,11 +18,13 @@ export class ActivationHandlers {
     let set = this.#byCapability.get(capability);
     if (!set) this.#byCapability.set(capability, (set = new Set()));
     set.add(handler);
-    return () => { set.delete(handler); };
+    return () => {
+      set.delete(handler);
+    };
   }
 
   /** Tells the handlers of each implemented capability that `name` was activated. */
-  activated(name: string, implemented: string[], clientFor: (capability: string) => PluginClient): void {
+  activated(_name: string, implemented: string[], clientFor: (capability: string) => PluginClient): void {
     for (const capability of implemented) {
       for (const handler of this.#byCapability.get(capability) ?? []) this.call(handler, clientFor(capability));
     }

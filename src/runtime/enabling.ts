@@ -21,7 +21,10 @@ export async function enableWithRequires(entry: PluginEntry, host: EnableHost): 
   const order = withDependencies(host.entries.requiresMap(), entry.name);
   const missing = order.filter((n) => !host.entries.get(n));
   if (missing.length > 0) {
-    throw new PlugdError('PLUGD_E_DEPENDENCY', `plugin "${entry.name}" requires ${missing.map((m) => `"${m}"`).join(', ')}, which ${missing.length > 1 ? 'are' : 'is'} not installed`);
+    throw new PlugdError(
+      'PLUGD_E_DEPENDENCY',
+      `plugin "${entry.name}" requires ${missing.map((m) => `"${m}"`).join(', ')}, which ${missing.length > 1 ? 'are' : 'is'} not installed`,
+    );
   }
   const stops = host.actors.afterStops(order);
   if (stops) {

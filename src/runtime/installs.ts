@@ -4,7 +4,14 @@
 import type { Logger } from 'pino';
 import { PlugdError } from '../errors.js';
 import type { ResolvedOptions } from '../options.js';
-import { carrySettings, checkInstallable, checkPermissions, prepareFrom, type InstallContext, type PreparedBundle } from '../store/installer.js';
+import {
+  carrySettings,
+  checkInstallable,
+  checkPermissions,
+  prepareFrom,
+  type InstallContext,
+  type PreparedBundle,
+} from '../store/installer.js';
 import type { SettingsWriter } from '../store/settings-writer.js';
 import type { Store } from '../store/store.js';
 import type { TaskPool } from '../tasks/task-pool.js';
@@ -69,17 +76,25 @@ export class Installs {
   }
 
   /** See Supervisor.upgrade. */
-  async upgrade(entry: PluginEntry, bundlePath: string | undefined, options: InstallOptions = {}): Promise<{ id: string; name: string; previous: string }> {
+  async upgrade(
+    entry: PluginEntry,
+    bundlePath: string | undefined,
+    options: InstallOptions = {},
+  ): Promise<{ id: string; name: string; previous: string }> {
     const name = entry.name;
     const from = bundlePath ?? entry.record.source?.spec;
     if (from === undefined) {
-      throw new PlugdError('PLUGD_E_OPTION', `plugin "${name}" was not installed from the npm registry; upgrade() needs a bundle for it`, { details: { option: 'bundlePath' } });
+      throw new PlugdError('PLUGD_E_OPTION', `plugin "${name}" was not installed from the npm registry; upgrade() needs a bundle for it`, {
+        details: { option: 'bundlePath' },
+      });
     }
     return entry.exclusive('upgraded', async () => {
       const bundle = await prepareFrom(from, this.#installContext(options));
       try {
         if (bundle.manifest.name !== name) {
-          throw new PlugdError('PLUGD_E_MANIFEST', `the bundle holds plugin "${bundle.manifest.name}", not "${name}"`, { details: { field: 'name' } });
+          throw new PlugdError('PLUGD_E_MANIFEST', `the bundle holds plugin "${bundle.manifest.name}", not "${name}"`, {
+            details: { field: 'name' },
+          });
         }
         return await this.exclusive(() => this.#replace(entry, bundle, options.grantPermissions === true));
       } finally {
@@ -93,8 +108,10 @@ export class Installs {
     host.assertOpen();
     const { name, record: old } = entry;
     if (old.id === bundle.id) return { id: old.id, name, previous: old.id };
-    if (!host.actors.hasTag(name, 'atRest')) throw new PlugdError('PLUGD_E_STATE', `plugin "${name}" is ${host.actors.stateOf(name)}; disable it before upgrading`);
-    if (entry.origin !== 'installed') throw new PlugdError('PLUGD_E_STATE', `plugin "${name}" was discovered, not installed; its process is not plugd's to upgrade`);
+    if (!host.actors.hasTag(name, 'atRest'))
+      throw new PlugdError('PLUGD_E_STATE', `plugin "${name}" is ${host.actors.stateOf(name)}; disable it before upgrading`);
+    if (entry.origin !== 'installed')
+      throw new PlugdError('PLUGD_E_STATE', `plugin "${name}" was discovered, not installed; its process is not plugd's to upgrade`);
     entry.assertFree(false);
     checkInstallable(host.entries, bundle.manifest, bundle.id, old);
     const { settings, dropped } = carrySettings(old, bundle.manifest, granted);
@@ -103,7 +120,10 @@ export class Installs {
     await host.actors.remove(name);
     host.retire(entry);
     host.admit(host.entries.add(record, 'installed'));
-    host.log.info({ plugin: name, id: record.id, previous: old.id, droppedSettings: dropped }, `upgraded ${name} from ${old.manifest.version} to ${bundle.manifest.version}`);
+    host.log.info(
+      { plugin: name, id: record.id, previous: old.id, droppedSettings: dropped },
+      `upgraded ${name} from ${old.manifest.version} to ${bundle.manifest.version}`,
+    );
     return { id: record.id, name, previous: old.id };
   }
 

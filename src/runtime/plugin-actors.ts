@@ -56,7 +56,12 @@ export class PluginActors {
   readonly #options: ResolvedOptions;
 
   /** `afterChange` runs once waiters and listeners have seen a change (activation handlers). */
-  constructor(host: InstanceHost, options: ResolvedOptions, log: Logger, afterChange: (event: StateEvent, context: PluginContext | undefined) => void) {
+  constructor(
+    host: InstanceHost,
+    options: ResolvedOptions,
+    log: Logger,
+    afterChange: (event: StateEvent, context: PluginContext | undefined) => void,
+  ) {
     this.#options = options;
     this.#actor = createActor(runtimeSupervisorMachine(host, options), options.inspect ? { inspect: options.inspect } : {});
     this.#actor.on('state', (change) => {
@@ -145,7 +150,8 @@ export class PluginActors {
         // (PLUGD_E_DEPENDENCY) rather than leave it waiting while the plugin is suspended.
         const requires = this.#actor.getSnapshot().context.plugins.get(name)?.requires ?? [];
         const down = requires.find((dep) => !this.hasTag(dep, 'running'));
-        if (down) throw new PlugdError('PLUGD_E_DEPENDENCY', `plugin "${name}" cannot run now: its dependency "${down}" is ${this.stateOf(down)}`);
+        if (down)
+          throw new PlugdError('PLUGD_E_DEPENDENCY', `plugin "${name}" cannot run now: its dependency "${down}" is ${this.stateOf(down)}`);
         const running = this.#waiters.whenRunning(name, [name, ...requires]);
         this.#ref(name)!.send({ type: 'ACTIVATE' });
         return running;

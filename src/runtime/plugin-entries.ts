@@ -48,7 +48,9 @@ export class PluginEntries {
 
   /** The names of the plugins that require `name`. */
   dependentsOf(name: string): string[] {
-    return this.list().filter((e) => e.record.manifest.requires.includes(name)).map((e) => e.name);
+    return this.list()
+      .filter((e) => e.record.manifest.requires.includes(name))
+      .map((e) => e.name);
   }
 
   /** A plugin by name, full ID, or an unambiguous ID prefix of 12+ characters (as Docker does). */
@@ -66,7 +68,14 @@ export class PluginEntries {
     }
     const found = this.find(nameOrId);
     if (found) return found;
-    throw new PlugdError('PLUGD_E_NOT_FOUND', `no installed plugin is named "${nameOrId}"; installed: ${this.list().map((e) => e.name).join(', ') || '(none)'}`);
+    throw new PlugdError(
+      'PLUGD_E_NOT_FOUND',
+      `no installed plugin is named "${nameOrId}"; installed: ${
+        this.list()
+          .map((e) => e.name)
+          .join(', ') || '(none)'
+      }`,
+    );
   }
 
   #mapOf(origin: PluginOrigin): Map<string, PluginEntry> {

@@ -68,14 +68,18 @@ export class PluginEntry {
   assertFree(force: boolean | undefined): this {
     const refs = this.references;
     if (refs > 0 && !force) {
-      throw new PlugdError('PLUGD_E_IN_USE', `plugin "${this.name}" is in use (${refs} reference${refs > 1 ? 's' : ''} acquired by the host); release them or pass { force: true }`);
+      throw new PlugdError(
+        'PLUGD_E_IN_USE',
+        `plugin "${this.name}" is in use (${refs} reference${refs > 1 ? 's' : ''} acquired by the host); release them or pass { force: true }`,
+      );
     }
     return this;
   }
 
   /** Throws PLUGD_E_STATE while an exclusive operation holds the plugin. */
   checkUnheld(): void {
-    if (this.heldBy !== undefined) throw new PlugdError('PLUGD_E_STATE', `plugin "${this.name}" is being ${this.heldBy}; try again once that ends`);
+    if (this.heldBy !== undefined)
+      throw new PlugdError('PLUGD_E_STATE', `plugin "${this.name}" is being ${this.heldBy}; try again once that ends`);
   }
 
   /**

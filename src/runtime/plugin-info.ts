@@ -75,7 +75,12 @@ export function describePlugins(entries: PluginEntry[], filter: { capability?: s
     const { record } = entry;
     if (filter.enabled !== undefined && record.settings.enabled !== filter.enabled) continue;
     const info = describePlugin(entry);
-    if (filter.capability !== undefined && !info.implements.includes(filter.capability) && !record.manifest.interface.types.includes(filter.capability)) continue;
+    if (
+      filter.capability !== undefined &&
+      !info.implements.includes(filter.capability) &&
+      !record.manifest.interface.types.includes(filter.capability)
+    )
+      continue;
     infos.push(info);
   }
   return infos.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

@@ -17,18 +17,25 @@ export function toRestore(records: PluginRecord[]): PluginRecord[] {
 }
 
 /** Enables each record and reports each outcome; never rejects. `quiet()` says the host is closing. */
-export async function restore(records: PluginRecord[], enable: (id: string) => Promise<void>, log: Logger, quiet: () => boolean): Promise<RestoreReport> {
+export async function restore(
+  records: PluginRecord[],
+  enable: (id: string) => Promise<void>,
+  log: Logger,
+  quiet: () => boolean,
+): Promise<RestoreReport> {
   const report: RestoreReport = { running: [], failed: [] };
-  await Promise.all(records.map(async (record) => {
-    const name = record.manifest.name;
-    try {
-      await enable(record.id);
-      report.running.push(name);
-    } catch (e) {
-      const error = e instanceof Error ? e : new Error(String(e));
-      report.failed.push({ name, error });
-      if (!quiet()) log.error({ plugin: name, err: error }, `could not restore ${name}`);
-    }
-  }));
+  await Promise.all(
+    records.map(async (record) => {
+      const name = record.manifest.name;
+      try {
+        await enable(record.id);
+        report.running.push(name);
+      } catch (e) {
+        const error = e instanceof Error ? e : new Error(String(e));
+        report.failed.push({ name, error });
+        if (!quiet()) log.error({ plugin: name, err: error }, `could not restore ${name}`);
+      }
+    }),
+  );
   return report;
 }

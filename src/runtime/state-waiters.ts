@@ -40,13 +40,21 @@ export class StateWaiters {
         if (change.to === 'enabled' && idleIsReady?.(name)) return resolve();
         if (change.from === change.to) return;
         if (change.to === 'restarting' || change.to === 'disabled' || change.to === 'removed') {
-          const error = change.error ? fromInfo(change.error) : new PlugdError('PLUGD_E_STATE', `plugin "${name}" was ${change.to === 'removed' ? 'removed' : 'disabled'} before it ran`);
+          const error = change.error
+            ? fromInfo(change.error)
+            : new PlugdError('PLUGD_E_STATE', `plugin "${name}" was ${change.to === 'removed' ? 'removed' : 'disabled'} before it ran`);
           return reject(error);
         }
       } else if (change.from !== change.to && (change.to === 'disabled' || change.to === 'restarting' || change.to === 'removed')) {
         const cause = change.error ? fromInfo(change.error) : undefined;
         const what = change.to === 'restarting' ? 'failed and is restarting' : `was ${change.to}`;
-        reject(new PlugdError('PLUGD_E_DEPENDENCY', `plugin "${name}" cannot run yet: its dependency "${change.name}" ${what}${cause ? ` (${cause.message})` : ''}; it waits in "enabled" and starts once "${change.name}" runs`, cause ? { cause } : undefined));
+        reject(
+          new PlugdError(
+            'PLUGD_E_DEPENDENCY',
+            `plugin "${name}" cannot run yet: its dependency "${change.name}" ${what}${cause ? ` (${cause.message})` : ''}; it waits in "enabled" and starts once "${change.name}" runs`,
+            cause ? { cause } : undefined,
+          ),
+        );
       }
     });
   }
@@ -69,17 +77,19 @@ export class StateWaiters {
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       const waiter = (change: StateEvent) => check(change, done(resolve), done(reject));
-      const done = <A extends unknown[]>(settle: (...a: A) => void) => (...a: A) => {
-        if (settled) return;
-        settled = true;
-        for (const name of names) {
-          const set = this.#byName.get(name);
-          set?.delete(waiter);
-          if (set?.size === 0) this.#byName.delete(name);
-        }
-        this.#onClose.delete(rejectOnClose);
-        settle(...a);
-      };
+      const done =
+        <A extends unknown[]>(settle: (...a: A) => void) =>
+        (...a: A) => {
+          if (settled) return;
+          settled = true;
+          for (const name of names) {
+            const set = this.#byName.get(name);
+            set?.delete(waiter);
+            if (set?.size === 0) this.#byName.delete(name);
+          }
+          this.#onClose.delete(rejectOnClose);
+          settle(...a);
+        };
       const rejectOnClose = done(reject);
       // The level first: the state each watched plugin is in now, as a change to itself.
       for (const name of names) {

@@ -39,6 +39,8 @@ export interface PluginDefinition<Env extends Record<string, string> = Record<st
  *   methods: { 'Greeter.Hello': async ({ name }, ctx) => ({ greeting: `${ctx.env.GREETING} ${name}` }) },
  * });
  */
-export function definePlugin<Env extends Record<string, string> = Record<string, string>>(definition: PluginDefinition<Env>): PluginDefinition<Env> {
+export function definePlugin<Env extends Record<string, string> = Record<string, string>>(
+  definition: PluginDefinition<Env>,
+): PluginDefinition<Env> {
   return definition;
 }

@@ -69,8 +69,9 @@ function readBody(request, limit) {
  * @returns {Promise<PluginServer>}
  */
 export async function servePlugin(options) {
-  const socket = options.port === undefined ? options.socket ?? process.env.PLUGD_SOCKET : undefined;
-  if (options.port === undefined && !socket) throw new Error('servePlugin: give { socket } or { port }, or run under plugd, which sets PLUGD_SOCKET');
+  const socket = options.port === undefined ? (options.socket ?? process.env.PLUGD_SOCKET) : undefined;
+  if (options.port === undefined && !socket)
+    throw new Error('servePlugin: give { socket } or { port }, or run under plugd, which sets PLUGD_SOCKET');
   if (!Array.isArray(options.implements)) throw new Error('servePlugin: { implements } must list the capabilities, e.g. ["VolumeDriver"]');
   const limit = options.maxBodyBytes ?? 1024 * 1024;
   const server = http.createServer((request, response) => {
@@ -81,7 +82,10 @@ export async function servePlugin(options) {
         if (method === ACTIVATE) return send(response, 200, { Implements: options.implements });
         // Object.hasOwn: a method named "constructor" or "__proto__" is not a handler.
         const handler = Object.hasOwn(options.handlers, method) ? options.handlers[method] : undefined;
-        if (!handler) return send(response, 404, { Err: `unknown method "${method}"; this plugin serves: ${[ACTIVATE, ...Object.keys(options.handlers)].join(', ')}` });
+        if (!handler)
+          return send(response, 404, {
+            Err: `unknown method "${method}"; this plugin serves: ${[ACTIVATE, ...Object.keys(options.handlers)].join(', ')}`,
+          });
         try {
           send(response, 200, (await handler(body)) ?? {});
         } catch (e) {
@@ -100,9 +104,10 @@ export async function servePlugin(options) {
   if (socket) await chmod(socket, 0o600); // reachable only by the user that runs the host
   return {
     address: socket ?? /** @type {import('node:net').AddressInfo} */ (server.address()).port,
-    close: () => new Promise((resolve) => {
-      server.close(() => resolve(undefined));
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve(undefined));
+        server.closeAllConnections();
+      }),
   };
 }

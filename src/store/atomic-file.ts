@@ -54,17 +54,19 @@ export function writeJsonAtomic(file: string, value: unknown): Promise<void> {
 export async function syncTree(dir: string): Promise<void> {
   const entries = await readdir(dir, { withFileTypes: true });
   for (let i = 0; i < entries.length; i += 16) {
-    await Promise.all(entries.slice(i, i + 16).map(async (entry) => {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) return syncTree(full);
-      if (!entry.isFile()) return;
-      const handle = await open(full, 'r');
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    }));
+    await Promise.all(
+      entries.slice(i, i + 16).map(async (entry) => {
+        const full = path.join(dir, entry.name);
+        if (entry.isDirectory()) return syncTree(full);
+        if (!entry.isFile()) return;
+        const handle = await open(full, 'r');
+        try {
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+      }),
+    );
   }
   await syncDir(dir);
 }

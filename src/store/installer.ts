@@ -70,7 +70,12 @@ export const DEFAULT_MAX_BUNDLE_ENTRIES = 10_000;
  * unpacked on the task pool into a scratch folder of the store. Either is refused past
  * `maxEntries` entries, an archive past 512 MiB unpacked.
  */
-export async function prepareBundle(bundlePath: string, tasks: TaskPool, scratchDir: () => Promise<string>, limits: { maxEntries: number } = { maxEntries: DEFAULT_MAX_BUNDLE_ENTRIES }): Promise<PreparedBundle> {
+export async function prepareBundle(
+  bundlePath: string,
+  tasks: TaskPool,
+  scratchDir: () => Promise<string>,
+  limits: { maxEntries: number } = { maxEntries: DEFAULT_MAX_BUNDLE_ENTRIES },
+): Promise<PreparedBundle> {
   if (typeof bundlePath !== 'string' || bundlePath === '') {
     throw new PlugdError('PLUGD_E_OPTION', 'install() needs the path of a bundle folder or archive', { details: { option: 'bundleDir' } });
   }
@@ -79,7 +84,10 @@ export async function prepareBundle(bundlePath: string, tasks: TaskPool, scratch
   const { maxEntries } = limits;
   if (info?.isDirectory()) return describeBundle(source, tasks, maxEntries, async () => {});
   if (!info?.isFile()) {
-    throw new PlugdError('PLUGD_E_BUNDLE', `bundle ${source} is neither a folder nor an archive (a folder holding plugin.json, or a .tgz of one, is expected)`);
+    throw new PlugdError(
+      'PLUGD_E_BUNDLE',
+      `bundle ${source} is neither a folder nor an archive (a folder holding plugin.json, or a .tgz of one, is expected)`,
+    );
   }
   const scratch = await scratchDir();
   // Retried: a refused archive's last writes may still land while the folder is removed.
@@ -103,7 +111,11 @@ async function describeBundle(dir: string, tasks: TaskPool, maxEntries: number, 
 export function checkPermissions(manifest: Manifest, granted: boolean): string[] {
   const asked = manifest.permissions.env;
   if (asked.length > 0 && !granted) {
-    throw new PlugdError('PLUGD_E_PERMISSION', `plugin "${manifest.name}" asks to read the host env variables ${asked.join(', ')}; review them and install with { grantPermissions: true }`, { details: { permissions: manifest.permissions } });
+    throw new PlugdError(
+      'PLUGD_E_PERMISSION',
+      `plugin "${manifest.name}" asks to read the host env variables ${asked.join(', ')}; review them and install with { grantPermissions: true }`,
+      { details: { permissions: manifest.permissions } },
+    );
   }
   return granted ? [...asked] : [];
 }
@@ -121,13 +133,18 @@ export interface InstalledPlugins {
 export function checkInstallable(store: InstalledPlugins, manifest: Manifest, id: string, replaces?: PluginRecord): void {
   const clash = store.records().find((r) => r !== replaces && (r.manifest.name === manifest.name || r.id === id));
   if (clash) {
-    throw new PlugdError('PLUGD_E_EXISTS', `plugin "${manifest.name}" is already installed (id ${clash.id.slice(0, 12)}); remove it first to install another version`);
+    throw new PlugdError(
+      'PLUGD_E_EXISTS',
+      `plugin "${manifest.name}" is already installed (id ${clash.id.slice(0, 12)}); remove it first to install another version`,
+    );
   }
   const requires = store.requiresMap();
   requires.set(manifest.name, manifest.requires);
   const cycle = findCycle(requires);
   if (cycle) {
-    throw new PlugdError('PLUGD_E_CYCLE', `installing "${manifest.name}" would make a requires cycle: ${cycle.join(' -> ')}`, { details: { cycle } });
+    throw new PlugdError('PLUGD_E_CYCLE', `installing "${manifest.name}" would make a requires cycle: ${cycle.join(' -> ')}`, {
+      details: { cycle },
+    });
   }
 }
 
@@ -140,7 +157,11 @@ export function carrySettings(old: PluginRecord, manifest: Manifest, granted: bo
   const asked = manifest.permissions.env;
   const newlyAsked = asked.filter((name) => !old.settings.grantedEnv.includes(name));
   if (newlyAsked.length > 0 && !granted) {
-    throw new PlugdError('PLUGD_E_PERMISSION', `plugin "${manifest.name}" ${manifest.version} newly asks to read the host env variables ${newlyAsked.join(', ')}; review them and upgrade with { grantPermissions: true }`, { details: { permissions: manifest.permissions } });
+    throw new PlugdError(
+      'PLUGD_E_PERMISSION',
+      `plugin "${manifest.name}" ${manifest.version} newly asks to read the host env variables ${newlyAsked.join(', ')}; review them and upgrade with { grantPermissions: true }`,
+      { details: { permissions: manifest.permissions } },
+    );
   }
   const settable = new Set(manifest.env.filter((v) => v.settable).map((v) => v.name));
   const kept = old.settings.env.filter((pair) => settable.has(pair.slice(0, pair.indexOf('='))));

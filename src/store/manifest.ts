@@ -121,7 +121,9 @@ const MAX_MANIFEST_BYTES = 1024 * 1024;
 export function excerpt(value: unknown): string {
   const text = String(value);
   const cut = text.length > EXCERPT_CHARS ? text.slice(0, EXCERPT_CHARS) : text;
-  const escaped = cut.replace(/[^\x20-\x7e]|["\\]/g, (c) => (c === '"' || c === '\\' ? `\\${c}` : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  const escaped = cut.replace(/[^\x20-\x7e]|["\\]/g, (c) =>
+    c === '"' || c === '\\' ? `\\${c}` : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
   return `"${escaped}"${cut.length < text.length ? '...' : ''}`;
 }
 
@@ -215,7 +217,8 @@ function parseActivation(raw: Record<string, unknown>, source?: string): Pick<Ma
   const { activation, idleTimeoutMs } = raw;
   const out: Pick<ManifestBase, 'activation' | 'idleTimeoutMs'> = {};
   if (activation !== undefined) {
-    if (activation !== 'eager' && activation !== 'lazy') fail('activation', 'must be "eager" (start when enabled) or "lazy" (start on the first call)', source);
+    if (activation !== 'eager' && activation !== 'lazy')
+      fail('activation', 'must be "eager" (start when enabled) or "lazy" (start on the first call)', source);
     out.activation = activation;
   }
   if (idleTimeoutMs !== undefined) {
@@ -234,7 +237,31 @@ function parseActivation(raw: Record<string, unknown>, source?: string): Pick<Ma
  */
 export function parseManifest(raw: unknown, source?: string): Manifest {
   if (!isRecord(raw)) fail('(root)', 'plugin.json must hold a JSON object', source);
-  checkKeys(raw, ['name', 'version', 'description', 'kind', 'entrypoint', 'exec', 'workdir', 'interface', 'env', 'args', 'permissions', 'restart', 'requires', 'isolation', 'docker', 'activation', 'idleTimeoutMs', ...CONTAINER_KEYS], '', source);
+  checkKeys(
+    raw,
+    [
+      'name',
+      'version',
+      'description',
+      'kind',
+      'entrypoint',
+      'exec',
+      'workdir',
+      'interface',
+      'env',
+      'args',
+      'permissions',
+      'restart',
+      'requires',
+      'isolation',
+      'docker',
+      'activation',
+      'idleTimeoutMs',
+      ...CONTAINER_KEYS,
+    ],
+    '',
+    source,
+  );
   required(raw, 'name', 'name', '"name": "hello"', source);
   required(raw, 'version', 'version', '"version": "1.0.0"', source);
   required(raw, 'kind', 'kind', '"kind": "worker"', source);
@@ -261,7 +288,8 @@ export function parseManifest(raw: unknown, source?: string): Manifest {
   if (requires.includes(name)) fail('requires', `"${name}" cannot require itself`, source);
 
   const base: ManifestBase = {
-    name, version,
+    name,
+    version,
     interface: { types },
     env: parseEnv(raw.env, source),
     args: stringList(raw.args, 'args', undefined, source),
@@ -278,7 +306,8 @@ export function parseManifest(raw: unknown, source?: string): Manifest {
   }
   if (kind === 'worker') {
     if (raw.docker !== undefined) fail('docker', 'only applies to "process" and "container" plugins (a worker has no socket)', source);
-    if (raw.exec !== undefined || raw.workdir !== undefined) fail(raw.exec !== undefined ? 'exec' : 'workdir', 'only applies to "process" plugins', source);
+    if (raw.exec !== undefined || raw.workdir !== undefined)
+      fail(raw.exec !== undefined ? 'exec' : 'workdir', 'only applies to "process" plugins', source);
     required(raw, 'entrypoint', 'entrypoint', '"entrypoint": "index.mjs"', source);
     const { entrypoint } = raw;
     if (typeof entrypoint !== 'string' || !isInsideBundle(entrypoint)) {
@@ -290,7 +319,8 @@ export function parseManifest(raw: unknown, source?: string): Manifest {
     return { ...base, kind, entrypoint, isolation: raw.isolation as Isolation };
   }
   const socket = iface.socket ?? 'plugin.sock';
-  if (typeof socket !== 'string' || !SOCKET_NAME.test(socket)) fail('interface.socket', 'must be a file name such as "plugin.sock" (no folders)', source);
+  if (typeof socket !== 'string' || !SOCKET_NAME.test(socket))
+    fail('interface.socket', 'must be a file name such as "plugin.sock" (no folders)', source);
   const docker = parseDocker(raw.docker, source);
   if (kind === 'container') {
     for (const key of ['entrypoint', 'exec', 'workdir', 'isolation'] as const) {
@@ -304,9 +334,11 @@ export function parseManifest(raw: unknown, source?: string): Manifest {
   const exec = stringList(raw.exec, 'exec', undefined, source);
   const command = exec[0];
   if (command === undefined || command === '') fail('exec', 'must name the command to run, e.g. ["./bin/plugin", "--flag"]', source);
-  if (command.includes('/') && !isInsideBundle(command)) fail('exec[0]', 'must be a path inside the bundle (no "..", not absolute) or a command name on PATH', source);
+  if (command.includes('/') && !isInsideBundle(command))
+    fail('exec[0]', 'must be a path inside the bundle (no "..", not absolute) or a command name on PATH', source);
   const workdir = raw.workdir ?? '.';
-  if (typeof workdir !== 'string' || (workdir !== '.' && !isInsideBundle(workdir))) fail('workdir', 'must be a relative folder inside the bundle', source);
+  if (typeof workdir !== 'string' || (workdir !== '.' && !isInsideBundle(workdir)))
+    fail('workdir', 'must be a relative folder inside the bundle', source);
   return { ...base, kind, exec, workdir, interface: { types, socket }, ...(docker ? { docker } : {}) };
 }
 
@@ -321,20 +353,22 @@ function parseDocker(v: unknown, source?: string): DockerSpec | undefined {
 
 const CONTAINER_KEYS = ['image', 'cmd', 'user', 'readOnly', 'memoryMb', 'pids', 'cpus', 'network'] as const;
 /** An image reference: [registry[:port]/]path[:tag][@digest], or an image ID. */
-const IMAGE = /^[a-z0-9][a-z0-9._\/:@-]{0,254}$/i;
+const IMAGE = /^[a-z0-9][a-z0-9._/:@-]{0,254}$/i;
 const USER = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,31})?$/;
 
 type ContainerFields = Omit<ContainerManifest, keyof ManifestBase | 'kind' | 'docker'>;
 
 function parseContainer(raw: Record<string, unknown>, source?: string): ContainerFields {
   const { image, user, readOnly, memoryMb, pids, cpus, network = 'none' } = raw;
-  if (typeof image !== 'string' || !IMAGE.test(image)) fail('image', 'must name an image the engine has, e.g. "local/plugd-volumes" or "registry:5000/team/plugin:1.2"', source);
+  if (typeof image !== 'string' || !IMAGE.test(image))
+    fail('image', 'must name an image the engine has, e.g. "local/plugd-volumes" or "registry:5000/team/plugin:1.2"', source);
   const fields: ContainerFields = { image, network: 'none' };
   if (network !== 'none' && network !== 'bridge') fail('network', 'must be "none" (the default) or "bridge"', source);
   fields.network = network;
   if (raw.cmd !== undefined) {
     const cmd = stringList(raw.cmd, 'cmd', undefined, source);
-    if (cmd.length === 0 || cmd[0] === '') fail('cmd', 'must name the command to run in the container, e.g. ["node", "/plugin/server.mjs"]', source);
+    if (cmd.length === 0 || cmd[0] === '')
+      fail('cmd', 'must name the command to run in the container, e.g. ["node", "/plugin/server.mjs"]', source);
     fields.cmd = cmd;
   }
   if (user !== undefined) {
@@ -347,7 +381,8 @@ function parseContainer(raw: Record<string, unknown>, source?: string): Containe
   }
   if (memoryMb !== undefined) {
     // Docker refuses less than 6 MiB.
-    if (typeof memoryMb !== 'number' || !Number.isInteger(memoryMb) || memoryMb < 6) fail('memoryMb', 'must be a whole number of MiB, at least 6', source);
+    if (typeof memoryMb !== 'number' || !Number.isInteger(memoryMb) || memoryMb < 6)
+      fail('memoryMb', 'must be a whole number of MiB, at least 6', source);
     fields.memoryMb = memoryMb;
   }
   if (pids !== undefined) {
@@ -355,7 +390,8 @@ function parseContainer(raw: Record<string, unknown>, source?: string): Containe
     fields.pids = pids;
   }
   if (cpus !== undefined) {
-    if (typeof cpus !== 'number' || !Number.isFinite(cpus) || cpus <= 0 || cpus > 1024) fail('cpus', 'must be a number of CPUs above 0, e.g. 0.5', source);
+    if (typeof cpus !== 'number' || !Number.isFinite(cpus) || cpus <= 0 || cpus > 1024)
+      fail('cpus', 'must be a number of CPUs above 0, e.g. 0.5', source);
     fields.cpus = cpus;
   }
   return fields;
@@ -385,7 +421,9 @@ export function parseManifestText(text: string, source?: string): Manifest {
     raw = JSON.parse(text);
   } catch (e) {
     // No `cause`: V8's message quotes the text as it is.
-    throw new PlugdError('PLUGD_E_MANIFEST', `${source ?? 'plugin.json'} is not valid JSON: ${jsonProblem(e as Error, text)}`, { details: { field: '(root)' } });
+    throw new PlugdError('PLUGD_E_MANIFEST', `${source ?? 'plugin.json'} is not valid JSON: ${jsonProblem(e as Error, text)}`, {
+      details: { field: '(root)' },
+    });
   }
   return parseManifest(raw, source);
 }
@@ -413,7 +451,9 @@ export async function readBundleManifest(bundleDir: string): Promise<Manifest> {
   const source = path.join(bundleDir, 'plugin.json');
   const manifest = await readManifestFile(source).catch((e: unknown) => {
     const missing = e instanceof PlugdError && e.cause instanceof NotPlainFile && e.cause.reason === 'does not exist';
-    throw missing ? new PlugdError('PLUGD_E_MANIFEST', `bundle ${bundleDir} has no plugin.json at its root`, { details: { field: '(file)' } }) : e;
+    throw missing
+      ? new PlugdError('PLUGD_E_MANIFEST', `bundle ${bundleDir} has no plugin.json at its root`, { details: { field: '(file)' } })
+      : e;
   });
   if (manifest.kind === 'worker') {
     await checkBundleFile(bundleDir, manifest.entrypoint, 'entrypoint', source);
@@ -440,5 +480,7 @@ async function checkBundleFile(bundleDir: string, relative: string, field: strin
 
 /** The plugin ID: sha256 of the stable JSON of the manifest and the bundle's content digest. */
 export function pluginId(manifest: Manifest, bundleDigest: string): string {
-  return createHash('sha256').update(stableStringify({ manifest, bundle: bundleDigest })).digest('hex');
+  return createHash('sha256')
+    .update(stableStringify({ manifest, bundle: bundleDigest }))
+    .digest('hex');
 }

@@ -2,7 +2,7 @@
 // through a symlink, never a FIFO (which would block) or a device, never unbounded. O_NOFOLLOW makes
 // the check and the read one step, with no window between them.
 import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 
 /** Why a file was not read: the errno code of the open, or what it turned out to be. */
 export class NotPlainFile extends Error {
@@ -16,7 +16,7 @@ export class NotPlainFile extends Error {
 
 /** The text of `file`; NotPlainFile if it is missing, a link, not a regular file or over `maxBytes`. */
 export async function readPlainFile(file: string, maxBytes: number): Promise<string> {
-  let handle;
+  let handle: FileHandle;
   try {
     handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (e) {

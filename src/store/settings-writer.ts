@@ -23,22 +23,26 @@ export class SettingsWriter {
     if (this.#closed) return Promise.reject(new PlugdError('PLUGD_E_CLOSED', 'the supervisor is closed'));
     const { record } = entry;
     const previous = entry.settingsWrite ?? Promise.resolve();
-    const write = previous.catch(() => undefined).then(async () => {
-      const settings = { ...record.settings, ...patch };
-      if (entry.origin === 'discovered') {
-        record.settings = settings;
-        return record;
-      }
-      const release = await this.#slots.acquire();
-      try {
-        return await this.#store.writeSettings(record.id, settings);
-      } finally {
-        release();
-      }
-    });
+    const write = previous
+      .catch(() => undefined)
+      .then(async () => {
+        const settings = { ...record.settings, ...patch };
+        if (entry.origin === 'discovered') {
+          record.settings = settings;
+          return record;
+        }
+        const release = await this.#slots.acquire();
+        try {
+          return await this.#store.writeSettings(record.id, settings);
+        } finally {
+          release();
+        }
+      });
     entry.settingsWrite = write;
     this.#pending.add(write);
-    const forget = () => { this.#pending.delete(write); };
+    const forget = () => {
+      this.#pending.delete(write);
+    };
     write.then(forget, forget);
     return write;
   }

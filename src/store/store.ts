@@ -73,13 +73,25 @@ export class Store {
     this.root = root;
   }
 
-  get indexFile(): string { return path.join(this.root, 'plugins.json'); }
-  get pluginsDir(): string { return path.join(this.root, 'plugins'); }
-  get logsDir(): string { return path.join(this.root, 'logs'); }
-  get runDir(): string { return path.join(this.root, 'run'); }
-  recordDir(id: string): string { return path.join(this.pluginsDir, id); }
+  get indexFile(): string {
+    return path.join(this.root, 'plugins.json');
+  }
+  get pluginsDir(): string {
+    return path.join(this.root, 'plugins');
+  }
+  get logsDir(): string {
+    return path.join(this.root, 'logs');
+  }
+  get runDir(): string {
+    return path.join(this.root, 'run');
+  }
+  recordDir(id: string): string {
+    return path.join(this.pluginsDir, id);
+  }
   /** Where a process plugin's socket lives while it runs (mode 0700). */
-  pluginRunDir(id: string): string { return path.join(this.runDir, id.slice(0, 12)); }
+  pluginRunDir(id: string): string {
+    return path.join(this.runDir, id.slice(0, 12));
+  }
 
   /**
    * Opens (or creates) the store and locks it for this supervisor (PLUGD_E_STORE_LOCKED if a live
@@ -140,7 +152,14 @@ export class Store {
     }
     const found = this.find(nameOrId);
     if (found) return found;
-    throw new PlugdError('PLUGD_E_NOT_FOUND', `no installed plugin is named "${nameOrId}"; installed: ${this.list().map((r) => r.manifest.name).join(', ') || '(none)'}`);
+    throw new PlugdError(
+      'PLUGD_E_NOT_FOUND',
+      `no installed plugin is named "${nameOrId}"; installed: ${
+        this.list()
+          .map((r) => r.manifest.name)
+          .join(', ') || '(none)'
+      }`,
+    );
   }
 
   /** Each plugin's `requires`, by name. */
@@ -201,22 +220,45 @@ export class Store {
         record = await this.#readRecord(id);
       } catch (e) {
         const why = e instanceof PlugdError ? e.message.replace(/^PLUGD_E_\w+: /, '') : (e as Error).message;
-        problems.push({ id, file: dir, error: new PlugdError('PLUGD_E_STORE', `${dir} is not in the index and is not a complete record (left in place): ${why}`, { cause: e }) });
+        problems.push({
+          id,
+          file: dir,
+          error: new PlugdError('PLUGD_E_STORE', `${dir} is not in the index and is not a complete record (left in place): ${why}`, {
+            cause: e,
+          }),
+        });
         continue;
       }
       const holder = this.#names.get(record.manifest.name);
       if (holder) {
-        problems.push({ id, file: dir, error: new PlugdError('PLUGD_E_STORE', `${dir} holds plugin "${record.manifest.name}", which the index gives to ${holder.id.slice(0, 12)}; left in place, not loaded`) });
+        problems.push({
+          id,
+          file: dir,
+          error: new PlugdError(
+            'PLUGD_E_STORE',
+            `${dir} holds plugin "${record.manifest.name}", which the index gives to ${holder.id.slice(0, 12)}; left in place, not loaded`,
+          ),
+        });
         continue;
       }
       this.#remember(record);
       recovered += 1;
       if (index.ids !== null) {
-        problems.push({ id, file: dir, error: new PlugdError('PLUGD_E_STORE', `${this.indexFile} did not name the complete record of "${record.manifest.name}" in ${dir}; recovered it from its folder`) });
+        problems.push({
+          id,
+          file: dir,
+          error: new PlugdError(
+            'PLUGD_E_STORE',
+            `${this.indexFile} did not name the complete record of "${record.manifest.name}" in ${dir}; recovered it from its folder`,
+          ),
+        });
       }
     }
     if (index.lost === 'missing' && recovered > 0) {
-      problems.push({ file: this.indexFile, error: new PlugdError('PLUGD_E_STORE', `${this.indexFile} is missing; rebuilt it from ${recovered} record folder(s)`) });
+      problems.push({
+        file: this.indexFile,
+        error: new PlugdError('PLUGD_E_STORE', `${this.indexFile} is missing; rebuilt it from ${recovered} record folder(s)`),
+      });
     }
     if (recovered > 0 || index.lost === 'corrupt') await this.#writeIndex();
     return problems;
@@ -251,21 +293,31 @@ export class Store {
     try {
       text = await readPlainFile(this.indexFile, MAX_INDEX_BYTES);
     } catch (e) {
-      if (!(e instanceof NotPlainFile)) throw new PlugdError('PLUGD_E_STORE', `cannot read ${this.indexFile}: ${(e as Error).message}`, { cause: e });
+      if (!(e instanceof NotPlainFile))
+        throw new PlugdError('PLUGD_E_STORE', `cannot read ${this.indexFile}: ${(e as Error).message}`, { cause: e });
       if (e.reason === 'does not exist') return { ids: null, lost: 'missing' };
       // A link, a FIFO, a folder in its place: as good as corrupt.
-      problems.push({ file: this.indexFile, error: new PlugdError('PLUGD_E_STORE', `${e.message}; rebuilt the index from the record folders`) });
+      problems.push({
+        file: this.indexFile,
+        error: new PlugdError('PLUGD_E_STORE', `${e.message}; rebuilt the index from the record folders`),
+      });
       await rm(this.indexFile, { recursive: true, force: true });
       return { ids: null, lost: 'corrupt' };
     }
     try {
       const parsed = JSON.parse(text) as IndexFile;
       if (parsed.version !== 1 || !Array.isArray(parsed.plugins)) throw new Error('unexpected shape');
-      return { ids: new Set(parsed.plugins.map((p) => p?.id).filter((id): id is string => typeof id === 'string' && ID_PATTERN.test(id))), lost: null };
+      return {
+        ids: new Set(parsed.plugins.map((p) => p?.id).filter((id): id is string => typeof id === 'string' && ID_PATTERN.test(id))),
+        lost: null,
+      };
     } catch (e) {
       // A disk fault or a stray write: the record folders say what is installed.
       const reason = e instanceof SyntaxError ? 'not valid JSON' : (e as Error).message;
-      problems.push({ file: this.indexFile, error: new PlugdError('PLUGD_E_STORE', `${this.indexFile} is corrupt (${reason}); rebuilt it from the record folders`) });
+      problems.push({
+        file: this.indexFile,
+        error: new PlugdError('PLUGD_E_STORE', `${this.indexFile} is corrupt (${reason}); rebuilt it from the record folders`),
+      });
       return { ids: null, lost: 'corrupt' };
     }
   }
@@ -288,7 +340,9 @@ export class Store {
   async #writeIndex(): Promise<void> {
     const index: IndexFile = {
       version: 1,
-      plugins: this.list().map((r) => ({ id: r.id, name: r.manifest.name })).sort((a, b) => a.name.localeCompare(b.name)),
+      plugins: this.list()
+        .map((r) => ({ id: r.id, name: r.manifest.name }))
+        .sort((a, b) => a.name.localeCompare(b.name)),
     };
     await writeJsonAtomic(this.indexFile, index);
   }
@@ -303,7 +357,14 @@ export class Store {
    * renamed into place; the index write that follows is the commit point. With `replaces`, the
    * same index write also drops that record (an upgrade): a crash leaves one or the other.
    */
-  async add(id: string, manifest: Manifest, sourceDir: string, settings: PluginSettings, replaces?: string, source?: PluginSource): Promise<PluginRecord> {
+  async add(
+    id: string,
+    manifest: Manifest,
+    sourceDir: string,
+    settings: PluginSettings,
+    replaces?: string,
+    source?: PluginSource,
+  ): Promise<PluginRecord> {
     const incoming = await mkdtemp(path.join(this.pluginsDir, INCOMING_PREFIX));
     const finalDir = this.recordDir(id);
     const old = replaces === undefined ? undefined : this.#records.get(replaces);

@@ -83,7 +83,9 @@ export default async function bundleDigest({ dir, maxEntries = Number.POSITIVE_I
       if (info.isSymbolicLink()) {
         const target = await readlink(full);
         if (path.isAbsolute(target)) {
-          throw bundleError(`bundle ${dir}: symlink "${relPath}" is absolute; an installed bundle cannot depend on files outside the store: make it relative, or replace it by the file`);
+          throw bundleError(
+            `bundle ${dir}: symlink "${relPath}" is absolute; an installed bundle cannot depend on files outside the store: make it relative, or replace it by the file`,
+          );
         }
         if ((await resolvesInside(root, relPath)) === null) {
           throw bundleError(`bundle ${dir}: symlink "${relPath}" points outside the bundle (or to nothing in it)`);
@@ -100,7 +102,9 @@ export default async function bundleDigest({ dir, maxEntries = Number.POSITIVE_I
       } else {
         // A fifo, a socket or a device: the digest could not cover it and the copy could not
         // keep it (a fifo blocks, a device would be read into a plain file).
-        throw bundleError(`bundle ${dir}: "${relPath}" is a ${kindOf(info)}; a bundle holds only files, folders and relative symlinks inside it`);
+        throw bundleError(
+          `bundle ${dir}: "${relPath}" is a ${kindOf(info)}; a bundle holds only files, folders and relative symlinks inside it`,
+        );
       }
     }
   }

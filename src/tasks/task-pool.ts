@@ -66,11 +66,19 @@ export class TaskPool {
    * that holds its plugin.json; PLUGD_E_BUNDLE for an archive that is unreadable, too big (bytes
    * or entries), holds links out, devices or entries node-tar would skip, or has no plugin.json.
    */
-  async unpackBundle(archive: string, into: string, limits: { maxBytes: number; maxEntries: number; marker?: string }, timeoutMs = 120_000): Promise<string> {
+  async unpackBundle(
+    archive: string,
+    into: string,
+    limits: { maxBytes: number; maxEntries: number; marker?: string },
+    timeoutMs = 120_000,
+  ): Promise<string> {
     type Outcome = { ok: true; dir: string } | { ok: false; message: string };
     let outcome: Outcome;
     try {
-      outcome = (await this.#pool.run({ archive, into, maxBytes: limits.maxBytes, maxEntries: limits.maxEntries, marker: limits.marker }, { filename: UNPACK_TASK, signal: AbortSignal.timeout(timeoutMs) })) as Outcome;
+      outcome = (await this.#pool.run(
+        { archive, into, maxBytes: limits.maxBytes, maxEntries: limits.maxEntries, marker: limits.marker },
+        { filename: UNPACK_TASK, signal: AbortSignal.timeout(timeoutMs) },
+      )) as Outcome;
     } catch (e) {
       throw new PlugdError('PLUGD_E_BUNDLE', `unpacking ${archive} did not finish: ${(e as Error).message}`, { cause: e });
     }

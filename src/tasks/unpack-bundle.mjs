@@ -57,7 +57,8 @@ export default async function unpackBundle({ archive, into, maxBytes, maxEntries
   // GNU sparse files, unknown types, oversized metadata: node-tar skips them without calling the
   // filter, and the bundle would install with files missing.
   unpack.on('ignoredEntry', (entry) => {
-    if (!refused.some((r) => r.startsWith(shown(entry.path)))) refused.push(`${shown(entry.path)} (${entry.type}, not a plain file, folder or symlink)`);
+    if (!refused.some((r) => r.startsWith(shown(entry.path))))
+      refused.push(`${shown(entry.path)} (${entry.type}, not a plain file, folder or symlink)`);
     stop();
   });
   let stopped = false;

@@ -23,8 +23,12 @@ export async function plugd(root: string, ...args: string[]): Promise<Outcome> {
   const child = spawn(process.execPath, [PLUGD, ...args], { env: { ...process.env, PLUGD_ROOT: root }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (t: string) => { stdout += t; });
-  child.stderr!.setEncoding('utf8').on('data', (t: string) => { stderr += t; });
+  child.stdout!.setEncoding('utf8').on('data', (t: string) => {
+    stdout += t;
+  });
+  child.stderr!.setEncoding('utf8').on('data', (t: string) => {
+    stderr += t;
+  });
   const code = await exited(child);
   return { code, stdout, stderr };
 }
@@ -45,24 +49,38 @@ export function start(root: string, ...args: string[]): Running {
   const child = spawn(process.execPath, [PLUGD, ...args], { env: { ...process.env, PLUGD_ROOT: root }, stdio: ['ignore', 'pipe', 'pipe'] });
   const out = { stdout: '', stderr: '' };
   const waiters: { text: string | RegExp; stream: 'stdout' | 'stderr'; resolve: () => void }[] = [];
-  const matches = (w: (typeof waiters)[number]) => (typeof w.text === 'string' ? out[w.stream].includes(w.text) : w.text.test(out[w.stream]));
+  const matches = (w: (typeof waiters)[number]) =>
+    typeof w.text === 'string' ? out[w.stream].includes(w.text) : w.text.test(out[w.stream]);
   const check = () => {
-    for (const w of [...waiters]) if (matches(w)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(); }
+    for (const w of [...waiters])
+      if (matches(w)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
   };
-  child.stdout!.setEncoding('utf8').on('data', (t: string) => { out.stdout += t; check(); });
-  child.stderr!.setEncoding('utf8').on('data', (t: string) => { out.stderr += t; check(); });
+  child.stdout!.setEncoding('utf8').on('data', (t: string) => {
+    out.stdout += t;
+    check();
+  });
+  child.stderr!.setEncoding('utf8').on('data', (t: string) => {
+    out.stderr += t;
+    check();
+  });
   const done = exited(child);
   const running: Running = {
     child,
     stdout: () => out.stdout,
     stderr: () => out.stderr,
     exited: done,
-    waitFor: (text, stream = 'stdout') => new Promise<void>((resolve, reject) => {
-      const w = { text, stream, resolve };
-      if (matches(w)) return resolve();
-      waiters.push(w);
-      void done.then((code) => reject(new Error(`plugd ${args.join(' ')} exited (${code}) before printing ${String(text)}:\n${out.stdout}\n${out.stderr}`)));
-    }),
+    waitFor: (text, stream = 'stdout') =>
+      new Promise<void>((resolve, reject) => {
+        const w = { text, stream, resolve };
+        if (matches(w)) return resolve();
+        waiters.push(w);
+        void done.then((code) =>
+          reject(new Error(`plugd ${args.join(' ')} exited (${code}) before printing ${String(text)}:\n${out.stdout}\n${out.stderr}`)),
+        );
+      }),
     stop: async (signal = 'SIGTERM') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return done;

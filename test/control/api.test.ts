@@ -34,13 +34,20 @@ describe('control API over the socket', () => {
     expect((await request(socket, 'GET', '/v1/plugins?enabled=0')).json).toEqual([]);
     const call = await request(socket, 'POST', '/v1/plugins/greeter/call', { method: 'Greeter.Hello', args: { name: 'Ada' } });
     expect(call.json.result.greeting).toBe('hello Ada');
-    expect((await request(socket, 'POST', '/v1/plugins/greeter/restart')).json).toMatchObject({ state: 'running', instance: { number: 2 } });
+    expect((await request(socket, 'POST', '/v1/plugins/greeter/restart')).json).toMatchObject({
+      state: 'running',
+      instance: { number: 2 },
+    });
     expect((await request(socket, 'POST', '/v1/plugins/greeter/set', { env: ['GREETING=hi'] })).json.code).toBe('PLUGD_E_STATE');
     expect((await request(socket, 'POST', '/v1/plugins/greeter/disable')).json.state).toBe('disabled');
     expect((await request(socket, 'POST', '/v1/plugins/greeter/set', { env: ['GREETING=hi'] })).status).toBe(200);
     const upgraded = await request(socket, 'POST', '/v1/plugins/greeter/upgrade', { path: await bundle('greeter', { version: '2.0.0' }) });
     expect(upgraded.status).toBe(200);
-    expect((await request(socket, 'GET', '/v1/plugins/greeter')).json).toMatchObject({ version: '2.0.0', id: upgraded.json.id, state: 'installed' });
+    expect((await request(socket, 'GET', '/v1/plugins/greeter')).json).toMatchObject({
+      version: '2.0.0',
+      id: upgraded.json.id,
+      state: 'installed',
+    });
     expect((await request(socket, 'DELETE', '/v1/plugins/greeter')).status).toBe(204);
     expect((await request(socket, 'GET', '/v1/plugins/greeter')).status).toBe(404);
   });
@@ -71,8 +78,15 @@ describe('control API over the socket', () => {
     }
     // Over 1 MiB: refused from its Content-Length, before the body is read (the client is still writing).
     const huge = await new Promise<string>((resolve) => {
-      const s = net.connect(socket, () => s.write(`POST /v1/plugins HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${1024 * 1024 + 1}\r\n\r\n{"path":"`));
-      s.once('data', (d) => { resolve(d.toString()); s.destroy(); });
+      const s = net.connect(socket, () =>
+        s.write(
+          `POST /v1/plugins HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${1024 * 1024 + 1}\r\n\r\n{"path":"`,
+        ),
+      );
+      s.once('data', (d) => {
+        resolve(d.toString());
+        s.destroy();
+      });
       s.on('error', () => resolve(''));
     });
     expect(huge).toMatch(/^HTTP\/1\.1 413[\s\S]*PLUGD_E_REQUEST/);
@@ -83,7 +97,10 @@ describe('control API over the socket', () => {
         const chunk = 'a'.repeat(64 * 1024);
         for (let i = 0; i < 20; i++) s.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
       });
-      s.once('data', (d) => { resolve(d.toString()); s.destroy(); });
+      s.once('data', (d) => {
+        resolve(d.toString());
+        s.destroy();
+      });
       s.on('error', () => resolve(''));
     });
     expect(chunked).toMatch(/^HTTP\/1\.1 413/);
@@ -94,14 +111,16 @@ describe('control API over the socket', () => {
     const raw = await new Promise<string>((resolve) => {
       const s = net.connect(socket, () => s.write('NOT HTTP AT ALL\r\n\r\n'));
       let got = '';
-      s.on('data', (d) => { got += d.toString(); });
+      s.on('data', (d) => {
+        got += d.toString();
+      });
       s.on('close', () => resolve(got));
     });
     expect(raw).toMatch(/^HTTP\/1\.1 400/);
     expect((await request(socket, 'GET', '/v1/version')).status).toBe(200);
   });
 
-  it('streams a plugin\'s new log lines to a follower', async () => {
+  it("streams a plugin's new log lines to a follower", async () => {
     const { sup, socket } = await served();
     await sup.install(await bundle('greeter'));
     await sup.enable('greeter');
@@ -112,7 +131,12 @@ describe('control API over the socket', () => {
     await (await sup.get('greeter', 'Greeter')).call('Greeter.Print', { lines: ['written after following'] });
     expect((await feed.next((l) => l.msg === 'written after following')).plugin).toBe('greeter');
     const tail = await request(socket, 'GET', '/v1/plugins/greeter/logs?tail=1');
-    expect(tail.text.trim().split('\n').map((l) => JSON.parse(l).msg)).toHaveLength(1);
+    expect(
+      tail.text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).msg),
+    ).toHaveLength(1);
   });
 
   it('streams state events, with the past since a time', async () => {
@@ -128,7 +152,12 @@ describe('control API over the socket', () => {
     await restarted;
     await feed.next((e) => e.to === 'running' && e.restarts === 1);
     const past = await request(socket, 'GET', '/v1/events?since=1h');
-    expect(past.text.trim().split('\n').map((l) => JSON.parse(l).to)).toContain('restarting');
+    expect(
+      past.text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).to),
+    ).toContain('restarting');
     const bad = await request(socket, 'GET', '/v1/events?since=yesterday-ish');
     expect(bad.json.code).toBe('PLUGD_E_OPTION');
   });
@@ -146,10 +175,13 @@ describe('control API over the socket', () => {
     onCleanup(() => feed.close());
     await (await sup.get('flood', 'Flood')).call('Flood.Burst', { lines: 20_000 });
     // The stuck reader loses lines (counted); the server still answers.
-    await expect.poll(async () => Number(/plugd_control_follower_lines_dropped_total (\d+)/.exec(await sup.metrics())?.[1]), { timeout: 60_000 }).toBeGreaterThan(0);
+    await expect
+      .poll(async () => Number(/plugd_control_follower_lines_dropped_total (\d+)/.exec(await sup.metrics())?.[1]), { timeout: 60_000 })
+      .toBeGreaterThan(0);
     expect((await request(socket, 'GET', '/v1/version')).status).toBe(200);
     // The reading follower gets every line, or is told how many it lost: nothing goes missing unsaid.
-    const accounted = () => feed.lines.reduce((n, l) => n + (l.msg === 'flood line' ? 1 : typeof l.dropped === 'number' ? l.dropped : 0), 0);
+    const accounted = () =>
+      feed.lines.reduce((n, l) => n + (l.msg === 'flood line' ? 1 : typeof l.dropped === 'number' ? l.dropped : 0), 0);
     await expect.poll(accounted, { timeout: 60_000 }).toBe(20_000);
   }, 150_000);
 });
@@ -157,8 +189,12 @@ describe('control API over the socket', () => {
 describe('control option', () => {
   it('rejects TCP beyond loopback, and without a token', async () => {
     const root = path.join(await tempDir(), 'store');
-    await expect(createSupervisor({ root, logger: silent, control: { host: '0.0.0.0', port: 0, token: 'x'.repeat(32) } })).rejects.toMatchObject({ code: 'PLUGD_E_OPTION' });
-    await expect(createSupervisor({ root, logger: silent, control: { host: '127.0.0.1', port: 0, token: '' } })).rejects.toMatchObject({ code: 'PLUGD_E_OPTION' });
+    await expect(
+      createSupervisor({ root, logger: silent, control: { host: '0.0.0.0', port: 0, token: 'x'.repeat(32) } }),
+    ).rejects.toMatchObject({ code: 'PLUGD_E_OPTION' });
+    await expect(createSupervisor({ root, logger: silent, control: { host: '127.0.0.1', port: 0, token: '' } })).rejects.toMatchObject({
+      code: 'PLUGD_E_OPTION',
+    });
   });
 
   it('serves { socket } at another path, refusing a folder other users can enter', async () => {
@@ -169,7 +205,9 @@ describe('control option', () => {
     const open = path.join(dir, 'open');
     await mkdir(open, { mode: 0o755 });
     await chmod(open, 0o755);
-    await expect(createSupervisor({ root: path.join(dir, 'other'), logger: silent, control: { socket: path.join(open, 'ctl.sock') } })).rejects.toMatchObject({ code: 'PLUGD_E_OPTION' });
+    await expect(
+      createSupervisor({ root: path.join(dir, 'other'), logger: silent, control: { socket: path.join(open, 'ctl.sock') } }),
+    ).rejects.toMatchObject({ code: 'PLUGD_E_OPTION' });
   });
 
   it('serves loopback TCP only with the bearer token and a loopback Host', async () => {
@@ -182,10 +220,20 @@ describe('control option', () => {
     expect((await get({ authorization: `Bearer ${token}` })).status).toBe(200);
     // A page on another site resolving its name to 127.0.0.1 (DNS rebinding) sends its own Host.
     const rebound = await new Promise<number>((resolve, reject) => {
-      http.get({ host: '127.0.0.1', port: Number(port), path: '/v1/version', headers: { host: `evil.example:${port}`, authorization: `Bearer ${token}` } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      }).on('error', reject);
+      http
+        .get(
+          {
+            host: '127.0.0.1',
+            port: Number(port),
+            path: '/v1/version',
+            headers: { host: `evil.example:${port}`, authorization: `Bearer ${token}` },
+          },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        )
+        .on('error', reject);
     });
     expect(rebound).toBe(403);
   });

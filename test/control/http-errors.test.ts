@@ -8,7 +8,10 @@ import { replyError } from '../../src/control/http-errors.js';
 import { ErrorCodes, PlugdError } from '../../src/errors.js';
 
 let app: FastifyInstance | undefined;
-afterEach(async () => { await app?.close(); app = undefined; });
+afterEach(async () => {
+  await app?.close();
+  app = undefined;
+});
 
 async function serverWith(route: () => unknown): Promise<FastifyInstance> {
   app = Fastify({ logger: false });
@@ -20,7 +23,9 @@ async function serverWith(route: () => unknown): Promise<FastifyInstance> {
 
 describe('errors of the control API', () => {
   it('answers an unexpected error as PLUGD_E_INTERNAL (500), saying it is a bug to report, with its message', async () => {
-    const server = await serverWith(() => { throw new TypeError('cannot read properties of undefined'); });
+    const server = await serverWith(() => {
+      throw new TypeError('cannot read properties of undefined');
+    });
     const res = await server.inject({ method: 'GET', url: '/boom' });
     expect(res.statusCode).toBe(500);
     const body = res.json() as { code: string; message: string };
@@ -31,7 +36,9 @@ describe('errors of the control API', () => {
   });
 
   it('answers a PlugdError with its own code and status, not PLUGD_E_INTERNAL', async () => {
-    const server = await serverWith(() => { throw new PlugdError('PLUGD_E_NOT_FOUND', 'no plugin "x"'); });
+    const server = await serverWith(() => {
+      throw new PlugdError('PLUGD_E_NOT_FOUND', 'no plugin "x"');
+    });
     const res = await server.inject({ method: 'GET', url: '/boom' });
     expect({ status: res.statusCode, code: (res.json() as { code: string }).code }).toEqual({ status: 404, code: 'PLUGD_E_NOT_FOUND' });
   });

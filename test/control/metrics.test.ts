@@ -13,7 +13,7 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 }
 
 describe('metrics', () => {
-  it('counts calls by outcome, with their durations, and the plugin\'s info and state', async () => {
+  it("counts calls by outcome, with their durations, and the plugin's info and state", async () => {
     const sup = await supervisor({ callTimeoutMs: 2_000 });
     await sup.install(await bundle('greeter'));
     await sup.enable('greeter');
@@ -57,11 +57,13 @@ describe('metrics', () => {
     expect(sample(text, 'plugd_watchdog_kills_total', { plugin: 'busy-loop', reason: 'hung' })).toBe(1);
   });
 
-  it('reads a process plugin\'s CPU time and resident memory from /proc/<pid>', async () => {
+  it("reads a process plugin's CPU time and resident memory from /proc/<pid>", async () => {
     const sup = await supervisor();
     await sup.install(fileURLToPath(new URL('../../examples/bundles/volumes/', import.meta.url)));
     await sup.enable('volumes');
-    await expect.poll(async () => sample(await sup.metrics(), 'plugd_plugin_memory_bytes', { plugin: 'volumes' })).toBeGreaterThan(1024 * 1024);
+    await expect
+      .poll(async () => sample(await sup.metrics(), 'plugd_plugin_memory_bytes', { plugin: 'volumes' }))
+      .toBeGreaterThan(1024 * 1024);
     expect(sample(await sup.metrics(), 'plugd_plugin_cpu_seconds_total', { plugin: 'volumes' })).toBeGreaterThan(0);
   });
 

@@ -13,7 +13,8 @@ describe('the engine of container plugins', () => {
     const sup = await supervisor();
     await sup.install(await bundle(FIXTURE, { restart: 'no' }));
     await expect(sup.enable('docker-container')).rejects.toMatchObject({
-      code: 'PLUGD_E_ACTIVATION', message: expect.stringContaining(`DOCKER_HOST=unix://${missing}`),
+      code: 'PLUGD_E_ACTIVATION',
+      message: expect.stringContaining(`DOCKER_HOST=unix://${missing}`),
     });
     expect(sup.inspect('docker-container')).toMatchObject({ state: 'disabled', lastError: { code: 'PLUGD_E_ACTIVATION' } });
   });

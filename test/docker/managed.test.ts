@@ -14,7 +14,7 @@ async function enableManaged(): Promise<string> {
   return docker('plugin', 'inspect', '--format', '{{.Id}}', PLUGIN);
 }
 
-describe('discovery of Docker\'s managed plugins (docker plugin enable)', () => {
+describe("discovery of Docker's managed plugins (docker plugin enable)", () => {
   it('finds the plugin at <plugins dir>/<plugin id>/<socket>, named through the Engine API, and calls it', async () => {
     const sup = await supervisor({ watchdogMs: 300 });
     const id = await enableManaged();
@@ -25,7 +25,9 @@ describe('discovery of Docker\'s managed plugins (docker plugin enable)', () => 
 
     const driver = await sup.get(PLUGIN, 'VolumeDriver');
     await expect(driver.call('VolumeDriver.Create', { Name: 'managed' })).resolves.toEqual({});
-    await expect(driver.call('VolumeDriver.List', {})).resolves.toEqual({ Volumes: [{ Name: 'managed', Mountpoint: '/var/lib/plugd-volumes/managed' }] });
+    await expect(driver.call('VolumeDriver.List', {})).resolves.toEqual({
+      Volumes: [{ Name: 'managed', Mountpoint: '/var/lib/plugd-volumes/managed' }],
+    });
 
     // Docker owns it: once `docker plugin disable` stops it, the health probes mark it, and plugd does not restart it.
     const stopped = nextState(sup, PLUGIN, 'disabled');

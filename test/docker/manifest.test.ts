@@ -18,10 +18,23 @@ function refusal(raw: unknown): { code: string; field: unknown } {
 
 describe('the manifest of a container plugin', () => {
   it('takes an image and optional cmd, user, limits and network ("none" by default)', () => {
-    expect(parseManifest(container)).toMatchObject({ kind: 'container', image: 'local/plugd-volumes', network: 'none', interface: { types: ['VolumeDriver'], socket: 'plugin.sock' } });
+    expect(parseManifest(container)).toMatchObject({
+      kind: 'container',
+      image: 'local/plugd-volumes',
+      network: 'none',
+      interface: { types: ['VolumeDriver'], socket: 'plugin.sock' },
+    });
     const full = {
-      ...container, cmd: ['node', '/plugin/server.mjs'], user: '1000:1000', readOnly: true, memoryMb: 64, pids: 32, cpus: 0.5,
-      network: 'bridge', interface: { types: ['VolumeDriver'], socket: 'volumes.sock' }, docker: { publish: true },
+      ...container,
+      cmd: ['node', '/plugin/server.mjs'],
+      user: '1000:1000',
+      readOnly: true,
+      memoryMb: 64,
+      pids: 32,
+      cpus: 0.5,
+      network: 'bridge',
+      interface: { types: ['VolumeDriver'], socket: 'volumes.sock' },
+      docker: { publish: true },
     };
     expect(parseManifest(full)).toMatchObject({ ...full, kind: 'container' });
   });

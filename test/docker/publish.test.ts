@@ -13,16 +13,18 @@ const DOCKER_PLUGINS = '/run/docker/plugins';
 requireEngine();
 
 describe('a process plugin published for dockerd ("docker": { "publish": true })', () => {
-  it('serves docker volume and docker run -v, and serves them again after a SIGKILL and plugd\'s restart', async () => {
+  it("serves docker volume and docker run -v, and serves them again after a SIGKILL and plugd's restart", async () => {
     const volumesDir = await tempDir('plugd-volumes-');
     // A name of its own per run, so that dockerd's caches of earlier runs do not answer.
     const name = `plugd-test-${randomBytes(4).toString('hex')}`;
     const volume = `${name}-data`;
     const sup = await supervisor();
-    await sup.install(await bundle(FIXTURE, {
-      name,
-      env: [{ name: 'VOLUMES_DIR', value: volumesDir, settable: true }],
-    }));
+    await sup.install(
+      await bundle(FIXTURE, {
+        name,
+        env: [{ name: 'VOLUMES_DIR', value: volumesDir, settable: true }],
+      }),
+    );
     await sup.enable(name);
     const link = path.join(DOCKER_PLUGINS, `${name}.sock`);
     expect((await lstat(link)).isSymbolicLink()).toBe(true);
@@ -36,7 +38,7 @@ describe('a process plugin published for dockerd ("docker": { "publish": true })
     expect(await docker('run', '--rm', '--network', 'none', '-v', `${volume}:/data`, 'local/busybox', 'cat', '/data/x')).toBe('hi');
 
     // SIGKILL the plugin's process: plugd restarts it (policy "always") at the same socket.
-    const { pid } = await (await sup.get(name, 'VolumeDriver')).call('Fixture.Pid', {}) as { pid: number };
+    const { pid } = (await (await sup.get(name, 'VolumeDriver')).call('Fixture.Pid', {})) as { pid: number };
     const restarted = nextState(sup, name, 'running', () => sup.inspect(name).instance?.number === 2);
     process.kill(pid, 'SIGKILL');
     await restarted;
@@ -51,7 +53,14 @@ describe('a process plugin published for dockerd ("docker": { "publish": true })
 
     // Unpublished once it stops.
     await sup.disable(name);
-    await expect.poll(() => lstat(link).then(() => 'linked', (e: NodeJS.ErrnoException) => e.code)).toBe('ENOENT');
+    await expect
+      .poll(() =>
+        lstat(link).then(
+          () => 'linked',
+          (e: NodeJS.ErrnoException) => e.code,
+        ),
+      )
+      .toBe('ENOENT');
   });
 
   it('publishes into dockerPluginsDir, and only plugins that ask to be published', async () => {
@@ -59,7 +68,13 @@ describe('a process plugin published for dockerd ("docker": { "publish": true })
     const sup = await supervisor({ dockerPluginsDir: dir });
     const volumesDir = await tempDir('plugd-volumes-');
     await sup.install(await bundle(FIXTURE, { env: [{ name: 'VOLUMES_DIR', value: volumesDir, settable: true }] }));
-    await sup.install(await bundle(FIXTURE, { name: 'unpublished', docker: { publish: false }, env: [{ name: 'VOLUMES_DIR', value: volumesDir, settable: true }] }));
+    await sup.install(
+      await bundle(FIXTURE, {
+        name: 'unpublished',
+        docker: { publish: false },
+        env: [{ name: 'VOLUMES_DIR', value: volumesDir, settable: true }],
+      }),
+    );
     await sup.enable('docker-volumes');
     await sup.enable('unpublished');
     expect((await lstat(path.join(dir, 'docker-volumes.sock'))).isSymbolicLink()).toBe(true);

@@ -29,14 +29,21 @@ describe('an activation that never completes', () => {
     const sup = await supervisor({ activationTimeoutMs: 150, restart: { backoff: { initialMs: 10 } } });
     await sup.install(await bundle('hang-activate', { restart: { policy: 'on-failure', maxRetries: 2 } }));
     await expect(sup.enable('hang-activate')).rejects.toMatchObject({ code: 'PLUGD_E_ACTIVATION_TIMEOUT' });
-    await new Promise<void>((resolve) => sup.on('state', (e) => { if (e.to === 'disabled') resolve(); }));
+    await new Promise<void>((resolve) =>
+      sup.on('state', (e) => {
+        if (e.to === 'disabled') resolve();
+      }),
+    );
     expect(sup.inspect('hang-activate')).toMatchObject({ state: 'disabled', restarts: 2 });
   });
 
   it('reports a module that throws at import as a failed activation with its message', async () => {
     const sup = await supervisor();
     await sup.install(await bundle('throw-on-import'));
-    const error = (await sup.enable('throw-on-import').then(() => null, (e: unknown) => e)) as Error & { code: string };
+    const error = (await sup.enable('throw-on-import').then(
+      () => null,
+      (e: unknown) => e,
+    )) as Error & { code: string };
     expect(error.code).toBe('PLUGD_E_ACTIVATION');
     expect(error.message).toContain('broken at load time');
     expect(sup.inspect('throw-on-import').lastError?.message).toContain('broken at load time');
@@ -45,6 +52,9 @@ describe('an activation that never completes', () => {
   it('fails an activation whose Implements misses a declared capability', async () => {
     const sup = await supervisor();
     await sup.install(await bundle('greeter', { interface: { types: ['Greeter', 'Shouter'] }, restart: 'no' }));
-    await expect(sup.enable('greeter')).rejects.toMatchObject({ code: 'PLUGD_E_ACTIVATION', message: expect.stringContaining('lacks [Shouter]') });
+    await expect(sup.enable('greeter')).rejects.toMatchObject({
+      code: 'PLUGD_E_ACTIVATION',
+      message: expect.stringContaining('lacks [Shouter]'),
+    });
   });
 });

@@ -8,9 +8,15 @@ describe('a plugin that crashes', () => {
     await sup.enable('crasher');
     const client = await sup.get('crasher', 'Crash');
     const disabled = nextState(sup, 'crasher', 'disabled');
-    await expect(client.call('Crash.Throw')).rejects.toMatchObject({ code: 'PLUGD_E_PLUGIN_EXITED', message: expect.stringContaining('uncaught on purpose') });
+    await expect(client.call('Crash.Throw')).rejects.toMatchObject({
+      code: 'PLUGD_E_PLUGIN_EXITED',
+      message: expect.stringContaining('uncaught on purpose'),
+    });
     await disabled;
-    expect(sup.inspect('crasher').lastError).toMatchObject({ code: 'PLUGD_E_PLUGIN_EXITED', message: expect.stringContaining('uncaught on purpose') });
+    expect(sup.inspect('crasher').lastError).toMatchObject({
+      code: 'PLUGD_E_PLUGIN_EXITED',
+      message: expect.stringContaining('uncaught on purpose'),
+    });
   });
 
   it('treats process.exit(3) in the worker as an exit with its code, not a host exit', async () => {
@@ -18,7 +24,10 @@ describe('a plugin that crashes', () => {
     await sup.install(await bundle('crasher', { restart: 'no' }));
     await sup.enable('crasher');
     const client = await sup.get('crasher', 'Crash');
-    await expect(client.call('Crash.Exit', { code: 3 })).rejects.toMatchObject({ code: 'PLUGD_E_PLUGIN_EXITED', message: expect.stringContaining('code 3') });
+    await expect(client.call('Crash.Exit', { code: 3 })).rejects.toMatchObject({
+      code: 'PLUGD_E_PLUGIN_EXITED',
+      message: expect.stringContaining('code 3'),
+    });
   });
 
   it('restarts an on-failure:2 plugin twice with 100 then 200 ms of backoff (real time), then gives up', async () => {

@@ -11,19 +11,33 @@ async function hostileAndGreeter(options: Parameters<typeof supervisor>[0] = {})
   return { sup, hostile: await sup.get('hostile', 'Hostile'), greeter: await sup.get('greeter', 'Greeter') };
 }
 
-const CALL_GARBAGE = ['number', 'null', 'string', 'object', 'empty array', 'short array', 'string id', 'future id', 'bad error', 'bad flag'];
+const CALL_GARBAGE = [
+  'number',
+  'null',
+  'string',
+  'object',
+  'empty array',
+  'short array',
+  'string id',
+  'future id',
+  'bad error',
+  'bad flag',
+];
 const CONTROL_GARBAGE = ['number', 'null', 'string', 'empty array', 'no id', 'forged proxy', 'unknown handler', 'bad throw'];
 const LOG_GARBAGE = ['number', 'null', 'object', 'array of numbers'];
 
 describe('a plugin thread that posts malformed messages', () => {
-  it.each(CALL_GARBAGE)('on its call channel (%s): that instance ends with PLUGD_E_PROTOCOL, the host and other plugins go on', async (garbage) => {
-    const { sup, hostile, greeter } = await hostileAndGreeter();
-    const disabled = nextState(sup, 'hostile', 'disabled');
-    await expect(hostile.call('Hostile.Post', { channel: 'call', garbage })).rejects.toMatchObject({ code: 'PLUGD_E_PROTOCOL' });
-    await disabled;
-    expect(sup.inspect('hostile').lastError).toMatchObject({ code: 'PLUGD_E_PROTOCOL' });
-    await expect(greeter.call('Greeter.Hello', { name: 'still here' })).resolves.toMatchObject({ greeting: 'hello still here' });
-  });
+  it.each(CALL_GARBAGE)(
+    'on its call channel (%s): that instance ends with PLUGD_E_PROTOCOL, the host and other plugins go on',
+    async (garbage) => {
+      const { sup, hostile, greeter } = await hostileAndGreeter();
+      const disabled = nextState(sup, 'hostile', 'disabled');
+      await expect(hostile.call('Hostile.Post', { channel: 'call', garbage })).rejects.toMatchObject({ code: 'PLUGD_E_PROTOCOL' });
+      await disabled;
+      expect(sup.inspect('hostile').lastError).toMatchObject({ code: 'PLUGD_E_PROTOCOL' });
+      await expect(greeter.call('Greeter.Hello', { name: 'still here' })).resolves.toMatchObject({ greeting: 'hello still here' });
+    },
+  );
 
   it.each(CONTROL_GARBAGE)('on its control channel (%s): that instance ends with PLUGD_E_PROTOCOL', async (garbage) => {
     const { sup, hostile, greeter } = await hostileAndGreeter();
@@ -42,7 +56,9 @@ describe('a plugin thread that posts malformed messages', () => {
 
   it.each(LOG_GARBAGE)('on its log port (%s): its log port is closed and noted, every other plugin still logs', async (garbage) => {
     const { sup, hostile, greeter } = await hostileAndGreeter();
-    void hostile.call('Hostile.Post', { channel: 'log', garbage }).catch(() => { /* never answers */ });
+    void hostile.call('Hostile.Post', { channel: 'log', garbage }).catch(() => {
+      /* never answers */
+    });
     await expect.poll(async () => (await sup.logs('hostile')).map((l) => l.code)).toContain('PLUGD_E_PROTOCOL');
     await greeter.call('Greeter.Print', { lines: ['after the garbage'] });
     await expect.poll(async () => (await sup.logs('greeter')).map((l) => l.msg)).toContain('after the garbage');

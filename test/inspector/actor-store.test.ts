@@ -2,10 +2,22 @@ import { describe, expect, it } from 'vitest';
 import { ActorStore } from '../../src/inspector/actor-store.js';
 import type { FeedMessage } from '../../src/inspector/inspection-events.js';
 
-const actor = (sessionId: string, context: unknown = {}) => ({ type: '@xstate.actor' as const, sessionId, name: sessionId, snapshot: { status: 'active', value: 'a', context }, createdAt: '0' });
-const snapshot = (sessionId: string, status = 'active', value = 'b') => ({ type: '@xstate.snapshot' as const, sessionId, snapshot: { status, value }, event: { type: 'GO' }, createdAt: '0' });
+const actor = (sessionId: string, context: unknown = {}) => ({
+  type: '@xstate.actor' as const,
+  sessionId,
+  name: sessionId,
+  snapshot: { status: 'active', value: 'a', context },
+  createdAt: '0',
+});
+const snapshot = (sessionId: string, status = 'active', value = 'b') => ({
+  type: '@xstate.snapshot' as const,
+  sessionId,
+  snapshot: { status, value },
+  event: { type: 'GO' },
+  createdAt: '0',
+});
 
-describe('the inspector\'s memory of actors', () => {
+describe("the inspector's memory of actors", () => {
   it('keeps a bounded timeline per actor', () => {
     const store = new ActorStore({ eventsPerActor: 5 });
     store.add(actor('x'));
@@ -29,7 +41,13 @@ describe('the inspector\'s memory of actors', () => {
 
   it('shows env and secrets by key only', () => {
     const store = new ActorStore();
-    store.add(actor('x', { env: ['API_KEY=hunter2'], nested: { token: 'abc', password: 'pw', ok: 1 }, settings: { environment: { HOME: '/root' } } }));
+    store.add(
+      actor('x', {
+        env: ['API_KEY=hunter2'],
+        nested: { token: 'abc', password: 'pw', ok: 1 },
+        settings: { environment: { HOME: '/root' } },
+      }),
+    );
     const text = JSON.stringify(store.actor('x')!.actor.snapshot.context);
     expect(text).not.toMatch(/hunter2|abc|"pw"|\/root/);
     expect(text).toContain('API_KEY=…');

@@ -18,8 +18,12 @@ it.runIf(!hasChromium && inCI)('has Chromium in CI (browser tests never skip the
 
 describe.skipIf(!hasChromium)(hasChromium ? 'the inspector in Chromium' : `the inspector in Chromium (skipped: ${skipReason})`, () => {
   let browser: Browser;
-  beforeAll(async () => { browser = await launch(); });
-  afterAll(async () => { await browser?.close(); });
+  beforeAll(async () => {
+    browser = await launch();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
 
   async function open(inspector: Inspector): Promise<Page> {
     const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
@@ -84,7 +88,7 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the inspector in Chromium' : `the i
     await shot(page, '5-disabled');
   }, 60_000);
 
-  it('draws the actors of an XState app that uses @statelyai/inspect\'s createWebSocketInspector (--listen)', async () => {
+  it("draws the actors of an XState app that uses @statelyai/inspect's createWebSocketInspector (--listen)", async () => {
     const sup = await supervisor({ control: true });
     const inspector = await served(sup, { listen: 0 });
     const ws = createWebSocketInspector({ url: `ws://127.0.0.1:${inspector.listenPort}` });
@@ -123,14 +127,21 @@ describe.skipIf(!hasChromium)(hasChromium ? 'the inspector in Chromium' : `the i
     await expect.poll(() => page.locator('tr[data-plugin]').count(), { timeout: 30_000 }).toBe(500);
     const firstRender = Date.now() - started;
     const running = nextState(sup, 'p250', 'running');
-    const onScreen = page.waitForFunction(() => {
-      const cell = document.querySelector('tr[data-plugin=p250] [data-testid=state]');
-      return cell?.textContent === 'running' ? Date.now() : null;
-    }, null, { polling: 'raf', timeout: 60_000 });
+    const onScreen = page.waitForFunction(
+      () => {
+        const cell = document.querySelector('tr[data-plugin=p250] [data-testid=state]');
+        return cell?.textContent === 'running' ? Date.now() : null;
+      },
+      null,
+      { polling: 'raf', timeout: 60_000 },
+    );
     await sup.enable('p250');
     const changeToScreen = Number(await (await onScreen).jsonValue()) - (await running).at;
     await shot(page, '7-500-plugins');
     // Timings are recorded, not asserted: bounds belong in the benchmark.
-    await writeFile(path.join(ARTIFACTS, '500-plugins.json'), JSON.stringify({ plugins: 500, firstRenderMs: firstRender, stateEventToScreenMs: changeToScreen }, null, 2));
+    await writeFile(
+      path.join(ARTIFACTS, '500-plugins.json'),
+      JSON.stringify({ plugins: 500, firstRenderMs: firstRender, stateEventToScreenMs: changeToScreen }, null, 2),
+    );
   }, 240_000);
 });

@@ -3,7 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { createSupervisor } from '../../src/index.js';
 import { bundle, supervisor, tempDir } from '../helpers.js';
 
-interface Reply { status: number; headers: http.IncomingHttpHeaders; text: string }
+interface Reply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  text: string;
+}
 
 /** One GET to the inspector, with the Host and cookie given; SSE answers are read until `until` appears. */
 function get(url: string, headers: Record<string, string> = {}, until?: string): Promise<Reply> {
@@ -58,9 +62,14 @@ describe('the inspector a host serves with control: { inspector }', () => {
     expect(chart.nodes.map((n) => n.key)).toEqual(expect.arrayContaining(['installed', 'running', 'restarting', 'disabled', 'removed']));
     // The supervisor's own machine, open while its control API answers; its eventless edge is drawn too.
     expect(feed.text).toContain('"sessionId":"plugd:@supervisor"');
-    const own = JSON.parse((await get(`${base}/chart?session=${encodeURIComponent('plugd:@supervisor')}`, { cookie })).text) as { nodes: { id: string; key: string }[]; edges: { source: string; target: string; label: string }[] };
+    const own = JSON.parse((await get(`${base}/chart?session=${encodeURIComponent('plugd:@supervisor')}`, { cookie })).text) as {
+      nodes: { id: string; key: string }[];
+      edges: { source: string; target: string; label: string }[];
+    };
     expect(own.nodes.map((n) => n.key)).toEqual(expect.arrayContaining(['open', 'closing', 'closed']));
-    expect(own.edges).toContainEqual(expect.objectContaining({ source: 'supervisor.closing', target: 'supervisor.closed', label: '(always)' }));
+    expect(own.edges).toContainEqual(
+      expect.objectContaining({ source: 'supervisor.closing', target: 'supervisor.closed', label: '(always)' }),
+    );
     const script = await get(`${base}/app.js`, { cookie });
     expect(script.status).toBe(200);
     expect(script.text).not.toMatch(/https?:\/\/(cdn|unpkg|esm\.sh)/);
@@ -69,6 +78,8 @@ describe('the inspector a host serves with control: { inspector }', () => {
   it('refuses an inspector port that is not a port, or an inspector beside TCP control', async () => {
     const root = await tempDir();
     await expect(createSupervisor({ root, control: { inspector: { port: -1 } } })).rejects.toMatchObject({ code: 'PLUGD_E_OPTION' });
-    await expect(createSupervisor({ root, control: { host: '127.0.0.1', port: 0, token: 'x'.repeat(20), inspector: { port: 0 } } as never })).rejects.toMatchObject({ code: 'PLUGD_E_OPTION' });
+    await expect(
+      createSupervisor({ root, control: { host: '127.0.0.1', port: 0, token: 'x'.repeat(20), inspector: { port: 0 } } as never }),
+    ).rejects.toMatchObject({ code: 'PLUGD_E_OPTION' });
   });
 });

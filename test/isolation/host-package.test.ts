@@ -14,7 +14,7 @@ async function tmpRoot(): Promise<string> {
   return root;
 }
 
-describe('plugins that import plugd by name, from a store outside the host\'s project', () => {
+describe("plugins that import plugd by name, from a store outside the host's project", () => {
   it('a worker plugin imports definePlugin from "plugd" and "plugd/sdk", both the host\'s own copy', async () => {
     const sup = await supervisor({ root: await tmpRoot() });
     await sup.install(await bundle('imports-plugd'));
@@ -50,7 +50,7 @@ describe('plugins that import plugd by name, from a store outside the host\'s pr
     expect(where.sdk.startsWith(`${pathToFileURL(await realpath(PACKAGE_ROOT)).href}/`)).toBe(true);
   });
 
-  it('re-points a link another copy of plugd left in the store at the host\'s copy', async () => {
+  it("re-points a link another copy of plugd left in the store at the host's copy", async () => {
     const root = await tmpRoot();
     const elsewhere = await tempDir('plugd-other-copy-');
     await mkdir(path.join(root, 'node_modules'), { recursive: true });

@@ -23,13 +23,15 @@ describe('the instance actor', () => {
       activated() {},
     };
     const events: unknown[] = [];
-    const parent = createActor(setup({ actors: { instance: createInstanceActor(host) } }).createMachine({
-      invoke: { id: 'instance', src: 'instance', input: { name: 'queued', id: 'x', instance: 1 } },
-      on: {
-        STOP: { actions: sendTo('instance', { type: 'STOP' }) },
-        '*': { actions: ({ event }) => events.push(event) },
-      },
-    }));
+    const parent = createActor(
+      setup({ actors: { instance: createInstanceActor(host) } }).createMachine({
+        invoke: { id: 'instance', src: 'instance', input: { name: 'queued', id: 'x', instance: 1 } },
+        on: {
+          STOP: { actions: sendTo('instance', { type: 'STOP' }) },
+          '*': { actions: ({ event }) => events.push(event) },
+        },
+      }),
+    );
     parent.start();
     expect(gate.waiting).toBe(1);
     parent.send({ type: 'STOP' });
@@ -47,7 +49,10 @@ describe('the instance actor', () => {
     const holder = await gate.acquire();
     const host: InstanceHost = {
       stopTimeoutMs: 1_000,
-      start: async (_input, signal) => { await gate.acquire('urgent', signal); throw new Error('not reached'); },
+      start: async (_input, signal) => {
+        await gate.acquire('urgent', signal);
+        throw new Error('not reached');
+      },
       activated() {},
     };
     const machine = setup({ actors: { instance: createInstanceActor(host) } }).createMachine({

@@ -9,14 +9,27 @@ function record(env: { name: string; value: string }[], grantedEnv: string[], se
 }
 
 describe('the env a plugin sees', () => {
-  it('grants no member of the host env object\'s prototype (constructor, toString) as a variable', () => {
+  it("grants no member of the host env object's prototype (constructor, toString) as a variable", () => {
     const env = pluginEnv(record([], ['constructor', 'toString', 'hasOwnProperty', 'GRANTED']), { GRANTED: 'yes' });
     expect({ ...env }).toEqual({ GRANTED: 'yes' });
     expect(Object.values(env).every((v) => typeof v === 'string')).toBe(true);
   });
 
   it('keeps a variable named __proto__ as a variable', () => {
-    const env = pluginEnv(record([{ name: '__proto__', value: 'declared' }, { name: 'constructor', value: 'c' }], [], ['constructor=set']), {});
-    expect(Object.entries(env)).toEqual([['__proto__', 'declared'], ['constructor', 'set']]);
+    const env = pluginEnv(
+      record(
+        [
+          { name: '__proto__', value: 'declared' },
+          { name: 'constructor', value: 'c' },
+        ],
+        [],
+        ['constructor=set'],
+      ),
+      {},
+    );
+    expect(Object.entries(env)).toEqual([
+      ['__proto__', 'declared'],
+      ['constructor', 'set'],
+    ]);
   });
 });

@@ -5,7 +5,12 @@ import type { PlugdError } from '../../src/errors.js';
 import { bundle, supervisor, tempDir } from '../helpers.js';
 
 async function rejection(p: Promise<unknown>): Promise<PlugdError> {
-  return p.then(() => { throw new Error('it resolved'); }, (e: unknown) => e as PlugdError);
+  return p.then(
+    () => {
+      throw new Error('it resolved');
+    },
+    (e: unknown) => e as PlugdError,
+  );
 }
 
 describe('a process plugin that exits while it activates', () => {
@@ -29,9 +34,16 @@ describe('a process plugin that exits while it activates', () => {
   it('shows what Node said when the plugin imports a package it cannot find, without the stack frames', async () => {
     const dir = path.join(await tempDir('plugd-bundle-'), 'proc-missing-dep');
     await mkdir(dir);
-    await writeFile(path.join(dir, 'plugin.json'), JSON.stringify({
-      name: 'proc-missing-dep', version: '1.0.0', kind: 'process', exec: ['node', 'main.mjs'], interface: { types: ['Nothing'] },
-    }));
+    await writeFile(
+      path.join(dir, 'plugin.json'),
+      JSON.stringify({
+        name: 'proc-missing-dep',
+        version: '1.0.0',
+        kind: 'process',
+        exec: ['node', 'main.mjs'],
+        interface: { types: ['Nothing'] },
+      }),
+    );
     await writeFile(path.join(dir, 'main.mjs'), "import 'no-such-package-for-plugd';\n");
     const sup = await supervisor();
     await sup.install(dir);

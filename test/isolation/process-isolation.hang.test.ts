@@ -6,16 +6,24 @@ import { onCleanup } from '../helpers.js';
 
 /** A child that answers each IPC message it gets, until told to spin; resolves once it is ready. */
 function child(): Promise<{ proc: ChildProcess; ended: Promise<unknown>; ping: () => Promise<void> | null }> {
-  const proc = spawn(process.execPath, ['-e', "process.on('message', (m) => { if (m === 'spin') for (;;); process.send(m); }); process.send('ready');"], {
-    stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
-  });
+  const proc = spawn(
+    process.execPath,
+    ['-e', "process.on('message', (m) => { if (m === 'spin') for (;;); process.send(m); }); process.send('ready');"],
+    {
+      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    },
+  );
   onCleanup(() => proc.kill('SIGKILL'));
   const ended = new Promise((resolve) => proc.once('exit', resolve));
   let seq = 0;
   const ping = () => {
     if (!proc.connected) return null;
     const mine = ++seq;
-    const answered = new Promise<void>((resolve) => proc.on('message', (m) => { if (m === mine) resolve(); }));
+    const answered = new Promise<void>((resolve) =>
+      proc.on('message', (m) => {
+        if (m === mine) resolve();
+      }),
+    );
     proc.send(mine);
     return answered;
   };

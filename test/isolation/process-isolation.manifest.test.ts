@@ -16,7 +16,9 @@ describe('the manifest field "isolation"', () => {
 
   it('refuses other values, and refuses it on process plugins, with PLUGD_E_MANIFEST naming the field', () => {
     for (const isolation of ['vm', '', 'PROCESS', 1, null, true, ['process'], { kind: 'process' }]) {
-      expect(() => parseManifest({ ...worker, isolation }), JSON.stringify(isolation)).toThrow(expect.objectContaining({ code: 'PLUGD_E_MANIFEST', details: { field: 'isolation' } }));
+      expect(() => parseManifest({ ...worker, isolation }), JSON.stringify(isolation)).toThrow(
+        expect.objectContaining({ code: 'PLUGD_E_MANIFEST', details: { field: 'isolation' } }),
+      );
     }
     const proc = { name: 'p', version: '1.0.0', kind: 'process', exec: ['./bin/p'], interface: { types: ['P'] }, isolation: 'process' };
     expect(() => parseManifest(proc)).toThrow(expect.objectContaining({ code: 'PLUGD_E_MANIFEST', details: { field: 'isolation' } }));
@@ -34,7 +36,10 @@ describe('the confinement of a process-isolated plugin', () => {
     expect(flags.some((f) => /--allow-(child-process|worker|addons|wasi)/.test(f))).toBe(false);
   });
 
-  it('keeps NODE_OPTIONS and the other NODE_* variables Node reads at startup out of the plugin\'s env (NODE_ENV stays)', () => {
-    expect(confinedEnv({ NODE_OPTIONS: '--allow-child-process', NODE_V8_COVERAGE: '/tmp/x', NODE_ENV: 'production', OWN: '1' })).toEqual({ NODE_ENV: 'production', OWN: '1' });
+  it("keeps NODE_OPTIONS and the other NODE_* variables Node reads at startup out of the plugin's env (NODE_ENV stays)", () => {
+    expect(confinedEnv({ NODE_OPTIONS: '--allow-child-process', NODE_V8_COVERAGE: '/tmp/x', NODE_ENV: 'production', OWN: '1' })).toEqual({
+      NODE_ENV: 'production',
+      OWN: '1',
+    });
   });
 });

@@ -14,13 +14,21 @@ function cpuMs(pid: number): number {
 
 async function hostWithPlugin(mode: 'idle' | 'spin') {
   const root = path.join(await tempDir(), 'store');
-  const host = spawn(process.execPath, ['--import', 'tsx', HOST, root, await bundle('iso-basic'), mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const host = spawn(process.execPath, ['--import', 'tsx', HOST, root, await bundle('iso-basic'), mode], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   onCleanup(() => host.kill('SIGKILL'));
   const { pid } = await new Promise<{ pid: number }>((resolve, reject) => {
     host.stdout.once('data', (line: Buffer) => resolve(JSON.parse(line.toString())));
     host.once('exit', (code) => reject(new Error(`host exited early: ${code}`)));
   });
-  onCleanup(() => { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } });
+  onCleanup(() => {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  });
   return { host, pid };
 }
 

@@ -14,7 +14,9 @@ const DENIED = { ok: false, code: 'ERR_ACCESS_DENIED' };
 async function probe() {
   const marker = `host-secret-${randomUUID()}`;
   process.env.PLUGD_TEST_HOST_MARKER = marker;
-  onCleanup(() => { delete process.env.PLUGD_TEST_HOST_MARKER; });
+  onCleanup(() => {
+    delete process.env.PLUGD_TEST_HOST_MARKER;
+  });
   const root = path.join(await tempDir(), 'store');
   const sup = await supervisor({ root });
   const { id } = await sup.install(await bundle('iso-probe'));
@@ -29,7 +31,13 @@ describe('a plugin with "isolation": "process" cannot reach outside its confinem
   it('reads its own bundle, and nothing else: not the store, not its settings, not /etc', async () => {
     const { run, root, bundleDir, plugin } = await probe();
     await expect(run('Probe.Read', { file: path.join(bundleDir, 'plugin.json') })).resolves.toMatchObject({ ok: true });
-    for (const file of [path.join(root, 'plugins.json'), path.join(plugin, 'settings.json'), '/etc/hostname', '/etc/passwd', path.join(bundleDir, '..', 'plugin.json')]) {
+    for (const file of [
+      path.join(root, 'plugins.json'),
+      path.join(plugin, 'settings.json'),
+      '/etc/hostname',
+      '/etc/passwd',
+      path.join(bundleDir, '..', 'plugin.json'),
+    ]) {
       await expect(run('Probe.Read', { file }), file).resolves.toEqual(DENIED);
     }
     await expect(run('Probe.ReadAsync', { file: path.join(root, 'plugins.json') })).resolves.toEqual(DENIED);
@@ -40,7 +48,12 @@ describe('a plugin with "isolation": "process" cannot reach outside its confinem
     const { run, root, bundleDir, dataDir } = await probe();
     await expect(run('Probe.Write', { file: path.join(dataDir, 'mine.txt') })).resolves.toMatchObject({ ok: true });
     await expect(readFile(path.join(dataDir, 'mine.txt'), 'utf8')).resolves.toBe('written by iso-probe');
-    for (const file of [path.join(bundleDir, 'index.mjs'), path.join(root, 'plugins.json'), path.join(root, 'evil.txt'), '/tmp/iso-probe-escaped.txt']) {
+    for (const file of [
+      path.join(bundleDir, 'index.mjs'),
+      path.join(root, 'plugins.json'),
+      path.join(root, 'evil.txt'),
+      '/tmp/iso-probe-escaped.txt',
+    ]) {
       await expect(run('Probe.Write', { file }), file).resolves.toEqual(DENIED);
     }
     await expect(readFile(path.join(root, 'plugins.json'), 'utf8')).resolves.not.toContain('written by iso-probe');
@@ -54,7 +67,7 @@ describe('a plugin with "isolation": "process" cannot reach outside its confinem
     await expect(run('Probe.Addon')).resolves.toEqual({ ok: false, code: 'ERR_DLOPEN_DISABLED' });
   });
 
-  it('holds only its own env: the host\'s is in neither process.env nor /proc/self/environ', async () => {
+  it("holds only its own env: the host's is in neither process.env nor /proc/self/environ", async () => {
     const { run, marker } = await probe();
     const { env, environ, pid } = (await run('Probe.Env')) as unknown as { env: Record<string, string>; environ: Outcome; pid: number };
     expect(env.OWN).toBe('mine');
@@ -81,7 +94,7 @@ describe('a plugin with "isolation": "process" cannot reach outside its confinem
     });
   });
 
-  it('is NOT confined on the network: Node 20\'s permission model has no net permission, so a UNIX socket the host serves is reachable', async () => {
+  it("is NOT confined on the network: Node 20's permission model has no net permission, so a UNIX socket the host serves is reachable", async () => {
     const dir = await tempDir();
     const socket = path.join(dir, 'host.sock');
     const server = net.createServer((c) => c.end('hello from the host'));

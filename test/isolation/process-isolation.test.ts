@@ -29,7 +29,9 @@ describe('a worker-contract plugin with "isolation": "process"', () => {
     const argv = await cmdline(hello.pid);
     expect(argv).toContain(PERMISSION_FLAG);
     expect(argv).toContain('--max-old-space-size=128');
-    expect(argv.some((a) => a.startsWith('--allow-child-process') || a.startsWith('--allow-worker') || a.startsWith('--allow-addons'))).toBe(false);
+    expect(
+      argv.some((a) => a.startsWith('--allow-child-process') || a.startsWith('--allow-worker') || a.startsWith('--allow-addons')),
+    ).toBe(false);
 
     const value = { when: new Date(0), bytes: new Uint8Array([1, 2]), nested: new Map([['k', [1, 2]]]) };
     await expect(client.call('Iso.Echo', value)).resolves.toEqual(value);
@@ -47,12 +49,12 @@ describe('a worker-contract plugin with "isolation": "process"', () => {
     await expect(readFile(path.join(root, 'data', id, 'kept.txt'), 'utf8')).resolves.toBe('kept');
   });
 
-  it('sends console output and ctx.log lines to the plugin\'s log, tagged with plugin and instance', async () => {
+  it("sends console output and ctx.log lines to the plugin's log, tagged with plugin and instance", async () => {
     const { sup, client } = await started();
     await client.call('Iso.Log', { lines: ['first line', 'second line'] });
-    await expect.poll(async () => (await sup.logs('iso-basic')).map((l) => l.msg)).toEqual(expect.arrayContaining([
-      'iso-basic activating', 'first line', 'second line', 'logged {"count":2}',
-    ]));
+    await expect
+      .poll(async () => (await sup.logs('iso-basic')).map((l) => l.msg))
+      .toEqual(expect.arrayContaining(['iso-basic activating', 'first line', 'second line', 'logged {"count":2}']));
     const lines = await sup.logs('iso-basic');
     expect(lines.find((l) => l.msg === 'first line')).toMatchObject({ plugin: 'iso-basic', instance: 1, stream: 'stdout', level: 30 });
     expect(lines.find((l) => l.msg.startsWith('logged'))).toMatchObject({ stream: 'stderr', level: 40 });
@@ -69,7 +71,10 @@ describe('a worker-contract plugin with "isolation": "process"', () => {
   it('restarts after a crash; the pending call rejects with PLUGD_E_PLUGIN_EXITED', async () => {
     const { sup, client, hello } = await started();
     const restarted = nextState(sup, 'iso-basic', 'running');
-    await expect(client.call('Iso.Crash')).rejects.toMatchObject({ code: 'PLUGD_E_PLUGIN_EXITED', message: expect.stringContaining('uncaught on purpose') });
+    await expect(client.call('Iso.Crash')).rejects.toMatchObject({
+      code: 'PLUGD_E_PLUGIN_EXITED',
+      message: expect.stringContaining('uncaught on purpose'),
+    });
     await restarted;
     expect(sup.inspect('iso-basic')).toMatchObject({ state: 'running', restarts: 1 });
     const again = (await client.call('Iso.Hello', { name: 'Ada' })) as typeof hello;

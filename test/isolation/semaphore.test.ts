@@ -7,7 +7,12 @@ describe('Semaphore', () => {
     const gate = new Semaphore(2);
     const order: number[] = [];
     const releases = await Promise.all([gate.acquire(), gate.acquire()]);
-    const queued = [3, 4, 5].map((n) => gate.acquire().then((release) => { order.push(n); return release; }));
+    const queued = [3, 4, 5].map((n) =>
+      gate.acquire().then((release) => {
+        order.push(n);
+        return release;
+      }),
+    );
     await Promise.resolve();
     expect(order).toEqual([]);
     expect(gate.waiting).toBe(3);
@@ -27,8 +32,14 @@ describe('Semaphore priorities', () => {
     const gate = new Semaphore(1);
     const first = await gate.acquire();
     const order: string[] = [];
-    const background = gate.acquire('background').then((release) => { order.push('background'); release(); });
-    const urgent = gate.acquire('urgent').then((release) => { order.push('urgent'); release(); });
+    const background = gate.acquire('background').then((release) => {
+      order.push('background');
+      release();
+    });
+    const urgent = gate.acquire('urgent').then((release) => {
+      order.push('urgent');
+      release();
+    });
     first();
     await Promise.all([background, urgent]);
     expect(order).toEqual(['urgent', 'background']);
@@ -57,7 +68,12 @@ describe('rationed thread starts', () => {
     const sup = await supervisor({ maxConcurrentStarts: 1 });
     const names = ['a', 'b', 'c', 'd', 'e', 'f'];
     for (const name of names) await sup.install(await bundle('greeter', { name }));
-    const enabled = names.map((name) => sup.enable(name).then(() => 'running', (e: { code: string }) => e.code));
+    const enabled = names.map((name) =>
+      sup.enable(name).then(
+        () => 'running',
+        (e: { code: string }) => e.code,
+      ),
+    );
     await Promise.all(names.map((name) => sup.disable(name)));
     await Promise.all(enabled);
     expect(sup.list().map((p) => p.state)).toEqual(names.map(() => 'disabled'));
@@ -66,7 +82,6 @@ describe('rationed thread starts', () => {
     await Promise.all(names.map((name) => sup.enable(name)));
     expect(sup.list().map((p) => p.state)).toEqual(names.map(() => 'running'));
   });
-
 
   it('brings every plugin up with one thread booting at a time', async () => {
     const sup = await supervisor({ maxConcurrentStarts: 1 });

@@ -6,7 +6,12 @@ import { bundle, EXAMPLES, onCleanup, tempDir } from '../helpers.js';
 
 const HOST = fileURLToPath(new URL('../fixtures/quiet-host.ts', import.meta.url));
 
-interface HostRun { code: number | null; stdout: string; stderr: string; report: { problems: { code: string; message: string }[] } }
+interface HostRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  report: { problems: { code: string; message: string }[] };
+}
 
 /** Runs the quiet host in a process of its own and collects its stdout, its stderr and its report on fd 3. */
 async function runHost(mode: 'default' | 'off'): Promise<HostRun> {
@@ -22,7 +27,9 @@ async function runHost(mode: 'default' | 'off'): Promise<HostRun> {
   const collect = (stream: NodeJS.ReadableStream) => {
     let text = '';
     stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => { text += chunk; });
+    stream.on('data', (chunk: string) => {
+      text += chunk;
+    });
     return () => text;
   };
   const [stdout, stderr, report] = [collect(host.stdout!), collect(host.stderr!), collect(host.stdio[3] as NodeJS.ReadableStream)];

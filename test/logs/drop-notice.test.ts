@@ -2,8 +2,12 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createDropNotice } from '../../src/logs/drop-notice.mjs';
 
 describe('the drop notice', () => {
-  beforeEach(() => { vi.useFakeTimers(); });
-  afterEach(() => { vi.useRealTimers(); });
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
 
   it('reports at once, then at most once per interval, and the last drops when the interval ends', () => {
     const notices: Array<[number, number]> = [];
@@ -22,7 +26,10 @@ describe('the drop notice', () => {
     vi.advanceTimersByTime(799);
     expect(notices).toHaveLength(1);
     vi.advanceTimersByTime(1);
-    expect(notices).toEqual([[5, start], [3, start + 1_000]]); // ...with no further line needed
+    expect(notices).toEqual([
+      [5, start],
+      [3, start + 1_000],
+    ]); // ...with no further line needed
   });
 
   it('forgets a pending notice when stopped', () => {

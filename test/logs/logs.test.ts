@@ -44,7 +44,9 @@ describe('plugin logs', () => {
     expect(logs.lines).toBeGreaterThanOrEqual(200);
     expect(logs.lines).toBeLessThanOrEqual(200 + Math.ceil(100 * elapsedSec) + 1);
     expect(logs.dropped).toBeGreaterThan(100_000 - 200 - Math.ceil(100 * elapsedSec) - 2);
-    await expect.poll(async () => (await sup.logs('flood', { tail: 5 })).some((l) => typeof l.dropped === 'number'), { timeout: 10_000 }).toBe(true);
+    await expect
+      .poll(async () => (await sup.logs('flood', { tail: 5 })).some((l) => typeof l.dropped === 'number'), { timeout: 10_000 })
+      .toBe(true);
   });
 
   it('reports drops made just after a notice once the interval ends, though the plugin falls silent', async () => {

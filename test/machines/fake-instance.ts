@@ -33,7 +33,9 @@ export function fakeInstances(options: { ignoreStop?: boolean; deferThreadStart?
         if (!options.ignoreStop) inst.exit({ reason: 'stopped', code: 0 });
       }
     });
-    return () => { inst.killed = true; };
+    return () => {
+      inst.killed = true;
+    };
   });
   const last = () => {
     const inst = started.at(-1);

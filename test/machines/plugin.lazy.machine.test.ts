@@ -10,12 +10,21 @@ function startLazy(overrides: Partial<PluginMachineInput> = {}, fakeOptions: { i
   const states: PluginStateName[] = [];
   const machine = pluginMachine.provide({
     actors: { instance: fakes.actor },
-    actions: { reportState: (_, params: { state: PluginStateName }) => { states.push(params.state); } },
+    actions: {
+      reportState: (_, params: { state: PluginStateName }) => {
+        states.push(params.state);
+      },
+    },
   });
   const input: PluginMachineInput = {
-    name: 'lazy', id: 'abc', interfaceTypes: ['Greeter'],
+    name: 'lazy',
+    id: 'abc',
+    interfaceTypes: ['Greeter'],
     restart: { policy: 'on-failure', maxRetries: 2 },
-    activationTimeoutMs: 1_000, stopTimeoutMs: 500, activation: 'lazy', ...overrides,
+    activationTimeoutMs: 1_000,
+    stopTimeoutMs: 500,
+    activation: 'lazy',
+    ...overrides,
   };
   const actor = createActor(machine, { input, clock }).start();
   const state = () => pluginStateOf(actor.getSnapshot());

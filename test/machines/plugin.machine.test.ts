@@ -10,12 +10,20 @@ function startPlugin(overrides: Partial<PluginMachineInput> = {}, fakeOptions: {
   const states: PluginStateName[] = [];
   const machine = pluginMachine.provide({
     actors: { instance: fakes.actor },
-    actions: { reportState: (_, params: { state: PluginStateName }) => { states.push(params.state); } },
+    actions: {
+      reportState: (_, params: { state: PluginStateName }) => {
+        states.push(params.state);
+      },
+    },
   });
   const input: PluginMachineInput = {
-    name: 'hello', id: 'abc', interfaceTypes: ['Greeter'],
+    name: 'hello',
+    id: 'abc',
+    interfaceTypes: ['Greeter'],
     restart: { policy: 'on-failure', maxRetries: 2 },
-    activationTimeoutMs: 1_000, stopTimeoutMs: 500, ...overrides,
+    activationTimeoutMs: 1_000,
+    stopTimeoutMs: 500,
+    ...overrides,
   };
   const actor = createActor(machine, { input, clock }).start();
   const state = () => pluginStateOf(actor.getSnapshot());

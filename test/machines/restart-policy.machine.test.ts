@@ -94,13 +94,21 @@ describe('backoff (Docker restartmanager numbers)', () => {
 
 describe('restart intensity (OTP)', () => {
   it('gives up on more than maxRestarts restarts within periodMs, whatever the policy', () => {
-    const { exit } = startPolicy({ policy: 'always', intensity: { maxRestarts: 3, periodMs: 10_000 }, backoff: { initialMs: 10, factor: 1 } });
+    const { exit } = startPolicy({
+      policy: 'always',
+      intensity: { maxRestarts: 3, periodMs: 10_000 },
+      backoff: { initialMs: 10, factor: 1 },
+    });
     expect([exit('crash'), exit('crash'), exit('crash')].every((a) => a?.type === 'RESTART')).toBe(true);
     expect(exit('crash')).toMatchObject({ type: 'GIVE_UP', why: expect.stringContaining('more than 3 restarts within 10000 ms') });
   });
 
   it('forgets restarts older than the window', () => {
-    const { exit } = startPolicy({ policy: 'always', intensity: { maxRestarts: 2, periodMs: 1_000 }, backoff: { initialMs: 10, factor: 1 } });
+    const { exit } = startPolicy({
+      policy: 'always',
+      intensity: { maxRestarts: 2, periodMs: 1_000 },
+      backoff: { initialMs: 10, factor: 1 },
+    });
     exit('crash', 1, 10);
     exit('crash', 1, 10);
     // The next instance ran 2 s: the earlier restarts fall outside the 1 s window.
@@ -117,4 +125,3 @@ describe('RESET', () => {
     expect(exit('crash')).toEqual({ type: 'RESTART', delayMs: 100 });
   });
 });
-

@@ -17,7 +17,8 @@ function startSupervisor(plugins: Record<string, string[]> | [string, string[]][
   actor.on('state', (e) => changes.push(e));
   for (const [name, requires] of Array.isArray(plugins) ? plugins : Object.entries(plugins)) {
     actor.send({
-      type: 'ADD', requires,
+      type: 'ADD',
+      requires,
       plugin: { name, id: name, interfaceTypes: ['T'], restart: { policy: 'always' }, activationTimeoutMs: 1000, stopTimeoutMs: 1000 },
     });
   }
@@ -64,7 +65,10 @@ describe('activation order', () => {
     expect(changes.at(-1)).toMatchObject({ to: 'activating', error: null, restarts: 1 });
     instanceOf('a').handshake(['T']);
     actor.send({ type: 'DISABLE', name: 'a' });
-    expect(changes.slice(-2)).toMatchObject([{ to: 'stopping', error: null }, { to: 'disabled', error: null }]);
+    expect(changes.slice(-2)).toMatchObject([
+      { to: 'stopping', error: null },
+      { to: 'disabled', error: null },
+    ]);
   });
 });
 
@@ -119,7 +123,10 @@ describe('names that are members of Object.prototype', () => {
   const NAMES = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf'];
 
   it.each(NAMES)('%s runs, is required, stops in order and is removed like any other name', (name) => {
-    const { actor, instanceOf, stateOf, transitions } = startSupervisor([[name, []], ['app', [name]]]);
+    const { actor, instanceOf, stateOf, transitions } = startSupervisor([
+      [name, []],
+      ['app', [name]],
+    ]);
     actor.send({ type: 'ENABLE', name: 'app' });
     actor.send({ type: 'ENABLE', name });
     instanceOf(name).handshake(['T']);
@@ -149,11 +156,35 @@ describe('names that are members of Object.prototype', () => {
 
 describe('dependency graph', () => {
   it('names a cycle as a path', () => {
-    expect(findCycle(new Map([['a', ['b']], ['b', ['c']], ['c', ['a']]]))).toEqual(['a', 'b', 'c', 'a']);
-    expect(findCycle(new Map([['a', ['b']], ['b', []]]))).toBeNull();
+    expect(
+      findCycle(
+        new Map([
+          ['a', ['b']],
+          ['b', ['c']],
+          ['c', ['a']],
+        ]),
+      ),
+    ).toEqual(['a', 'b', 'c', 'a']);
+    expect(
+      findCycle(
+        new Map([
+          ['a', ['b']],
+          ['b', []],
+        ]),
+      ),
+    ).toBeNull();
   });
 
   it('lists a plugin after everything it requires', () => {
-    expect(withDependencies(new Map([['app', ['db', 'cache']], ['cache', ['db']], ['db', []]]), 'app')).toEqual(['db', 'cache', 'app']);
+    expect(
+      withDependencies(
+        new Map([
+          ['app', ['db', 'cache']],
+          ['cache', ['db']],
+          ['db', []],
+        ]),
+        'app',
+      ),
+    ).toEqual(['db', 'cache', 'app']);
   });
 });

@@ -16,7 +16,11 @@ const APP_SOURCE = fileURLToPath(new URL('./consumer-app', import.meta.url));
 const NOT_CLONED = new Set(['node_modules', 'dist']);
 const GENERATED = /plugin-worker\.bundle\.mjs$|inspector\/app\.bundle\.js$/;
 
-interface Run { code: number | null; stdout: string; stderr: string }
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs a command to its end; never rejects, so a failure shows its output in the assertion. */
 function run(command: string, args: string[], cwd: string, timeoutMs: number): Promise<Run> {
@@ -49,7 +53,12 @@ beforeAll(async () => {
 
   app = join(tmp, 'app');
   await cp(APP_SOURCE, app, { recursive: true, filter: (path) => !/[/\\](out|node_modules|\.plugd)$/.test(path) });
-  installed = await run('npm', ['install', '--no-audit', '--no-fund', join(tmp, packed!.filename), 'typescript@latest', '@types/node@latest'], app, 180_000);
+  installed = await run(
+    'npm',
+    ['install', '--no-audit', '--no-fund', join(tmp, packed!.filename), 'typescript@latest', '@types/node@latest'],
+    app,
+    180_000,
+  );
 }, 400_000);
 
 afterAll(async () => {
@@ -59,15 +68,24 @@ afterAll(async () => {
 describe('the packed package', () => {
   it('ships dist/ with declarations for plugd and plugd/sdk, the bundled worker entry and the LICENSE, not the sources', () => {
     const files = packed!.files.map((f) => f.path);
-    expect(files).toEqual(expect.arrayContaining([
-      'LICENSE', 'README.md', 'package.json',
-      'dist/src/index.js', 'dist/src/index.d.ts',
-      'dist/src/sdk/index.js', 'dist/src/sdk/index.d.ts',
-      'dist/src/sdk/serve-plugin.mjs', 'dist/src/sdk/serve-plugin.d.mts',
-      'dist/src/isolation/entry/plugin-worker.bundle.mjs',
-      'dist/src/inspector/app.bundle.js',
-    ]));
-    expect(files.filter((f) => !f.startsWith('dist/') && !['LICENSE', 'README.md', 'package.json', 'bin/plugd.js'].includes(f))).toEqual([]);
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'LICENSE',
+        'README.md',
+        'package.json',
+        'dist/src/index.js',
+        'dist/src/index.d.ts',
+        'dist/src/sdk/index.js',
+        'dist/src/sdk/index.d.ts',
+        'dist/src/sdk/serve-plugin.mjs',
+        'dist/src/sdk/serve-plugin.d.mts',
+        'dist/src/isolation/entry/plugin-worker.bundle.mjs',
+        'dist/src/inspector/app.bundle.js',
+      ]),
+    );
+    expect(files.filter((f) => !f.startsWith('dist/') && !['LICENSE', 'README.md', 'package.json', 'bin/plugd.js'].includes(f))).toEqual(
+      [],
+    );
     expect(files.filter((f) => /\.(ts|mts)$/.test(f) && !/\.d\.(ts|mts)$/.test(f))).toEqual([]);
     // Every module the package ships comes with its declarations.
     const modules = files.filter((f) => /\.m?js$/.test(f) && !GENERATED.test(f) && !f.startsWith('bin/'));
@@ -94,8 +112,14 @@ describe('the packed package', () => {
 
   it('runs that host with plugins installed from a folder outside the project', async () => {
     const bundles = join(tmp, 'bundles');
-    const manifest = JSON.parse(await readFile(join(app, 'plugins/greeter/plugin.json'), 'utf8')) as { version: string; env: { name: string; value: string }[] };
-    for (const [folder, edition] of [['greeter', '1'], ['greeter-2', '2']] as const) {
+    const manifest = JSON.parse(await readFile(join(app, 'plugins/greeter/plugin.json'), 'utf8')) as {
+      version: string;
+      env: { name: string; value: string }[];
+    };
+    for (const [folder, edition] of [
+      ['greeter', '1'],
+      ['greeter-2', '2'],
+    ] as const) {
       await mkdir(join(bundles, folder), { recursive: true });
       await cp(join(app, 'out/plugins/greeter/index.mjs'), join(bundles, folder, 'index.mjs'));
       const env = manifest.env.map((v) => (v.name === 'EDITION' ? { ...v, value: edition } : v));
@@ -106,9 +130,12 @@ describe('the packed package', () => {
     await cp(join(app, 'plugins/volumes/plugin.json'), join(bundles, 'volumes/plugin.json'));
 
     const result = join(tmp, 'result.json');
-    const host = await run(process.execPath, [
-      'out/host.js', join(app, '.plugd'), join(bundles, 'greeter'), join(bundles, 'greeter-2'), join(bundles, 'volumes'), result,
-    ], app, 120_000);
+    const host = await run(
+      process.execPath,
+      ['out/host.js', join(app, '.plugd'), join(bundles, 'greeter'), join(bundles, 'greeter-2'), join(bundles, 'volumes'), result],
+      app,
+      120_000,
+    );
     expect(host.code, host.stderr).toBe(0);
 
     const r = JSON.parse(await readFile(result, 'utf8')) as Record<string, unknown>;
@@ -132,6 +159,8 @@ describe('the packed package', () => {
       afterClose: 'PLUGD_E_CLOSED',
     });
     expect(r.handled).toEqual(['greeter/Greeter', 'greeter/Greeter', 'greeter/Greeter']);
-    expect(r.transitions).toEqual(expect.arrayContaining(['installed>enabled', 'activating>running', 'stopping>disabled', 'disabled>removed']));
+    expect(r.transitions).toEqual(
+      expect.arrayContaining(['installed>enabled', 'activating>running', 'stopping>disabled', 'disabled>removed']),
+    );
   }, 150_000);
 });

@@ -31,16 +31,29 @@ describe('discovery of plugins run by someone else', () => {
     const gamma = await serve({ port: 0 }, 'hi from gamma');
     await writeFile(path.join(specsDir, 'gamma.json'), JSON.stringify({ Name: 'gamma', Addr: `tcp://127.0.0.1:${gamma.address}` }));
     await writeFile(path.join(specsDir, 'broken.json'), '{ "Name": ');
-    await writeFile(path.join(specsDir, 'secure.json'), JSON.stringify({ Name: 'secure', Addr: 'unix:///x.sock', TLSConfig: { InsecureSkipVerify: true } }));
+    await writeFile(
+      path.join(specsDir, 'secure.json'),
+      JSON.stringify({ Name: 'secure', Addr: 'unix:///x.sock', TLSConfig: { InsecureSkipVerify: true } }),
+    );
 
     const sup = await supervisor();
     const { activated, problems } = await sup.discover({ socketsDir, specsDirs: [specsDir] });
     expect(activated).toEqual(['alpha', 'beta', 'gamma']);
-    expect(problems.map((p) => [path.basename(p.file), p.error.code])).toEqual([['broken.json', 'PLUGD_E_MANIFEST'], ['secure.json', 'PLUGD_E_MANIFEST']]);
-    expect(sup.find('Greeter').map((c) => c.name).sort()).toEqual(['alpha', 'beta', 'gamma']);
+    expect(problems.map((p) => [path.basename(p.file), p.error.code])).toEqual([
+      ['broken.json', 'PLUGD_E_MANIFEST'],
+      ['secure.json', 'PLUGD_E_MANIFEST'],
+    ]);
+    expect(
+      sup
+        .find('Greeter')
+        .map((c) => c.name)
+        .sort(),
+    ).toEqual(['alpha', 'beta', 'gamma']);
     for (const name of activated) {
       expect(sup.inspect(name)).toMatchObject({ kind: 'external', state: 'running', implements: ['Greeter'] });
-      await expect((await sup.get(name, 'Greeter')).call('Greeter.Hello', { name: 'Ada' })).resolves.toEqual({ greeting: `hi from ${name} Ada` });
+      await expect((await sup.get(name, 'Greeter')).call('Greeter.Hello', { name: 'Ada' })).resolves.toEqual({
+        greeting: `hi from ${name} Ada`,
+      });
     }
     // Discovering again finds nothing new.
     expect((await sup.discover({ socketsDir, specsDirs: [specsDir] })).activated).toEqual([]);
@@ -63,7 +76,11 @@ describe('discovery over TLS (.json with TLSConfig)', () => {
   function selfSigned(dir: string, name: string, subject: string, extension: string) {
     const key = path.join(dir, `${name}.key.pem`);
     const cert = path.join(dir, `${name}.cert.pem`);
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', subject, '-addext', extension], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', subject, '-addext', extension],
+      { stdio: 'ignore' },
+    );
     return { key, cert };
   }
 
@@ -81,7 +98,13 @@ describe('discovery over TLS (.json with TLSConfig)', () => {
       res.end(JSON.stringify(answer));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    onCleanup(() => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }));
+    onCleanup(
+      () =>
+        new Promise((resolve) => {
+          server.closeAllConnections();
+          server.close(resolve);
+        }),
+    );
     return { cert, port: (server.address() as AddressInfo).port };
   }
 
@@ -93,7 +116,10 @@ describe('discovery over TLS (.json with TLSConfig)', () => {
     const addr = `https://127.0.0.1:${port}`;
     await writeFile(path.join(specsDir, 'trusted.json'), JSON.stringify({ Name: 'trusted', Addr: addr, TLSConfig: { CAFile: cert } }));
     await writeFile(path.join(specsDir, 'unknown.json'), JSON.stringify({ Name: 'unknown', Addr: addr, TLSConfig: {} }));
-    await writeFile(path.join(specsDir, 'skipping.json'), JSON.stringify({ Name: 'skipping', Addr: addr, TLSConfig: { InsecureSkipVerify: true } }));
+    await writeFile(
+      path.join(specsDir, 'skipping.json'),
+      JSON.stringify({ Name: 'skipping', Addr: addr, TLSConfig: { InsecureSkipVerify: true } }),
+    );
     // A certificate that does not verify fails the handshake at once: retried until the deadline,
     // it would end as PLUGD_E_ACTIVATION_TIMEOUT instead of PLUGD_E_ACTIVATION.
     const sup = await supervisor({ activationTimeoutMs: 5_000 });
@@ -111,7 +137,10 @@ describe('discovery over TLS (.json with TLSConfig)', () => {
     const specsDir = path.join(dir, 'specs');
     await mkdir(specsDir);
     const addr = `https://127.0.0.1:${port}`;
-    await writeFile(path.join(specsDir, 'mutual.json'), JSON.stringify({ Name: 'mutual', Addr: addr, TLSConfig: { CAFile: cert, CertFile: client.cert, KeyFile: client.key } }));
+    await writeFile(
+      path.join(specsDir, 'mutual.json'),
+      JSON.stringify({ Name: 'mutual', Addr: addr, TLSConfig: { CAFile: cert, CertFile: client.cert, KeyFile: client.key } }),
+    );
     await writeFile(path.join(specsDir, 'anonymous.json'), JSON.stringify({ Name: 'anonymous', Addr: addr, TLSConfig: { CAFile: cert } }));
     const sup = await supervisor({ activationTimeoutMs: 5_000 });
     const { activated, problems } = await sup.discover({ specsDirs: [specsDir] });

@@ -11,7 +11,12 @@ describe('process plugin handshakes side by side', () => {
     await sup.install(await bundle('proc-slow-activate')); // answers its handshake in 200 ms
 
     // All at once, the healthy one last, so that its handshake would be the one left waiting.
-    const failures = silent.map((name) => sup.enable(name).then(() => null, (e: unknown) => e));
+    const failures = silent.map((name) =>
+      sup.enable(name).then(
+        () => null,
+        (e: unknown) => e,
+      ),
+    );
     await sup.enable('proc-slow-activate');
     expect(sup.inspect('proc-slow-activate')).toMatchObject({ state: 'running', lastError: null });
     await expect((await sup.get('proc-slow-activate', 'Echo')).call('Echo.Say', { ok: 1 })).resolves.toEqual({ ok: 1 });

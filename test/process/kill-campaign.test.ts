@@ -29,30 +29,36 @@ async function survivors(marker: string): Promise<number[]> {
 }
 
 describe(`a host SIGKILLed at random moments of enables and disables (${KILLS} kills)`, () => {
-  it('leaves 0 orphans: wrappers, plugins and their children all end with the host', async () => {
-    const marker = `plugd-kill-${process.pid}-${randomBytes(4).toString('hex')}`;
-    const root = path.join(await tempDir(`${marker}-`), 's');
-    const bundles = await Promise.all(['a', 'b', 'c'].map((n) => bundle('proc-family', { name: `fam-${n}`, restart: 'no' })));
-    onCleanup(() => killAll(marked(marker)));
+  it(
+    'leaves 0 orphans: wrappers, plugins and their children all end with the host',
+    async () => {
+      const marker = `plugd-kill-${process.pid}-${randomBytes(4).toString('hex')}`;
+      const root = path.join(await tempDir(`${marker}-`), 's');
+      const bundles = await Promise.all(['a', 'b', 'c'].map((n) => bundle('proc-family', { name: `fam-${n}`, restart: 'no' })));
+      onCleanup(() => killAll(marked(marker)));
 
-    const orphans: string[] = [];
-    for (let kill = 0; kill < KILLS; kill++) {
-      const host = spawn(process.execPath, ['--import', 'tsx', HOST, root, ...bundles], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stderr = '';
-      host.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-      const exited = new Promise<void>((resolve) => host.once('exit', () => resolve()));
-      onCleanup(() => host.kill('SIGKILL'));
-      await new Promise<void>((resolve, reject) => {
-        host.stdout.once('data', () => resolve());
-        host.once('exit', (code) => reject(new Error(`host exited before its loop (code ${code}): ${stderr}`)));
-      });
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * KILL_WINDOW_MS)); // the random moment
-      host.kill('SIGKILL');
-      await exited;
-      const left = await survivors(marker);
-      orphans.push(...left.map(describeProcess).map((p) => `kill ${kill + 1}: ${p}`));
-      killAll(left);
-    }
-    expect(orphans).toEqual([]);
-  }, 120_000 + KILLS * 6_000); // each kill starts a host under tsx: 1–3 s, more on a loaded machine
+      const orphans: string[] = [];
+      for (let kill = 0; kill < KILLS; kill++) {
+        const host = spawn(process.execPath, ['--import', 'tsx', HOST, root, ...bundles], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let stderr = '';
+        host.stderr.on('data', (d: Buffer) => {
+          stderr += d.toString();
+        });
+        const exited = new Promise<void>((resolve) => host.once('exit', () => resolve()));
+        onCleanup(() => host.kill('SIGKILL'));
+        await new Promise<void>((resolve, reject) => {
+          host.stdout.once('data', () => resolve());
+          host.once('exit', (code) => reject(new Error(`host exited before its loop (code ${code}): ${stderr}`)));
+        });
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * KILL_WINDOW_MS)); // the random moment
+        host.kill('SIGKILL');
+        await exited;
+        const left = await survivors(marker);
+        orphans.push(...left.map(describeProcess).map((p) => `kill ${kill + 1}: ${p}`));
+        killAll(left);
+      }
+      expect(orphans).toEqual([]);
+    },
+    120_000 + KILLS * 6_000,
+  ); // each kill starts a host under tsx: 1–3 s, more on a loaded machine
 });

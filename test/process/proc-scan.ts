@@ -35,6 +35,10 @@ export function describeProcess(pid: number): string {
 
 export function killAll(pids: number[]): void {
   for (const pid of pids) {
-    try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
   }
 }

@@ -7,7 +7,7 @@ import { alive, bundle, nextState, recordStates, supervisor, tempDir } from '../
 
 const VOLUMES = fileURLToPath(new URL('../../examples/bundles/volumes/', import.meta.url));
 
-describe('a process plugin speaking Docker\'s protocol', () => {
+describe("a process plugin speaking Docker's protocol", () => {
   it('goes through the whole lifecycle: install, enable, calls, logs, disable, remove', async () => {
     const sup = await supervisor();
     const seen = recordStates(sup);
@@ -16,9 +16,15 @@ describe('a process plugin speaking Docker\'s protocol', () => {
     expect(sup.inspect('volumes')).toMatchObject({ kind: 'process', state: 'running', implements: ['VolumeDriver'] });
     const driver = await sup.get('volumes', 'VolumeDriver');
     await expect(driver.call('VolumeDriver.Create', { Name: 'data', Opts: { size: '1G' } })).resolves.toEqual({});
-    await expect(driver.call('VolumeDriver.Mount', { Name: 'data', ID: 'c1' })).resolves.toEqual({ Mountpoint: '/var/lib/plugd-volumes/data' });
-    await expect(driver.call('VolumeDriver.List', {})).resolves.toEqual({ Volumes: [{ Name: 'data', Mountpoint: '/var/lib/plugd-volumes/data' }] });
-    await expect.poll(async () => (await sup.logs('volumes')).map((l) => l.msg)).toEqual(['volume driver listening', 'created volume data']);
+    await expect(driver.call('VolumeDriver.Mount', { Name: 'data', ID: 'c1' })).resolves.toEqual({
+      Mountpoint: '/var/lib/plugd-volumes/data',
+    });
+    await expect(driver.call('VolumeDriver.List', {})).resolves.toEqual({
+      Volumes: [{ Name: 'data', Mountpoint: '/var/lib/plugd-volumes/data' }],
+    });
+    await expect
+      .poll(async () => (await sup.logs('volumes')).map((l) => l.msg))
+      .toEqual(['volume driver listening', 'created volume data']);
     expect((await sup.logs('volumes'))[0]).toMatchObject({ plugin: 'volumes', instance: 1, stream: 'stdout' });
 
     // The socket lives in <root>/run/<id prefix>/, a folder only the host user can enter.
@@ -38,9 +44,13 @@ describe('a process plugin speaking Docker\'s protocol', () => {
     await sup.enable('volumes');
     const driver = await sup.get('volumes', 'VolumeDriver');
     await expect(driver.call('VolumeDriver.Remove', { Name: 'ghost' })).rejects.toMatchObject({
-      code: 'PLUGD_E_PLUGIN_ERROR', message: expect.stringContaining('volume "ghost" does not exist'),
+      code: 'PLUGD_E_PLUGIN_ERROR',
+      message: expect.stringContaining('volume "ghost" does not exist'),
     });
-    await expect(driver.call('VolumeDriver.Nope', {})).rejects.toMatchObject({ code: 'PLUGD_E_METHOD', message: expect.stringContaining('unknown method') });
+    await expect(driver.call('VolumeDriver.Nope', {})).rejects.toMatchObject({
+      code: 'PLUGD_E_METHOD',
+      message: expect.stringContaining('unknown method'),
+    });
     await expect(driver.call('VolumeDriver.Create', { Name: 10n })).rejects.toMatchObject({ code: 'PLUGD_E_CALL' });
     expect(sup.inspect('volumes').state).toBe('running');
   });
@@ -53,13 +63,25 @@ describe('process plugins that misbehave', () => {
     await sup.enable('proc-flood');
     await (await sup.get('proc-flood', 'Flood')).call('Flood.Burst', { lines: 20_000 });
     // The pump counts lines as they arrive, after the call has returned.
-    await expect.poll(() => { const { logs } = sup.inspect('proc-flood'); return logs.lines + logs.dropped; }, { timeout: 10_000 }).toBe(20_000);
+    await expect
+      .poll(
+        () => {
+          const { logs } = sup.inspect('proc-flood');
+          return logs.lines + logs.dropped;
+        },
+        { timeout: 10_000 },
+      )
+      .toBe(20_000);
     const { logs } = sup.inspect('proc-flood');
     expect(logs.lines).toBeLessThan(1_000); // one bucket for both streams, not one each
     const tail = async () => sup.logs('proc-flood', { tail: 1_000 });
-    await expect.poll(async () => (await tail()).reduce((sum, l) => sum + (typeof l.dropped === 'number' ? l.dropped : 0), 0), { timeout: 10_000 }).toBe(logs.dropped);
+    await expect
+      .poll(async () => (await tail()).reduce((sum, l) => sum + (typeof l.dropped === 'number' ? l.dropped : 0), 0), { timeout: 10_000 })
+      .toBe(logs.dropped);
     const lines = await tail();
-    expect(new Set(lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('flood line')).map((l) => l.stream))).toEqual(new Set(['stdout', 'stderr']));
+    expect(new Set(lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('flood line')).map((l) => l.stream))).toEqual(
+      new Set(['stdout', 'stderr']),
+    );
     expect(lines.find((l) => typeof l.dropped === 'number')).toMatchObject({ plugin: 'proc-flood', instance: 1, level: 40 });
   });
 
@@ -74,7 +96,10 @@ describe('process plugins that misbehave', () => {
     const root = path.join(await tempDir(), 'a-store-root-with-a-deliberately-long-name-'.repeat(2), 'store');
     const sup = await supervisor({ root });
     await sup.install(VOLUMES);
-    await expect(sup.enable('volumes')).rejects.toMatchObject({ code: 'PLUGD_E_ACTIVATION', message: expect.stringContaining('107 bytes') });
+    await expect(sup.enable('volumes')).rejects.toMatchObject({
+      code: 'PLUGD_E_ACTIVATION',
+      message: expect.stringContaining('107 bytes'),
+    });
     expect(sup.inspect('volumes').lastError?.code).toBe('PLUGD_E_ACTIVATION');
   });
 
@@ -89,7 +114,10 @@ describe('process plugins that misbehave', () => {
     const seen = recordStates(sup);
     await sup.install(await bundle('proc-exit'));
     const disabled = nextState(sup, 'proc-exit', 'disabled');
-    await expect(sup.enable('proc-exit')).rejects.toMatchObject({ code: 'PLUGD_E_PLUGIN_EXITED', message: expect.stringContaining('code 3') });
+    await expect(sup.enable('proc-exit')).rejects.toMatchObject({
+      code: 'PLUGD_E_PLUGIN_EXITED',
+      message: expect.stringContaining('code 3'),
+    });
     await disabled;
     expect(sup.inspect('proc-exit')).toMatchObject({ restarts: 2, gaveUp: expect.stringContaining('on-failure:2') });
     const waits: number[] = [];

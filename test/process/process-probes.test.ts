@@ -14,7 +14,13 @@ async function runningProcHang(): Promise<{ sup: Supervisor; pid: number; call: 
   await sup.enable('proc-hang');
   const client = await sup.get('proc-hang', 'Spin');
   const { pong: pid } = (await client.call('Spin.Ping', {})) as { pong: number };
-  onCleanup(() => { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } });
+  onCleanup(() => {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  });
   return { sup, pid, call: (method) => client.call(method, {}) };
 }
 

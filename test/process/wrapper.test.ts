@@ -16,8 +16,15 @@ async function startWrapper(hostPid: number) {
   const dir = await tempDir();
   const marker = `plugd-wrapped-${randomBytes(4).toString('hex')}`;
   const config = {
-    command: process.execPath, args: ['-e', 'setInterval(() => {}, 1000)', marker], cwd: dir,
-    logSocket: path.join(dir, 'no-pump.sock'), id: 'x', name: 'x', instance: 1, graceMs: 500, hostPid,
+    command: process.execPath,
+    args: ['-e', 'setInterval(() => {}, 1000)', marker],
+    cwd: dir,
+    logSocket: path.join(dir, 'no-pump.sock'),
+    id: 'x',
+    name: 'x',
+    instance: 1,
+    graceMs: 500,
+    hostPid,
   };
   const wrapper = spawn(process.execPath, [WRAPPER], { env: { PLUGD_WRAPPER: JSON.stringify(config) }, stdio: ['pipe', 'pipe', 'ignore'] });
   onCleanup(() => wrapper.kill('SIGKILL'));
@@ -49,9 +56,27 @@ const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 async function startShellWrapper(hostPid: number) {
   const marker = `plugd-lean-${randomBytes(4).toString('hex')}`;
   const family = `require('node:child_process').spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', '${marker}'], { stdio: 'ignore' }); setInterval(() => {}, 1000)`;
-  const wrapper = spawn(SETPRIV!, ['--pdeathsig', 'TERM', '--', '/bin/sh', '-c', WRAPPER_SCRIPT, 'plugd-wrapper', '0.5', String(hostPid), process.execPath, '-e', family, marker], {
-    stdio: ['ignore', 'pipe', 'ignore', 'pipe', 'pipe'], // fds 3 and 4: the plugin's stdout, stderr
-  });
+  const wrapper = spawn(
+    SETPRIV!,
+    [
+      '--pdeathsig',
+      'TERM',
+      '--',
+      '/bin/sh',
+      '-c',
+      WRAPPER_SCRIPT,
+      'plugd-wrapper',
+      '0.5',
+      String(hostPid),
+      process.execPath,
+      '-e',
+      family,
+      marker,
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'ignore', 'pipe', 'pipe'], // fds 3 and 4: the plugin's stdout, stderr
+    },
+  );
   onCleanup(() => wrapper.kill('SIGKILL'));
   onCleanup(() => killAll(marked(marker)));
   const exited = new Promise<number | null>((resolve) => wrapper.once('exit', (code) => resolve(code)));
@@ -59,7 +84,7 @@ async function startShellWrapper(hostPid: number) {
 }
 
 describe.runIf(SETPRIV)('the shell wrapper', () => {
-  it('on SIGTERM (the parent-death signal) ends the plugin and the plugin\'s own child', async () => {
+  it("on SIGTERM (the parent-death signal) ends the plugin and the plugin's own child", async () => {
     const { wrapper, exited, marker } = await startShellWrapper(process.pid);
     await new Promise<void>((resolve) => wrapper.stdout!.once('data', () => resolve()));
     await expect.poll(() => marked(marker).length, { timeout: 10_000 }).toBe(2);

@@ -21,12 +21,15 @@ async function layout() {
 describe('npm settings', () => {
   it('layers the user .npmrc, the project .npmrc (found up from cwd) and npm_config_* variables', async () => {
     const { home, project, nested } = await layout();
-    await writeFile(path.join(home, '.npmrc'), [
-      'registry=https://user.example/',
-      '@acme:registry=https://acme.example/npm/',
-      '//acme.example/npm/:_authToken=${ACME_TOKEN}',
-      'strict-ssl=false',
-    ].join('\n'));
+    await writeFile(
+      path.join(home, '.npmrc'),
+      [
+        'registry=https://user.example/',
+        '@acme:registry=https://acme.example/npm/',
+        '//acme.example/npm/:_authToken=${ACME_TOKEN}',
+        'strict-ssl=false',
+      ].join('\n'),
+    );
     await writeFile(path.join(project, '.npmrc'), 'registry=https://project.example/\nuserconfig=/elsewhere\n');
     const env = { ACME_TOKEN: 's3cret', npm_config_strict_ssl: 'true', NPM_CONFIG_FETCH_TIMEOUT: '1000' };
     const config = await loadNpmConfig({ cwd: nested, env, home });
@@ -71,7 +74,9 @@ describe('registryTimeoutMs', () => {
     expect(resolveOptions({ root: '/tmp/x' }).registryTimeoutMs).toBe(30_000);
     expect(resolveOptions({ root: '/tmp/x', registryTimeoutMs: 500 }).registryTimeoutMs).toBe(500);
     for (const bad of [0, -1, 'soon', Number.NaN]) {
-      expect(() => resolveOptions({ root: '/tmp/x', registryTimeoutMs: bad as number })).toThrow(expect.objectContaining({ code: 'PLUGD_E_OPTION', details: { option: 'registryTimeoutMs' } }));
+      expect(() => resolveOptions({ root: '/tmp/x', registryTimeoutMs: bad as number })).toThrow(
+        expect.objectContaining({ code: 'PLUGD_E_OPTION', details: { option: 'registryTimeoutMs' } }),
+      );
     }
   });
 });

@@ -76,7 +76,10 @@ describe('install from the registry', () => {
     expect((downloads.at(-1) as { bytes: number }).bytes).toBeGreaterThan(0);
 
     await sup.enable(name);
-    await expect((await sup.get(name, 'Greeter')).call('Greeter.Hello', { name: 'Ada' })).resolves.toEqual({ greeting: 'hello Ada', version: '1.1.0' });
+    await expect((await sup.get(name, 'Greeter')).call('Greeter.Hello', { name: 'Ada' })).resolves.toEqual({
+      greeting: 'hello Ada',
+      version: '1.1.0',
+    });
 
     // The source is part of the record: a reopened store still knows it.
     const root = sup.root;
@@ -86,7 +89,7 @@ describe('install from the registry', () => {
     expect(reopened.inspect(id).source).toEqual(info.source);
   });
 
-  it('installs a package\'s dependencies into its bundle without running install scripts', async () => {
+  it("installs a package's dependencies into its bundle without running install scripts", async () => {
     const sup = await supervisor();
     const steps: InstallProgress[] = [];
     const { id, name } = await sup.install('npm:@plugd-test/with-dep', { onProgress: (e) => steps.push(e) });
@@ -106,14 +109,20 @@ describe('install from the registry', () => {
     const sup = await supervisor();
     const { name } = await sup.install('npm:@plugd-test/hello-npm@^1');
     await sup.enable(name);
-    await expect((await sup.get(name, 'Greeter')).call('Greeter.Hello', { name: 'Ada' })).resolves.toEqual({ greeting: 'hello Ada', from: 'npm' });
+    await expect((await sup.get(name, 'Greeter')).call('Greeter.Hello', { name: 'Ada' })).resolves.toEqual({
+      greeting: 'hello Ada',
+      from: 'npm',
+    });
   });
 
   it('refuses an unknown package, version or dependency with PLUGD_E_NOT_FOUND, leaving the store untouched', async () => {
     const sup = await supervisor();
     await expect(sup.install('npm:@plugd-test/no-such-plugin@^1')).rejects.toMatchObject({ code: 'PLUGD_E_NOT_FOUND' });
     await expect(sup.install('npm:@plugd-test/greet@^9')).rejects.toMatchObject({ code: 'PLUGD_E_NOT_FOUND' });
-    await expect(sup.install('npm:@plugd-test/broken-dep')).rejects.toMatchObject({ code: 'PLUGD_E_NOT_FOUND', message: expect.stringContaining('dependency') });
+    await expect(sup.install('npm:@plugd-test/broken-dep')).rejects.toMatchObject({
+      code: 'PLUGD_E_NOT_FOUND',
+      message: expect.stringContaining('dependency'),
+    });
     await expectStoreUntouched(sup);
   });
 
@@ -138,7 +147,9 @@ describe('install from the registry', () => {
     await writeFile(tarball, bytes);
     const sup = await supervisor();
     const steps: string[] = [];
-    await expect(sup.install('npm:@plugd-test/greet@2.0.0', { onProgress: (e) => steps.push(e.step) })).rejects.toMatchObject({ code: 'PLUGD_E_INTEGRITY' });
+    await expect(sup.install('npm:@plugd-test/greet@2.0.0', { onProgress: (e) => steps.push(e.step) })).rejects.toMatchObject({
+      code: 'PLUGD_E_INTEGRITY',
+    });
     expect(steps).not.toContain('unpack');
     await expectStoreUntouched(sup);
   });
@@ -164,7 +175,10 @@ describe('upgrade from the registry', () => {
     expect(major.previous).toBe(minor.id);
     expect(sup.inspect(name)).toMatchObject({ version: '2.0.0', source: { spec: 'npm:@plugd-test/moving@2' } });
     await sup.enable(name);
-    await expect((await sup.get(name, 'Greeter')).call('Greeter.Hello', { name: 'Ada' })).resolves.toEqual({ greeting: 'hey Ada', version: '2.0.0' });
+    await expect((await sup.get(name, 'Greeter')).call('Greeter.Hello', { name: 'Ada' })).resolves.toEqual({
+      greeting: 'hey Ada',
+      version: '2.0.0',
+    });
   });
 
   it('needs a bundle to upgrade a plugin that did not come from the registry', async () => {
@@ -179,10 +193,13 @@ describe('a registry that does not answer', () => {
     const sockets = new Set<Socket>();
     const silentServer = createServer((socket) => sockets.add(socket)); // accepts, never answers
     await new Promise<void>((resolve) => silentServer.listen(0, '127.0.0.1', resolve));
-    onCleanup(() => new Promise((resolve) => {
-      for (const socket of sockets) socket.destroy();
-      silentServer.close(resolve);
-    }));
+    onCleanup(
+      () =>
+        new Promise((resolve) => {
+          for (const socket of sockets) socket.destroy();
+          silentServer.close(resolve);
+        }),
+    );
     const { port } = silentServer.address() as { port: number };
     process.env.npm_config_registry = `http://127.0.0.1:${port}/`;
     onCleanup(() => delete process.env.npm_config_registry);

@@ -51,7 +51,9 @@ function run(command: string, args: string[], options: { cwd: string; env: NodeJ
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited with ${code}: ${stderr}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited with ${code}: ${stderr}`)),
+    );
   });
 }
 
@@ -78,23 +80,30 @@ export async function startRegistry(): Promise<Registry> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}/`;
   const config = path.join(dir, 'config.yaml');
-  await writeFile(config, [
-    `storage: ${storage}`,
-    'auth:',
-    '  htpasswd:',
-    `    file: ${path.join(dir, 'htpasswd')}`,
-    'uplinks: {}',
-    'packages:',
-    `  '${SCOPE}/*':`,
-    '    access: $authenticated',
-    '    publish: $authenticated',
-    "  '**':",
-    '    access: $all',
-    '    publish: $authenticated',
-    'log: { type: stdout, format: pretty, level: warn }',
-    '',
-  ].join('\n'));
-  const child = spawn(process.execPath, [VERDACCIO_BIN, '--config', config, '--listen', `127.0.0.1:${port}`], { cwd: dir, env: cleanNpmEnv(), stdio: ['ignore', 'pipe', 'ignore'] });
+  await writeFile(
+    config,
+    [
+      `storage: ${storage}`,
+      'auth:',
+      '  htpasswd:',
+      `    file: ${path.join(dir, 'htpasswd')}`,
+      'uplinks: {}',
+      'packages:',
+      `  '${SCOPE}/*':`,
+      '    access: $authenticated',
+      '    publish: $authenticated',
+      "  '**':",
+      '    access: $all',
+      '    publish: $authenticated',
+      'log: { type: stdout, format: pretty, level: warn }',
+      '',
+    ].join('\n'),
+  );
+  const child = spawn(process.execPath, [VERDACCIO_BIN, '--config', config, '--listen', `127.0.0.1:${port}`], {
+    cwd: dir,
+    env: cleanNpmEnv(),
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
     await listening(child);
@@ -130,13 +139,31 @@ export async function startRegistry(): Promise<Registry> {
       const work = await mkdtemp(path.join(dir, 'publish-'));
       const workspaces = packages.map((_, i) => `p${i}`);
       await writeFile(path.join(work, 'package.json'), JSON.stringify({ name: 'publisher', private: true, workspaces }));
-      await Promise.all(packages.map(async ({ fixture, overrides = {} }, i) => {
-        const folder = path.join(work, workspaces[i]!);
-        await cp(path.resolve(NPM_FIXTURES, fixture), folder, { recursive: true });
-        const file = path.join(folder, 'package.json');
-        await writeFile(file, JSON.stringify({ ...JSON.parse(await readFile(file, 'utf8')), ...overrides }, null, 2));
-      }));
-      await run('npm', ['publish', '--workspaces', '--registry', url, '--userconfig', npmrc, '--cache', path.join(dir, 'npm-cache'), '--ignore-scripts', '--no-audit', '--loglevel=error'], { cwd: work, env: cleanNpmEnv() });
+      await Promise.all(
+        packages.map(async ({ fixture, overrides = {} }, i) => {
+          const folder = path.join(work, workspaces[i]!);
+          await cp(path.resolve(NPM_FIXTURES, fixture), folder, { recursive: true });
+          const file = path.join(folder, 'package.json');
+          await writeFile(file, JSON.stringify({ ...JSON.parse(await readFile(file, 'utf8')), ...overrides }, null, 2));
+        }),
+      );
+      await run(
+        'npm',
+        [
+          'publish',
+          '--workspaces',
+          '--registry',
+          url,
+          '--userconfig',
+          npmrc,
+          '--cache',
+          path.join(dir, 'npm-cache'),
+          '--ignore-scripts',
+          '--no-audit',
+          '--loglevel=error',
+        ],
+        { cwd: work, env: cleanNpmEnv() },
+      );
       await rm(work, { recursive: true, force: true });
     },
     stop: registryStop,

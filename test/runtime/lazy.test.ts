@@ -18,7 +18,12 @@ describe('lazy activation', () => {
     await expect(client.call('Greeter.Hello', { name: 'Ada' })).resolves.toMatchObject({ greeting: 'hello Ada', calls: 1 });
     expect(sup.inspect('lazy-greeter')).toMatchObject({ state: 'running', idle: false, implements: ['Greeter'] });
     expect(handled).toEqual(['lazy-greeter']);
-    expect(seen.map((e) => `${e.from}->${e.to}`)).toEqual(['null->installed', 'installed->enabled', 'enabled->activating', 'activating->running']);
+    expect(seen.map((e) => `${e.from}->${e.to}`)).toEqual([
+      'null->installed',
+      'installed->enabled',
+      'enabled->activating',
+      'activating->running',
+    ]);
   });
 
   it('activates once for concurrent first calls, also through clients from find()', async () => {
@@ -93,7 +98,9 @@ describe('lazy activation', () => {
     const sup = await supervisor({ root });
     expect((await sup.restored()).running).toEqual(['lazy-greeter']);
     expect(sup.inspect('lazy-greeter')).toMatchObject({ state: 'enabled', idle: true });
-    await expect((await sup.get('lazy-greeter', 'Greeter')).call('Greeter.Hello', { name: 'x' })).resolves.toMatchObject({ greeting: 'hello x' });
+    await expect((await sup.get('lazy-greeter', 'Greeter')).call('Greeter.Hello', { name: 'x' })).resolves.toMatchObject({
+      greeting: 'hello x',
+    });
   });
 
   it('activates a lazy plugin that an enabled plugin requires, and keeps it from idling until that one is disabled', async () => {
@@ -116,8 +123,17 @@ describe('lazy activation', () => {
 
   it('rejects a bad activation or idleTimeoutMs with PLUGD_E_MANIFEST', async () => {
     const sup = await supervisor();
-    await expect(sup.install(await bundle('lazy-greeter', { activation: 'sometimes' }))).rejects.toMatchObject({ code: 'PLUGD_E_MANIFEST', details: { field: 'activation' } });
-    await expect(sup.install(await bundle('lazy-greeter', { idleTimeoutMs: -1 }))).rejects.toMatchObject({ code: 'PLUGD_E_MANIFEST', details: { field: 'idleTimeoutMs' } });
-    await expect(sup.install(await bundle('greeter', { idleTimeoutMs: 100 }))).rejects.toMatchObject({ code: 'PLUGD_E_MANIFEST', details: { field: 'idleTimeoutMs' } });
+    await expect(sup.install(await bundle('lazy-greeter', { activation: 'sometimes' }))).rejects.toMatchObject({
+      code: 'PLUGD_E_MANIFEST',
+      details: { field: 'activation' },
+    });
+    await expect(sup.install(await bundle('lazy-greeter', { idleTimeoutMs: -1 }))).rejects.toMatchObject({
+      code: 'PLUGD_E_MANIFEST',
+      details: { field: 'idleTimeoutMs' },
+    });
+    await expect(sup.install(await bundle('greeter', { idleTimeoutMs: 100 }))).rejects.toMatchObject({
+      code: 'PLUGD_E_MANIFEST',
+      details: { field: 'idleTimeoutMs' },
+    });
   });
 });

@@ -11,7 +11,6 @@ import { P, DEP, STATES, gatedBundle, settlesWithin, stage, type Staged, type St
 
 const BOUND_MS = 10_000;
 
-
 type Operation = (s: Staged, v2: string) => Promise<unknown>;
 
 const OPERATIONS = {
@@ -118,7 +117,14 @@ export function describeOperations(ops: OperationName[]): void {
       const running = OPERATIONS[op](s, v2);
       running.catch(() => undefined);
       if (cell.release) s.director.releaseAll();
-      const outcome = await settlesWithin(running.then(() => 'resolves', (e: { code?: string }) => e.code ?? String(e)), BOUND_MS, `${op} of a ${state} plugin`);
+      const outcome = await settlesWithin(
+        running.then(
+          () => 'resolves',
+          (e: { code?: string }) => e.code ?? String(e),
+        ),
+        BOUND_MS,
+        `${op} of a ${state} plugin`,
+      );
       expect(outcome).toBe(cell.settles);
       expect(stateOf(s)).toBe(cell.then);
       if (op === 'client.call' && cell.settles === 'resolves') await expect(running).resolves.toEqual({ echo: 1 });
@@ -126,7 +132,18 @@ export function describeOperations(ops: OperationName[]): void {
       if (op === 'logs') expect(await running).toBeInstanceOf(Array);
       // What the staging left waiting settles too once the plugin is let go, and with a stable code.
       s.director.releaseAll();
-      const staged = await settlesWithin(Promise.all(s.pending.map((p) => p.then(() => 'resolves', (e: { code?: string }) => e.code ?? String(e)))), BOUND_MS, `the operations that staged ${state}`);
+      const staged = await settlesWithin(
+        Promise.all(
+          s.pending.map((p) =>
+            p.then(
+              () => 'resolves',
+              (e: { code?: string }) => e.code ?? String(e),
+            ),
+          ),
+        ),
+        BOUND_MS,
+        `the operations that staged ${state}`,
+      );
       expect(staged).toEqual(s.pending.map(() => cell.staged ?? 'resolves'));
     });
   });

@@ -2,7 +2,13 @@
 // sends the instance's events itself), and states are compared by their public names.
 import { fromCallback, type SnapshotFrom } from 'xstate';
 import { getAdjacencyMap, type AdjacencyValue } from 'xstate/graph';
-import { pluginMachine, pluginStateOf, type InstanceActorEvent, type InstanceActorInput, type PluginEvent } from '../../machines/plugin.machine.js';
+import {
+  pluginMachine,
+  pluginStateOf,
+  type InstanceActorEvent,
+  type InstanceActorInput,
+  type PluginEvent,
+} from '../../machines/plugin.machine.js';
 
 export function pluginModel() {
   // A traversal runs no actors: what the machine tells its parent, its policy and its instance
@@ -19,15 +25,25 @@ type Snapshot = SnapshotFrom<ReturnType<typeof pluginModel>>;
 export const publicState = (snapshot: Snapshot): string => pluginStateOf(snapshot);
 
 export const modelInput = {
-  name: 'p', id: 'id', interfaceTypes: ['Op'], restart: { policy: 'on-failure' as const, maxRetries: 1 },
-  activationTimeoutMs: 1_000, stopTimeoutMs: 1_000,
+  name: 'p',
+  id: 'id',
+  interfaceTypes: ['Op'],
+  restart: { policy: 'on-failure' as const, maxRetries: 1 },
+  activationTimeoutMs: 1_000,
+  stopTimeoutMs: 1_000,
 };
 
 const events: PluginEvent[] = [
-  { type: 'ENABLE' }, { type: 'DISABLE' }, { type: 'START' }, { type: 'SUSPEND' }, { type: 'REMOVE' },
-  { type: 'THREAD_STARTED' }, { type: 'HANDSHAKE_OK', implements: ['Op'] },
+  { type: 'ENABLE' },
+  { type: 'DISABLE' },
+  { type: 'START' },
+  { type: 'SUSPEND' },
+  { type: 'REMOVE' },
+  { type: 'THREAD_STARTED' },
+  { type: 'HANDSHAKE_OK', implements: ['Op'] },
   { type: 'INSTANCE_EXITED', exit: { reason: 'crash', code: 1, error: null, uptimeMs: 1 } },
-  { type: 'RESTART', delayMs: 100 }, { type: 'GIVE_UP', why: 'model' },
+  { type: 'RESTART', delayMs: 100 },
+  { type: 'GIVE_UP', why: 'model' },
 ];
 
 export const modelEdges = {

@@ -8,7 +8,11 @@ import { STATES, stage } from './stage.js';
 
 describe('the staged states follow the lifecycle model', () => {
   it('covers every state the plugin machine can reach', () => {
-    const reachable = new Set(getShortestPaths(pluginModel(), { input: modelInput, events: modelEdges.events, serializeState: (s) => JSON.stringify(s.value) }).map((p) => publicState(p.state)));
+    const reachable = new Set(
+      getShortestPaths(pluginModel(), { input: modelInput, events: modelEdges.events, serializeState: (s) => JSON.stringify(s.value) }).map(
+        (p) => publicState(p.state),
+      ),
+    );
     expect([...reachable].sort()).toEqual([...STATES, 'removed'].sort());
   });
 

@@ -10,7 +10,9 @@ describe('a plugin named constructor', () => {
     await sup.install(await bundle('greeter', { name: 'needs-ctor', requires: ['constructor'] }));
     await sup.enable('needs-ctor');
     expect([sup.inspect('constructor').state, sup.inspect('needs-ctor').state]).toEqual(['running', 'running']);
-    await expect((await sup.get('constructor', 'Greeter')).call('Greeter.Hello', { name: 'you' })).resolves.toMatchObject({ greeting: 'hello you' });
+    await expect((await sup.get('constructor', 'Greeter')).call('Greeter.Hello', { name: 'you' })).resolves.toMatchObject({
+      greeting: 'hello you',
+    });
     await sup.disable('constructor', { force: true });
     await sup.disable('needs-ctor');
     await sup.remove('needs-ctor');

@@ -88,15 +88,16 @@ export async function stage(state: StagedState, options: Partial<SupervisorOptio
     if (e.name === P) seen.push(e.to);
     for (const l of [...listeners]) l();
   });
-  const reached = (name: string, wanted: PluginStateName) => new Promise<void>((resolve) => {
-    const check = () => {
-      if (current.get(name) !== wanted) return;
-      listeners.delete(check);
-      resolve();
-    };
-    listeners.add(check);
-    check();
-  });
+  const reached = (name: string, wanted: PluginStateName) =>
+    new Promise<void>((resolve) => {
+      const check = () => {
+        if (current.get(name) !== wanted) return;
+        listeners.delete(check);
+        resolve();
+      };
+      listeners.add(check);
+      check();
+    });
   const pending: Promise<unknown>[] = [];
   const track = (p: Promise<unknown>) => {
     p.catch(() => undefined);
@@ -130,8 +131,12 @@ export async function stage(state: StagedState, options: Partial<SupervisorOptio
     case 'restarting':
       director.set(P, 'activate', 'fail');
       await sup.enable(P).then(
-        () => { throw new Error('the activation was told to fail'); },
-        (e: { code?: string }) => { if (e.code !== 'PLUGD_E_ACTIVATION') throw e; },
+        () => {
+          throw new Error('the activation was told to fail');
+        },
+        (e: { code?: string }) => {
+          if (e.code !== 'PLUGD_E_ACTIVATION') throw e;
+        },
       );
       await reached(P, 'restarting');
       break;

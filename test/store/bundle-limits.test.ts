@@ -48,7 +48,10 @@ describe('archive entries a bundle may not hold', () => {
 
   it('still installs the same files written as plain entries', async () => {
     const work = await tempDir('plugd-tar-');
-    const archive = await writeTgz(work, 'plain.tgz', [...(await greeterEntries()), { name: 'package/lib.mjs', body: 'export const lib = 1;\n' }]);
+    const archive = await writeTgz(work, 'plain.tgz', [
+      ...(await greeterEntries()),
+      { name: 'package/lib.mjs', body: 'export const lib = 1;\n' },
+    ]);
     const sup = await supervisor();
     const { id } = await sup.install(archive);
     await expect(readFile(path.join(sup.root, 'plugins', id, 'bundle', 'lib.mjs'), 'utf8')).resolves.toBe('export const lib = 1;\n');
@@ -60,7 +63,11 @@ describe('the number of entries in a bundle', () => {
 
   it('refuses an archive of more entries than the default bound (10,000)', async () => {
     const work = await tempDir('plugd-tar-');
-    const archive = await writeTgz(work, 'many.tgz', [...(await greeterEntries()), { name: 'package/empty/', type: '5', mode: 0o755 }, ...emptyFiles(10_000)]);
+    const archive = await writeTgz(work, 'many.tgz', [
+      ...(await greeterEntries()),
+      { name: 'package/empty/', type: '5', mode: 0o755 },
+      ...emptyFiles(10_000),
+    ]);
     const sup = await supervisor();
     const refusal = await sup.install(archive).catch((e: unknown) => e);
     expect(refusal).toMatchObject({ code: 'PLUGD_E_BUNDLE', message: expect.stringContaining('10000') });
@@ -69,9 +76,16 @@ describe('the number of entries in a bundle', () => {
 
   it('installs more entries when maxBundleEntries allows them, and refuses past it', async () => {
     const work = await tempDir('plugd-tar-');
-    const archive = await writeTgz(work, 'some.tgz', [...(await greeterEntries()), { name: 'package/empty/', type: '5', mode: 0o755 }, ...emptyFiles(60)]);
+    const archive = await writeTgz(work, 'some.tgz', [
+      ...(await greeterEntries()),
+      { name: 'package/empty/', type: '5', mode: 0o755 },
+      ...emptyFiles(60),
+    ]);
     const strict = await supervisor({ maxBundleEntries: 50 });
-    await expect(strict.install(archive)).rejects.toMatchObject({ code: 'PLUGD_E_BUNDLE', message: expect.stringContaining('maxBundleEntries') });
+    await expect(strict.install(archive)).rejects.toMatchObject({
+      code: 'PLUGD_E_BUNDLE',
+      message: expect.stringContaining('maxBundleEntries'),
+    });
     const roomy = await supervisor({ maxBundleEntries: 100 });
     await expect(roomy.install(archive)).resolves.toMatchObject({ name: 'greeter' });
   });
@@ -81,7 +95,10 @@ describe('the number of entries in a bundle', () => {
     await mkdir(path.join(dir, 'empty'));
     for (let i = 0; i < 60; i += 1) await writeFile(path.join(dir, 'empty', `${i}.txt`), '');
     const strict = await supervisor({ maxBundleEntries: 50 });
-    await expect(strict.install(dir)).rejects.toMatchObject({ code: 'PLUGD_E_BUNDLE', message: expect.stringContaining('maxBundleEntries') });
+    await expect(strict.install(dir)).rejects.toMatchObject({
+      code: 'PLUGD_E_BUNDLE',
+      message: expect.stringContaining('maxBundleEntries'),
+    });
     expect(await storeContents(strict.root)).toEqual([]);
     await expect((await supervisor({ maxBundleEntries: 100 })).install(dir)).resolves.toMatchObject({ name: 'greeter' });
   });
@@ -89,7 +106,10 @@ describe('the number of entries in a bundle', () => {
   it('takes maxBundleEntries only as a whole number ≥ 1', async () => {
     const root = path.join(await tempDir(), 'store');
     for (const bad of [0, -1, 1.5, '100', Number.NaN]) {
-      await expect(createSupervisor({ root, logger: silent, maxBundleEntries: bad as number })).rejects.toMatchObject({ code: 'PLUGD_E_OPTION', details: { option: 'maxBundleEntries' } });
+      await expect(createSupervisor({ root, logger: silent, maxBundleEntries: bad as number })).rejects.toMatchObject({
+        code: 'PLUGD_E_OPTION',
+        details: { option: 'maxBundleEntries' },
+      });
     }
   });
 });

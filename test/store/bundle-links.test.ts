@@ -32,7 +32,10 @@ describe('symlinks in a bundle folder', () => {
     await mkdir(path.join(dir, 'sub'));
     await symlink('..', path.join(dir, 'sub', 'up')); // sub/up is the bundle's root
     await symlink(`up/../${path.basename(dir)}/index.mjs`, path.join(dir, 'sub', 'again.mjs')); // root/.. is outside
-    await expect((await supervisor()).install(dir)).rejects.toMatchObject({ code: 'PLUGD_E_BUNDLE', message: expect.stringContaining('again.mjs') });
+    await expect((await supervisor()).install(dir)).rejects.toMatchObject({
+      code: 'PLUGD_E_BUNDLE',
+      message: expect.stringContaining('again.mjs'),
+    });
   });
 
   it('keeps a relative link inside the bundle, which runs from the store copy', async () => {
@@ -45,7 +48,9 @@ describe('symlinks in a bundle folder', () => {
     // The source may change or go: the installed plugin runs what was installed.
     await writeFile(path.join(dir, 'real.mjs'), 'throw new Error("the source folder was run")');
     await sup.enable('greeter');
-    await expect((await sup.get('greeter', 'Greeter')).call('Greeter.Hello', { name: 'store' })).resolves.toMatchObject({ greeting: 'hello store' });
+    await expect((await sup.get('greeter', 'Greeter')).call('Greeter.Hello', { name: 'store' })).resolves.toMatchObject({
+      greeting: 'hello store',
+    });
     expect(await readFile(path.join(sup.root, 'plugins', id, 'bundle', 'real.mjs'), 'utf8')).not.toContain('source folder');
   });
 });

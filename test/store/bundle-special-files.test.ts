@@ -25,11 +25,16 @@ async function refused(place: (dir: string) => Promise<void> | void, entry: stri
 
 describe('special files in a bundle folder', () => {
   it('refuses a fifo (the copy used to block or fail with PLUGD_E_STORE)', async () => {
-    await refused((dir) => { execFileSync('mkfifo', [path.join(dir, 'pipe')]); }, 'pipe');
+    await refused((dir) => {
+      execFileSync('mkfifo', [path.join(dir, 'pipe')]);
+    }, 'pipe');
   });
 
   it('refuses a fifo in a sub-folder', async () => {
-    await refused((dir) => { execFileSync('mkdir', [path.join(dir, 'lib')]); execFileSync('mkfifo', [path.join(dir, 'lib', 'pipe')]); }, 'lib/pipe');
+    await refused((dir) => {
+      execFileSync('mkdir', [path.join(dir, 'lib')]);
+      execFileSync('mkfifo', [path.join(dir, 'lib', 'pipe')]);
+    }, 'lib/pipe');
   });
 
   it('refuses a unix socket', async () => {
@@ -41,6 +46,8 @@ describe('special files in a bundle folder', () => {
   });
 
   it.skipIf(process.getuid?.() !== 0)('refuses a character device (it used to be installed as a file holding its content)', async () => {
-    await refused((dir) => { execFileSync('mknod', [path.join(dir, 'null'), 'c', '1', '3']); }, 'null');
+    await refused((dir) => {
+      execFileSync('mknod', [path.join(dir, 'null'), 'c', '1', '3']);
+    }, 'null');
   });
 });

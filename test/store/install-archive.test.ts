@@ -76,7 +76,10 @@ describe('a bundle archive', () => {
 
     const soft = await bundle('greeter');
     await symlink('/etc/passwd', path.join(soft, 'passwd'));
-    await expect(sup.install(await pack(soft, 'package'))).rejects.toMatchObject({ code: 'PLUGD_E_BUNDLE', message: expect.stringContaining('absolute linkpath') });
+    await expect(sup.install(await pack(soft, 'package'))).rejects.toMatchObject({
+      code: 'PLUGD_E_BUNDLE',
+      message: expect.stringContaining('absolute linkpath'),
+    });
     expect(await storeContents(sup.root)).toEqual([]);
   });
 
@@ -90,7 +93,10 @@ describe('a bundle archive', () => {
     await mkdir(path.join(two, 'a'));
     await mkdir(path.join(two, 'b'));
     await writeFile(path.join(two, 'a', 'plugin.json'), '{}');
-    await expect(sup.install(await pack(two, null))).rejects.toMatchObject({ code: 'PLUGD_E_BUNDLE', message: expect.stringContaining('no plugin.json') });
+    await expect(sup.install(await pack(two, null))).rejects.toMatchObject({
+      code: 'PLUGD_E_BUNDLE',
+      message: expect.stringContaining('no plugin.json'),
+    });
     expect(await storeContents(sup.root)).toEqual([]);
   });
 });

@@ -14,7 +14,12 @@ function messages(e: unknown): string {
 }
 
 async function refusal(promise: Promise<unknown>): Promise<{ code: string; text: string; message: string }> {
-  const e = await promise.then(() => { throw new Error('accepted'); }, (err: unknown) => err);
+  const e = await promise.then(
+    () => {
+      throw new Error('accepted');
+    },
+    (err: unknown) => err,
+  );
   return { code: (e as { code: string }).code, text: messages(e), message: (e as Error).message };
 }
 
@@ -39,7 +44,10 @@ describe('a plugin.json that is not a plain file', () => {
     expect(text).not.toContain('TOPSECRET');
 
     const inBundle = await bundle('greeter');
-    await writeFile(path.join(inBundle, 'real.json'), JSON.stringify({ name: 'greeter', version: '1.0.0', kind: 'worker', entrypoint: 'index.mjs', interface: { types: ['Greeter'] } }));
+    await writeFile(
+      path.join(inBundle, 'real.json'),
+      JSON.stringify({ name: 'greeter', version: '1.0.0', kind: 'worker', entrypoint: 'index.mjs', interface: { types: ['Greeter'] } }),
+    );
     await rm(path.join(inBundle, 'plugin.json'));
     await symlink('real.json', path.join(inBundle, 'plugin.json'));
     expect((await refusal((await supervisor()).install(inBundle))).code).toBe('PLUGD_E_MANIFEST');

@@ -5,7 +5,10 @@ import { parseManifest, pluginId, type Manifest } from '../../src/store/manifest
 import { bundle, supervisor, tempDir } from '../helpers.js';
 
 const valid = {
-  name: 'hello', version: '1.0.0', kind: 'worker', entrypoint: 'index.mjs',
+  name: 'hello',
+  version: '1.0.0',
+  kind: 'worker',
+  entrypoint: 'index.mjs',
   interface: { types: ['Greeter'] },
 };
 
@@ -22,7 +25,12 @@ function refusal(raw: unknown): { code: string; field: unknown; message: string 
 describe('manifest validation', () => {
   it('fills in defaults for a minimal manifest', () => {
     expect(parseManifest(valid)).toEqual({
-      ...valid, env: [], args: [], permissions: { env: [] }, restart: { policy: 'no' }, requires: [],
+      ...valid,
+      env: [],
+      args: [],
+      permissions: { env: [] },
+      restart: { policy: 'no' },
+      requires: [],
     });
   });
 
@@ -49,14 +57,18 @@ describe('manifest validation', () => {
   });
 
   it.each(['__proto__', 'constructor', 'prototype'])('refuses the prototype-polluting key "%s"', (key) => {
-    const raw = JSON.parse(`{ ${JSON.stringify(key)}: { "polluted": true }, "name": "hello", "version": "1.0.0", "kind": "worker", "entrypoint": "i.mjs", "interface": { "types": ["T"] } }`);
+    const raw = JSON.parse(
+      `{ ${JSON.stringify(key)}: { "polluted": true }, "name": "hello", "version": "1.0.0", "kind": "worker", "entrypoint": "i.mjs", "interface": { "types": ["T"] } }`,
+    );
     expect(refusal(raw)).toMatchObject({ code: 'PLUGD_E_MANIFEST', field: key, message: expect.stringContaining('prototype') });
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
   it('gives the same ID to the same bytes and another ID to other bytes', () => {
     const m = parseManifest(valid) as Manifest;
-    const reordered = parseManifest(JSON.parse(JSON.stringify({ interface: valid.interface, kind: 'worker', entrypoint: 'index.mjs', version: '1.0.0', name: 'hello' })));
+    const reordered = parseManifest(
+      JSON.parse(JSON.stringify({ interface: valid.interface, kind: 'worker', entrypoint: 'index.mjs', version: '1.0.0', name: 'hello' })),
+    );
     expect(pluginId(m, 'digest-a')).toBe(pluginId(reordered, 'digest-a'));
     expect(pluginId(m, 'digest-a')).not.toBe(pluginId(m, 'digest-b'));
   });

@@ -7,7 +7,11 @@ import { describe, expect, it } from 'vitest';
 import { IN_PROGRESS_MARKER, Store } from '../../src/store/store.js';
 import { bundle, supervisor, tempDir } from '../helpers.js';
 
-const exists = (file: string) => access(file).then(() => true, () => false);
+const exists = (file: string) =>
+  access(file).then(
+    () => true,
+    () => false,
+  );
 
 async function indexedNames(root: string): Promise<string[]> {
   const index = JSON.parse(await readFile(path.join(root, 'plugins.json'), 'utf8')) as { plugins: { name: string }[] };
@@ -30,8 +34,13 @@ describe('an index that lost its records', () => {
     const { root } = await twoPlugins();
     await rm(path.join(root, 'plugins.json'));
     const sup = await supervisor({ root });
-    expect(sup.list().map((p) => [p.name, p.state])).toEqual([['crasher', 'installed'], ['greeter', 'running']]);
-    await expect((await sup.get('greeter', 'Greeter')).call('Greeter.Hello', { name: 'back' })).resolves.toMatchObject({ greeting: 'hi back' });
+    expect(sup.list().map((p) => [p.name, p.state])).toEqual([
+      ['crasher', 'installed'],
+      ['greeter', 'running'],
+    ]);
+    await expect((await sup.get('greeter', 'Greeter')).call('Greeter.Hello', { name: 'back' })).resolves.toMatchObject({
+      greeting: 'hi back',
+    });
     expect(sup.problems).toHaveLength(1);
     expect(sup.problems[0]).toMatchObject({ file: path.join(root, 'plugins.json'), error: { code: 'PLUGD_E_STORE' } });
     expect(await indexedNames(root)).toEqual(['crasher', 'greeter']);

@@ -12,13 +12,18 @@ describe('plugin environment', () => {
     await sup.enable('greeter');
     const env = await (await sup.get('greeter', 'Greeter')).call('Greeter.Env');
     expect(env).toEqual({ GREETING: 'bonjour', FIXED: 'fixed', PLUGD_TEST_GRANTED: 'granted-value' });
-    await expect((await sup.get('greeter', 'Greeter')).call('Greeter.Hello', { name: 'Ada' })).resolves.toMatchObject({ greeting: 'bonjour Ada' });
+    await expect((await sup.get('greeter', 'Greeter')).call('Greeter.Hello', { name: 'Ada' })).resolves.toMatchObject({
+      greeting: 'bonjour Ada',
+    });
   });
 
   it('refuses set() while the plugin runs, and for unknown or unsettable variables', async () => {
     const sup = await supervisor();
     await sup.install(await bundle('greeter'));
-    await expect(sup.set('greeter', ['FIXED=x'])).rejects.toMatchObject({ code: 'PLUGD_E_SETTING', message: expect.stringContaining('not settable') });
+    await expect(sup.set('greeter', ['FIXED=x'])).rejects.toMatchObject({
+      code: 'PLUGD_E_SETTING',
+      message: expect.stringContaining('not settable'),
+    });
     await expect(sup.set('greeter', ['NOPE=x'])).rejects.toMatchObject({ code: 'PLUGD_E_SETTING' });
     await expect(sup.set('greeter', ['no-equals'])).rejects.toMatchObject({ code: 'PLUGD_E_SETTING' });
     await sup.enable('greeter');
@@ -60,7 +65,9 @@ describe('handle()', () => {
     await sup.install(await bundle('busy-loop'));
     await sup.enable('busy-loop');
     const calls: string[] = [];
-    const unregister = sup.handle('Spin', (name, client) => { calls.push(`${name}:${client.capability}`); });
+    const unregister = sup.handle('Spin', (name, client) => {
+      calls.push(`${name}:${client.capability}`);
+    });
     await expect.poll(() => calls.length).toBe(1);
     const restarted = nextState(sup, 'busy-loop', 'running');
     await (await sup.get('busy-loop', 'Spin')).call('Spin.Forever').catch(() => undefined);
@@ -74,8 +81,14 @@ describe('options and a closed supervisor', () => {
   it('rejects bad options with PLUGD_E_OPTION naming the option', async () => {
     const root = await tempDir();
     await expect(createSupervisor({ root: '' })).rejects.toMatchObject({ code: 'PLUGD_E_OPTION', details: { option: 'root' } });
-    await expect(createSupervisor({ root, watchdogMs: -1 })).rejects.toMatchObject({ code: 'PLUGD_E_OPTION', details: { option: 'watchdogMs' } });
-    await expect(createSupervisor({ root, logs: { burst: 0 } })).rejects.toMatchObject({ code: 'PLUGD_E_OPTION', details: { option: 'logs.burst' } });
+    await expect(createSupervisor({ root, watchdogMs: -1 })).rejects.toMatchObject({
+      code: 'PLUGD_E_OPTION',
+      details: { option: 'watchdogMs' },
+    });
+    await expect(createSupervisor({ root, logs: { burst: 0 } })).rejects.toMatchObject({
+      code: 'PLUGD_E_OPTION',
+      details: { option: 'logs.burst' },
+    });
   });
 
   it('rejects calls after close with PLUGD_E_CLOSED, and close is idempotent', async () => {

@@ -21,7 +21,9 @@ describe('one supervisor per store', () => {
     onCleanup(() => holder.kill('SIGKILL'));
     const exited = new Promise((resolve) => holder.on('exit', resolve));
     await new Promise<void>((resolve, reject) => {
-      holder.stdout.on('data', (chunk: Buffer) => { if (chunk.toString().includes('ready')) resolve(); });
+      holder.stdout.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('ready')) resolve();
+      });
       holder.on('exit', (code) => reject(new Error(`the holder ended: ${code}`)));
     });
     // What an install in progress in the holder looks like on disk: a second host must not sweep it.
@@ -54,7 +56,10 @@ describe('one supervisor per store', () => {
   it('takes over a lock whose pid now belongs to another process (a reused pid)', async () => {
     const root = path.join(await tempDir(), 'store');
     await mkdir(root, { recursive: true });
-    await writeFile(path.join(root, LOCK_FILE), JSON.stringify({ pid: process.pid, startTime: '1', host: hostname(), since: '2020-01-01T00:00:00.000Z' }));
+    await writeFile(
+      path.join(root, LOCK_FILE),
+      JSON.stringify({ pid: process.pid, startTime: '1', host: hostname(), since: '2020-01-01T00:00:00.000Z' }),
+    );
     const sup = await supervisor({ root });
     expect(await lockOwner(sup.root)).toMatchObject({ pid: process.pid, startTime: expect.not.stringMatching(/^1$/) });
   });
@@ -62,8 +67,14 @@ describe('one supervisor per store', () => {
   it('never judges a lock from another host stale', async () => {
     const root = path.join(await tempDir(), 'store');
     await mkdir(root, { recursive: true });
-    await writeFile(path.join(root, LOCK_FILE), JSON.stringify({ pid: 1, startTime: null, host: `not-${hostname()}`, since: '2020-01-01T00:00:00.000Z' }));
-    await expect(createSupervisor({ root, logger: silent })).rejects.toMatchObject({ code: 'PLUGD_E_STORE_LOCKED', message: expect.stringContaining(`on not-${hostname()}`) });
+    await writeFile(
+      path.join(root, LOCK_FILE),
+      JSON.stringify({ pid: 1, startTime: null, host: `not-${hostname()}`, since: '2020-01-01T00:00:00.000Z' }),
+    );
+    await expect(createSupervisor({ root, logger: silent })).rejects.toMatchObject({
+      code: 'PLUGD_E_STORE_LOCKED',
+      message: expect.stringContaining(`on not-${hostname()}`),
+    });
   });
 
   it('takes over a torn lock file', async () => {

@@ -74,11 +74,16 @@ describe('a host killed with SIGKILL in the middle of installs', () => {
       let seen = 0;
       let armed = false;
       child.stdout.on('data', (chunk: Buffer) => {
-        seen += chunk.toString().split('\n').filter((l) => l.startsWith('installed')).length;
+        seen += chunk
+          .toString()
+          .split('\n')
+          .filter((l) => l.startsWith('installed')).length;
         if (seen < afterInstalls || armed) return;
         armed = true;
         // A few ms after the Nth install, so the kill lands at a different point each round.
-        setTimeout(() => { child.kill('SIGKILL'); }, extraMs);
+        setTimeout(() => {
+          child.kill('SIGKILL');
+        }, extraMs);
       });
       child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`install loop ended by itself: ${code}`))));
     });
@@ -87,7 +92,12 @@ describe('a host killed with SIGKILL in the middle of installs', () => {
   it('leaves a store that loads, with every indexed plugin complete', async () => {
     const root = path.join(await tempDir(), 'store');
     const source = await bundle('greeter');
-    for (const [after, extra] of [[4, 0], [8, 3], [12, 7]] as const) await killMidInstall(root, source, after, extra);
+    for (const [after, extra] of [
+      [4, 0],
+      [8, 3],
+      [12, 7],
+    ] as const)
+      await killMidInstall(root, source, after, extra);
 
     const { store, problems } = await Store.open(root);
     expect(problems).toEqual([]);
@@ -118,9 +128,13 @@ describe('restore', () => {
     const second = await supervisor({ root: first.root });
     // The store keeps the enabled flag, not the state: a plugin that is not enabled comes back installed.
     expect(second.list().map((p) => [p.name, p.state, p.enabled])).toEqual([
-      ['busy-loop', 'installed', false], ['crasher', 'installed', false], ['greeter', 'running', true],
+      ['busy-loop', 'installed', false],
+      ['crasher', 'installed', false],
+      ['greeter', 'running', true],
     ]);
-    await expect((await second.get('greeter', 'Greeter')).call('Greeter.Hello', { name: 'again' })).resolves.toMatchObject({ greeting: 'hello again' });
+    await expect((await second.get('greeter', 'Greeter')).call('Greeter.Hello', { name: 'again' })).resolves.toMatchObject({
+      greeting: 'hello again',
+    });
   });
 
   it('activates an "always" plugin on host start even if a user disabled it, but not an "unless-stopped" one', async () => {
@@ -133,7 +147,10 @@ describe('restore', () => {
     }
     await first.close();
     const second = await supervisor({ root: first.root });
-    expect(second.list().map((p) => [p.name, p.state])).toEqual([['keen', 'running'], ['polite', 'installed']]);
+    expect(second.list().map((p) => [p.name, p.state])).toEqual([
+      ['keen', 'running'],
+      ['polite', 'installed'],
+    ]);
   });
 
   it('keeps the enabled flag of a plugin the host closed, but not of one the user disabled', async () => {

@@ -9,7 +9,11 @@ import { Store } from '../../src/store/store.js';
 import { bundle, onCleanup, supervisor, tempDir } from '../helpers.js';
 
 const VOLUMES = fileURLToPath(new URL('../../examples/bundles/volumes/', import.meta.url));
-const exists = (file: string) => access(file).then(() => true, () => false);
+const exists = (file: string) =>
+  access(file).then(
+    () => true,
+    () => false,
+  );
 
 describe('opening the store', () => {
   it('sweeps the temp files of atomic writes a crash left, and keeps the store as it was', async () => {
@@ -83,10 +87,15 @@ describe('a host killed with SIGKILL while it installs, upgrades, sets and remov
       let seen = 0;
       let armed = false;
       child.stdout.on('data', (chunk: Buffer) => {
-        seen += chunk.toString().split('\n').filter((l) => l.startsWith('op ')).length;
+        seen += chunk
+          .toString()
+          .split('\n')
+          .filter((l) => l.startsWith('op ')).length;
         if (seen < afterOps || armed) return;
         armed = true;
-        setTimeout(() => { child.kill('SIGKILL'); }, extraMs);
+        setTimeout(() => {
+          child.kill('SIGKILL');
+        }, extraMs);
       });
       child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`churn loop ended by itself: ${code}`))));
     });
@@ -95,17 +104,26 @@ describe('a host killed with SIGKILL while it installs, upgrades, sets and remov
   it('leaves a store that opens with no problem, no debris, and an index that names every record folder', async () => {
     const root = path.join(await tempDir(), 'store');
     const source = await bundle('greeter');
-    for (const [after, extra] of [[3, 0], [5, 2], [7, 5], [9, 1]] as const) {
+    for (const [after, extra] of [
+      [3, 0],
+      [5, 2],
+      [7, 5],
+      [9, 1],
+    ] as const) {
       await killMidChurn(root, source, after, extra);
       const { store, problems } = await Store.open(root);
       try {
         expect(problems).toEqual([]);
         const index = JSON.parse(await readFile(path.join(root, 'plugins.json'), 'utf8')) as { plugins: { id: string }[] };
-        const ids = store.list().map((r) => r.id).sort();
+        const ids = store
+          .list()
+          .map((r) => r.id)
+          .sort();
         expect(index.plugins.map((p) => p.id).sort()).toEqual(ids);
         expect((await readdir(path.join(root, 'plugins'))).sort()).toEqual(ids);
         expect((await readdir(root)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
-        for (const id of ids) expect((await readdir(path.join(root, 'plugins', id))).sort()).toEqual(['bundle', 'plugin.json', 'settings.json']);
+        for (const id of ids)
+          expect((await readdir(path.join(root, 'plugins', id))).sort()).toEqual(['bundle', 'plugin.json', 'settings.json']);
         expect(await readdir(path.join(root, 'run'))).toEqual([]);
       } finally {
         await store.close();

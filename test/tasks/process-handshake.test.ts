@@ -17,7 +17,9 @@ describe('the process handshake task', () => {
   it('answers PLUGD_E_ACTIVATION_TIMEOUT for a plugin that accepts and never answers', async () => {
     const socketPath = path.join(await tempDir(), 'silent.sock');
     const held: net.Socket[] = [];
-    await listen(socketPath, (socket) => { held.push(socket); });
+    await listen(socketPath, (socket) => {
+      held.push(socket);
+    });
     onCleanup(() => held.forEach((s) => s.destroy()));
     const outcome = await processHandshake({ address: { socketPath }, timeoutMs: 300 });
     expect(outcome).toMatchObject({ ok: false, code: 'PLUGD_E_ACTIVATION_TIMEOUT', message: expect.stringContaining('Plugin.Activate') });
@@ -33,7 +35,9 @@ describe('the process handshake task', () => {
   it('answers PLUGD_E_ACTIVATION for a handshake without Implements', async () => {
     const socketPath = path.join(await tempDir(), 'bad.sock');
     await listen(socketPath, (socket) => {
-      socket.once('data', () => socket.end('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}'));
+      socket.once('data', () =>
+        socket.end('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}'),
+      );
     });
     const outcome = await processHandshake({ address: { socketPath }, timeoutMs: 2_000 });
     expect(outcome).toMatchObject({ ok: false, code: 'PLUGD_E_ACTIVATION', message: expect.stringContaining('Implements') });
@@ -44,7 +48,15 @@ describe('the process handshake task', () => {
     const healthy = path.join(dir, 'healthy.sock');
     await listen(healthy, (socket) => {
       // It takes 100 ms to answer: time a handshake left waiting for a thread no longer has.
-      socket.once('data', () => setTimeout(() => socket.end('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 25\r\nConnection: close\r\n\r\n{"Implements":["Volume"]}'), 100));
+      socket.once('data', () =>
+        setTimeout(
+          () =>
+            socket.end(
+              'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 25\r\nConnection: close\r\n\r\n{"Implements":["Volume"]}',
+            ),
+          100,
+        ),
+      );
     });
     const pool = new TaskPool();
     onCleanup(() => pool.close());

@@ -4,7 +4,9 @@ export default {
   methods: {
     'Bench.Echo': (args) => args,
     'Bench.Spin': () => {
-      for (;;) { /* block the event loop until the watchdog ends this instance */ }
+      for (;;) {
+        /* block the event loop until the watchdog ends this instance */
+      }
     },
   },
 };

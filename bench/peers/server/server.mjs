@@ -13,13 +13,13 @@ try {
   // none
 }
 
-http.createServer((req, res) => {
-  req.resume();
-  req.on('end', () => {
-    const body = req.url === '/Plugin.Activate' ? { Implements: ['Bench'] }
-      : req.url === '/Bench.Pid' ? { Pid: process.pid }
-        : null;
-    res.writeHead(body ? 200 : 404, { 'content-type': 'application/vnd.docker.plugins.v1+json' });
-    res.end(JSON.stringify(body ?? { Err: `unknown method ${req.url}` }));
-  });
-}).listen(socket);
+http
+  .createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const body = req.url === '/Plugin.Activate' ? { Implements: ['Bench'] } : req.url === '/Bench.Pid' ? { Pid: process.pid } : null;
+      res.writeHead(body ? 200 : 404, { 'content-type': 'application/vnd.docker.plugins.v1+json' });
+      res.end(JSON.stringify(body ?? { Err: `unknown method ${req.url}` }));
+    });
+  })
+  .listen(socket);

@@ -5,7 +5,10 @@ export default {
   methods: {
     'Counter.Next': () => {
       calls += 1;
-      if (calls % 3 === 0) setTimeout(() => { throw new Error(`flaky: crashed on call ${calls}`); });
+      if (calls % 3 === 0)
+        setTimeout(() => {
+          throw new Error(`flaky: crashed on call ${calls}`);
+        });
       return { calls };
     },
   },

@@ -5,7 +5,10 @@ export default {
   methods: {
     'Clock.Now': () => {
       calls += 1;
-      if (calls === 2) for (;;) { /* a bug: spins forever */ }
+      if (calls === 2)
+        for (;;) {
+          /* a bug: spins forever */
+        }
       return { now: Date.now() };
     },
   },

@@ -4,7 +4,8 @@ import { contextOf, seg, UsageError } from '../context.js';
 import { printJson } from '../output.js';
 
 export function registerCall(program: Command): void {
-  program.command('call')
+  program
+    .command('call')
     .description('call a method of a running plugin and print its answer as JSON')
     .argument('<name>')
     .argument('<method>', 'Capability.Method, e.g. Greeter.Hello')

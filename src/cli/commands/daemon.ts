@@ -10,7 +10,8 @@ async function logger(pretty: boolean): Promise<Logger> {
 }
 
 export function registerDaemon(program: Command): void {
-  program.command('daemon')
+  program
+    .command('daemon')
     .description('run a supervisor on --root that serves the control socket; restores enabled plugins; stops them on SIGTERM/SIGINT')
     .option('--pretty', 'readable logs instead of JSON lines')
     .action(async (opts: { pretty?: boolean }, command: Command) => {
@@ -22,7 +23,8 @@ export function registerDaemon(program: Command): void {
       for (const problem of sup.problems) log.warn({ file: problem.file, code: problem.error.code }, 'skipped a record of the store');
       // Ready once the restored plugins have settled their first activation (running, or failed and logged).
       const { running, failed } = await sup.restored();
-      if (running.length + failed.length > 0) log.info({ running, failed: failed.map((f) => f.name) }, `restored ${running.length} plugins, ${failed.length} failed`);
+      if (running.length + failed.length > 0)
+        log.info({ running, failed: failed.map((f) => f.name) }, `restored ${running.length} plugins, ${failed.length} failed`);
       log.info({ root: sup.root, socket: sup.controlAddress, pid: process.pid }, 'plugd daemon ready');
       await new Promise<void>((resolve) => {
         const stop = (signal: NodeJS.Signals) => {

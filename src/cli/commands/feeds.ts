@@ -37,14 +37,20 @@ function checkSince(since: string | undefined): void {
 }
 
 export function registerFeeds(program: Command): void {
-  program.command('logs')
-    .description('a plugin\'s log lines (from the store\'s files when no daemon runs)')
+  program
+    .command('logs')
+    .description("a plugin's log lines (from the store's files when no daemon runs)")
     .argument('<name>')
     .option('-f, --follow', 'keep printing new lines')
-    .option('--tail <n>', 'lines from the end', (v) => {
-      if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`--tail takes a positive whole number, got "${v}"`);
-      return Number(v);
-    }, 100)
+    .option(
+      '--tail <n>',
+      'lines from the end',
+      (v) => {
+        if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`--tail takes a positive whole number, got "${v}"`);
+        return Number(v);
+      },
+      100,
+    )
     .option('--since <when>', 'only lines since: a duration (10m), an ISO date or epoch ms')
     .action(async (name: string, opts: { follow?: boolean; tail: number; since?: string }, command: Command) => {
       const ctx = contextOf(command);
@@ -62,13 +68,18 @@ export function registerFeeds(program: Command): void {
         const show = printer(ctx, logLine);
         for (const raw of await tailLogFile(ctx.root, plugin.id, opts.tail)) {
           let line: Record<string, unknown>;
-          try { line = JSON.parse(raw); } catch { line = { msg: raw }; }
+          try {
+            line = JSON.parse(raw);
+          } catch {
+            line = { msg: raw };
+          }
           if (since === null || (typeof line.time === 'number' && line.time >= since)) show(line);
         }
       }
     });
 
-  program.command('events')
+  program
+    .command('events')
     .description('plugin state changes (the daemon keeps the last 1000)')
     .option('-f, --follow', 'keep printing new events')
     .option('--since <when>', 'only events since: a duration (10m), an ISO date or epoch ms', '0')

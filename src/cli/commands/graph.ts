@@ -27,10 +27,20 @@ export function chart(current: string | null): Chart {
   const nodes: Chart['nodes'] = [];
   const edges: Chart['edges'] = [];
   const walk = (node: DirectedGraphNode, parent: string | null) => {
-    nodes.push({ id: key(node.id), parent, initial: (node.stateNode.config.initial as string | undefined) ?? null, current: key(node.id) === current });
+    nodes.push({
+      id: key(node.id),
+      parent,
+      initial: (node.stateNode.config.initial as string | undefined) ?? null,
+      current: key(node.id) === current,
+    });
     for (const edge of node.edges) {
       const guard = edge.transition.guard as { type?: string } | string | undefined;
-      edges.push({ source: key(edge.source.id), target: key(edge.target.id), event: eventName(edge.label.text), guard: typeof guard === 'string' ? guard : guard?.type ?? null });
+      edges.push({
+        source: key(edge.source.id),
+        target: key(edge.target.id),
+        event: eventName(edge.label.text),
+        guard: typeof guard === 'string' ? guard : (guard?.type ?? null),
+      });
     }
     for (const child of node.children) walk(child, key(node.id));
   };
@@ -87,8 +97,9 @@ export function dot(c: Chart): string {
 }
 
 export function registerGraph(program: Command): void {
-  program.command('graph')
-    .description('a plugin\'s lifecycle chart, drawn from its state machine, with its current state marked')
+  program
+    .command('graph')
+    .description("a plugin's lifecycle chart, drawn from its state machine, with its current state marked")
     .argument('<name>')
     .option('--format <format>', 'mermaid, dot or json', 'mermaid')
     .action(async (name: string, opts: { format: string }, command: Command) => {

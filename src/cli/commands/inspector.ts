@@ -28,16 +28,25 @@ function untilStopped(): Promise<void> {
 }
 
 export function registerInspector(program: Command): void {
-  program.command('inspector')
+  program
+    .command('inspector')
     .description('serve the web inspector (lifecycle charts, events, logs, actions) on 127.0.0.1')
-    .option('--port <port>', 'the page\'s port on 127.0.0.1 (0: any free port)', port, 7777)
+    .option('--port <port>', "the page's port on 127.0.0.1 (0: any free port)", port, 7777)
     .option('--open', 'open the page in the browser')
-    .option('--listen <port>', 'also show any XState app that sends to ws://127.0.0.1:<port> with @statelyai/inspect\'s createWebSocketInspector', port)
+    .option(
+      '--listen <port>',
+      "also show any XState app that sends to ws://127.0.0.1:<port> with @statelyai/inspect's createWebSocketInspector",
+      port,
+    )
     .action(async (opts: { port: number; open?: boolean; listen?: number }, command: Command) => {
       const ctx = contextOf(command);
       let inspector: Inspector;
       try {
-        inspector = await startInspector({ socket: ctx.socket, port: opts.port, ...(opts.listen === undefined ? {} : { listen: opts.listen }) });
+        inspector = await startInspector({
+          socket: ctx.socket,
+          port: opts.port,
+          ...(opts.listen === undefined ? {} : { listen: opts.listen }),
+        });
       } catch (e) {
         if (!(e instanceof NoDaemonError) || opts.listen === undefined) throw e;
         note(`${e.message}; showing only the apps that send to --listen`);
@@ -46,7 +55,8 @@ export function registerInspector(program: Command): void {
       if (ctx.json) printJson({ url: inspector.url, port: inspector.port, listen: inspector.listenPort });
       else {
         print(`plugd inspector: ${inspector.url}`);
-        if (inspector.listenPort !== null) print(`XState apps: createWebSocketInspector({ url: 'ws://127.0.0.1:${inspector.listenPort}' })`);
+        if (inspector.listenPort !== null)
+          print(`XState apps: createWebSocketInspector({ url: 'ws://127.0.0.1:${inspector.listenPort}' })`);
       }
       if (opts.open) openBrowser(inspector.url);
       await untilStopped();

@@ -11,19 +11,24 @@ async function report(ctx: CliContext, result: unknown, text: string): Promise<v
 }
 
 export function registerLifecycle(program: Command): void {
-  program.command('install')
+  program
+    .command('install')
     .description('install a bundle (a folder with plugin.json, or a .tgz); it starts disabled unless --enable')
     .argument('<path>', 'the bundle')
     .option('--grant-all-permissions', 'grant the host env variables the plugin asks for')
     .option('--enable', 'enable it once installed')
     .action(async (bundle: string, opts: { grantAllPermissions?: boolean; enable?: boolean }, command: Command) => {
       const ctx = contextOf(command);
-      const installed = await ctx.api.request<{ id: string; name: string }>('POST', '/v1/plugins', { path: path.resolve(bundle), grantPermissions: opts.grantAllPermissions === true });
+      const installed = await ctx.api.request<{ id: string; name: string }>('POST', '/v1/plugins', {
+        path: path.resolve(bundle),
+        grantPermissions: opts.grantAllPermissions === true,
+      });
       const enabled = opts.enable ? await ctx.api.request('POST', `/v1/plugins/${seg(installed.name)}/enable`) : null;
       await report(ctx, enabled ?? installed, `${installed.name} ${installed.id}`);
     });
 
-  program.command('enable')
+  program
+    .command('enable')
     .description('enable a plugin (and those it requires); returns once it runs')
     .argument('<name>')
     .action(async (name: string, _opts: unknown, command: Command) => {
@@ -31,7 +36,8 @@ export function registerLifecycle(program: Command): void {
       await report(ctx, await ctx.api.request('POST', `/v1/plugins/${seg(name)}/enable`), name);
     });
 
-  program.command('disable')
+  program
+    .command('disable')
     .description('stop a plugin and keep it disabled')
     .argument('<name>')
     .option('-f, --force', 'even while the host has it in use')
@@ -40,15 +46,17 @@ export function registerLifecycle(program: Command): void {
       await report(ctx, await ctx.api.request('POST', `/v1/plugins/${seg(name)}/disable${opts.force ? '?force=1' : ''}`), name);
     });
 
-  program.command('restart')
-    .description('stop an enabled plugin\'s instance and start a new one')
+  program
+    .command('restart')
+    .description("stop an enabled plugin's instance and start a new one")
     .argument('<name>')
     .action(async (name: string, _opts: unknown, command: Command) => {
       const ctx = contextOf(command);
       await report(ctx, await ctx.api.request('POST', `/v1/plugins/${seg(name)}/restart`), name);
     });
 
-  program.command('rm')
+  program
+    .command('rm')
     .alias('remove')
     .description('remove a disabled plugin from the store')
     .argument('<name>')
@@ -59,7 +67,8 @@ export function registerLifecycle(program: Command): void {
       await report(ctx, { removed: name }, name);
     });
 
-  program.command('set')
+  program
+    .command('set')
     .description('set settable env variables of a disabled plugin')
     .argument('<name>')
     .argument('<settings...>', 'KEY=VALUE pairs')
@@ -70,14 +79,18 @@ export function registerLifecycle(program: Command): void {
       await report(ctx, await ctx.api.request('POST', `/v1/plugins/${seg(name)}/set`, { env: settings }), name);
     });
 
-  program.command('upgrade')
+  program
+    .command('upgrade')
     .description('replace a disabled plugin with another version of its bundle')
     .argument('<name>')
     .argument('<path>', 'the new bundle')
     .option('--grant-all-permissions', 'grant the host env variables the new version asks for')
     .action(async (name: string, bundle: string, opts: { grantAllPermissions?: boolean }, command: Command) => {
       const ctx = contextOf(command);
-      const upgraded = await ctx.api.request<{ id: string; name: string; previous: string }>('POST', `/v1/plugins/${seg(name)}/upgrade`, { path: path.resolve(bundle), grantPermissions: opts.grantAllPermissions === true });
+      const upgraded = await ctx.api.request<{ id: string; name: string; previous: string }>('POST', `/v1/plugins/${seg(name)}/upgrade`, {
+        path: path.resolve(bundle),
+        grantPermissions: opts.grantAllPermissions === true,
+      });
       await report(ctx, upgraded, `${upgraded.name} ${upgraded.id}`);
     });
 }

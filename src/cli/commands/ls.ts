@@ -15,13 +15,21 @@ export async function offline(ctx: CliContext, e: unknown): Promise<OfflinePlugi
 
 function row(p: PluginInfo | OfflinePlugin): string[] {
   return [
-    p.name, p.id.slice(0, 12), p.version, p.kind, p.state, p.enabled ? 'yes' : 'no', String(p.restarts),
-    duration(p.instance?.uptimeMs), p.lastError ? cut(`${p.lastError.code}: ${p.lastError.message}`, 60) : '-',
+    p.name,
+    p.id.slice(0, 12),
+    p.version,
+    p.kind,
+    p.state,
+    p.enabled ? 'yes' : 'no',
+    String(p.restarts),
+    duration(p.instance?.uptimeMs),
+    p.lastError ? cut(`${p.lastError.code}: ${p.lastError.message}`, 60) : '-',
   ];
 }
 
 export function registerLs(program: Command): void {
-  program.command('ls')
+  program
+    .command('ls')
     .alias('list')
     .description('list installed plugins: name, ID, version, kind, state, enabled, restarts, uptime, last error')
     .option('--capability <name>', 'only plugins implementing this capability')
@@ -43,7 +51,8 @@ export function registerLs(program: Command): void {
       print(table(['NAME', 'ID', 'VERSION', 'KIND', 'STATE', 'ENABLED', 'RESTARTS', 'UPTIME', 'LAST ERROR'], plugins.map(row)));
     });
 
-  program.command('inspect')
+  program
+    .command('inspect')
     .description('show everything known of plugins (JSON): state, last exit, next restart, restart window, permissions')
     .argument('<name...>', 'plugin names or IDs')
     .action(async (names: string[], _opts: unknown, command: Command) => {
@@ -56,7 +65,10 @@ export function registerLs(program: Command): void {
           if (stored) throw new NoDaemonError(ctx.socket, new Error('offline'));
           found.push(await ctx.api.request('GET', `/v1/plugins/${seg(name)}`));
         } catch (e) {
-          if (e instanceof RefusedError) { failed = e; continue; }
+          if (e instanceof RefusedError) {
+            failed = e;
+            continue;
+          }
           stored ??= await offline(ctx, e);
           const plugin = findPlugin(stored, name);
           if (plugin) found.push(plugin);

@@ -7,7 +7,10 @@ import { buckets, parseProm, perPlugin, quantile, type Sample } from '../prom-te
 
 const CALL_HISTOGRAM = 'plugd_plugin_call_duration_seconds';
 
-interface Frame { at: number; samples: Sample[] }
+interface Frame {
+  at: number;
+  samples: Sample[];
+}
 
 export interface TopRow {
   name: string;
@@ -29,7 +32,9 @@ export function topRows(plugins: PluginInfo[], now: Frame, before: Frame | null)
   const memory = perPlugin(now.samples, 'plugd_plugin_memory_bytes');
   return plugins.map((p) => {
     // p99 of the last interval when it had calls, else of all calls so far.
-    const recent = before ? quantile(buckets(now.samples, CALL_HISTOGRAM, p.name), buckets(before.samples, CALL_HISTOGRAM, p.name), 0.99) : null;
+    const recent = before
+      ? quantile(buckets(now.samples, CALL_HISTOGRAM, p.name), buckets(before.samples, CALL_HISTOGRAM, p.name), 0.99)
+      : null;
     const p99 = recent ?? quantile(buckets(now.samples, CALL_HISTOGRAM, p.name), [], 0.99);
     const cpuNow = cpu.get(p.name);
     const cpuThen = cpuBefore.get(p.name);
@@ -48,13 +53,24 @@ export function topRows(plugins: PluginInfo[], now: Frame, before: Frame | null)
 
 function render(rows: TopRow[]): string {
   const num = (v: number | null, digits = 1) => (v === null ? '-' : Number.isFinite(v) ? v.toFixed(digits) : '>30s');
-  return table(['NAME', 'STATE', 'UPTIME', 'RESTARTS', 'CALLS/S', 'CALL P99 MS', 'CPU %', 'MEMORY'], rows.map((r) => [
-    r.name, r.state, duration(r.uptimeMs), String(r.restarts), num(r.callsPerSec), num(r.callP99Ms, 2), num(r.cpuPercent), bytes(r.memoryBytes),
-  ]));
+  return table(
+    ['NAME', 'STATE', 'UPTIME', 'RESTARTS', 'CALLS/S', 'CALL P99 MS', 'CPU %', 'MEMORY'],
+    rows.map((r) => [
+      r.name,
+      r.state,
+      duration(r.uptimeMs),
+      String(r.restarts),
+      num(r.callsPerSec),
+      num(r.callP99Ms, 2),
+      num(r.cpuPercent),
+      bytes(r.memoryBytes),
+    ]),
+  );
 }
 
 export function registerTop(program: Command): void {
-  program.command('top')
+  program
+    .command('top')
     .description('a live table of the plugins, every second: state, uptime, restarts, calls/s, call p99, CPU, memory')
     .option('-n, --iterations <n>', 'stop after n refreshes', (v) => {
       if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`--iterations takes a positive whole number, got "${v}"`);
@@ -65,7 +81,9 @@ export function registerTop(program: Command): void {
       const live = process.stdout.isTTY && !ctx.json;
       let before: Frame | null = null;
       let stopped = false;
-      const stop = () => { stopped = true; };
+      const stop = () => {
+        stopped = true;
+      };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       for (let i = 0; !stopped && (opts.iterations === undefined || i < opts.iterations); i++) {

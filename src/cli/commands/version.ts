@@ -6,7 +6,8 @@ import { contextOf, UsageError } from '../context.js';
 import { print, printJson } from '../output.js';
 
 export function registerVersion(program: Command): void {
-  program.command('version')
+  program
+    .command('version')
     .description('the versions of this command and of the daemon, if one answers')
     .action(async (_opts: unknown, command: Command) => {
       const ctx = contextOf(command);
@@ -19,15 +20,26 @@ export function registerVersion(program: Command): void {
       const client = { version: plugdVersion(), node: process.version };
       if (ctx.json) return printJson({ client, daemon });
       print(`client: plugd ${client.version} (node ${client.node})`);
-      print(daemon ? `daemon: plugd ${daemon.version} (api ${daemon.api}, node ${daemon.node}, pid ${daemon.pid}, root ${daemon.root})` : `daemon: none on ${ctx.socket}`);
+      print(
+        daemon
+          ? `daemon: plugd ${daemon.version} (api ${daemon.api}, node ${daemon.node}, pid ${daemon.pid}, root ${daemon.root})`
+          : `daemon: none on ${ctx.socket}`,
+      );
     });
 
-  program.command('completion')
+  program
+    .command('completion')
     .description('a shell completion script: eval "$(plugd completion bash)"')
     .argument('<shell>', 'bash or zsh')
     .action((shell: string) => {
-      const commands = program.commands.map((c) => c.name()).filter((n) => n !== 'help').join(' ');
-      const options = program.options.map((o) => o.long).filter(Boolean).join(' ');
+      const commands = program.commands
+        .map((c) => c.name())
+        .filter((n) => n !== 'help')
+        .join(' ');
+      const options = program.options
+        .map((o) => o.long)
+        .filter(Boolean)
+        .join(' ');
       if (shell === 'bash') {
         print(`_plugd() {
   local cur=\${COMP_WORDS[COMP_CWORD]}

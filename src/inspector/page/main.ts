@@ -17,13 +17,25 @@ function App(): ComponentChild {
     const onHash = () => setRoute(location.hash);
     window.addEventListener('hashchange', onHash);
     const tick = setInterval(() => setNow(Date.now()), 250);
-    return () => { source.close(); window.removeEventListener('hashchange', onHash); clearInterval(tick); };
+    return () => {
+      source.close();
+      window.removeEventListener('hashchange', onHash);
+      clearInterval(tick);
+    };
   }, []);
   const actor = route.startsWith('#/actor/') ? decodeURIComponent(route.slice('#/actor/'.length)) : null;
-  return h('div', null,
-    h('header', null, h('b', null, 'plugd inspector'), h('a', { href: '#/' }, 'plugins'),
-      h('span', { class: model.connected ? '' : 'status-bad', 'data-testid': 'status' }, model.status)),
-    h('main', null, actor === null ? h(Overview, { model, now }) : h(ActorPage, { model, sessionId: actor, now })));
+  return h(
+    'div',
+    null,
+    h(
+      'header',
+      null,
+      h('b', null, 'plugd inspector'),
+      h('a', { href: '#/' }, 'plugins'),
+      h('span', { class: model.connected ? '' : 'status-bad', 'data-testid': 'status' }, model.status),
+    ),
+    h('main', null, actor === null ? h(Overview, { model, now }) : h(ActorPage, { model, sessionId: actor, now })),
+  );
 }
 
 render(h(App, null), document.getElementById('app')!);

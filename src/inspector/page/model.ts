@@ -47,8 +47,15 @@ export function apply(model: Model, message: FeedMessage): void {
       break;
     case '@xstate.actor':
       model.actors.set(message.sessionId, {
-        sessionId: message.sessionId, name: message.name, parentId: message.parentId, value: message.snapshot.value,
-        status: message.snapshot.status ?? 'active', context: message.snapshot.context, timeline: [], previous: undefined, lastEvent: null,
+        sessionId: message.sessionId,
+        name: message.name,
+        parentId: message.parentId,
+        value: message.snapshot.value,
+        status: message.snapshot.status ?? 'active',
+        context: message.snapshot.context,
+        timeline: [],
+        previous: undefined,
+        lastEvent: null,
       });
       break;
     case '@xstate.event':

@@ -36,47 +36,141 @@ function RequiresGraph({ plugins }: { plugins: PluginRow[] }): ComponentChild {
   for (const [d, list] of rows) list.forEach((n, i) => pos.set(n, { x: 10 + i * 150, y: 10 + d * 60 }));
   const width = Math.max(...[...rows.values()].map((l) => l.length)) * 150 + 20;
   const height = rows.size * 60 + 20;
-  return h('div', { class: 'panel' }, h('b', null, 'requires'),
-    h('svg', { 'data-testid': 'requires-graph', width, height },
+  return h(
+    'div',
+    { class: 'panel' },
+    h('b', null, 'requires'),
+    h(
+      'svg',
+      { 'data-testid': 'requires-graph', width, height },
       edges.map(([from, to]) => {
-        const a = pos.get(from)!, b = pos.get(to)!;
-        return h('line', { key: `${from}>${to}`, x1: a.x + 60, y1: a.y, x2: b.x + 60, y2: b.y + 24, stroke: '#8a94a6', 'marker-end': 'url(#arrow)' });
+        const a = pos.get(from)!,
+          b = pos.get(to)!;
+        return h('line', {
+          key: `${from}>${to}`,
+          x1: a.x + 60,
+          y1: a.y,
+          x2: b.x + 60,
+          y2: b.y + 24,
+          stroke: '#8a94a6',
+          'marker-end': 'url(#arrow)',
+        });
       }),
       names.map((n) => {
         const p = pos.get(n)!;
         const state = byName.get(n)?.state ?? 'missing';
-        return h('g', { key: n }, h('rect', { x: p.x, y: p.y, width: 120, height: 24, rx: 6, class: `state-${state}`, fill: '#fff', stroke: '#8a94a6' }),
-          h('text', { x: p.x + 6, y: p.y + 16, 'font-size': 12 }, `${n} (${state})`));
-      })));
+        return h(
+          'g',
+          { key: n },
+          h('rect', { x: p.x, y: p.y, width: 120, height: 24, rx: 6, class: `state-${state}`, fill: '#fff', stroke: '#8a94a6' }),
+          h('text', { x: p.x + 6, y: p.y + 16, 'font-size': 12 }, `${n} (${state})`),
+        );
+      }),
+    ),
+  );
 }
 
 export function Overview({ model, now }: { model: Model; now: number }): ComponentChild {
   const [filter, setFilter] = useState('');
   const all = [...model.plugins.values()].sort((a, b) => a.name.localeCompare(b.name));
   const f = filter.trim().toLowerCase();
-  const shown = f === '' ? all : all.filter((p) => p.name.toLowerCase().includes(f) || p.state.includes(f) || (p.lastError?.code.toLowerCase().includes(f) ?? false));
+  const shown =
+    f === ''
+      ? all
+      : all.filter(
+          (p) => p.name.toLowerCase().includes(f) || p.state.includes(f) || (p.lastError?.code.toLowerCase().includes(f) ?? false),
+        );
   const outside = [...model.actors.values()].filter((a) => !a.sessionId.startsWith('plugd:'));
   const supervisor = model.actors.get(SUPERVISOR_SESSION);
   const reachable = (supervisor?.context as { reachable?: boolean } | undefined)?.reachable !== false;
-  return h('div', null,
-    h('div', { class: 'panel' },
-      h('input', { 'data-testid': 'filter', placeholder: 'filter by name, state or error code', value: filter, onInput: (e: Event) => setFilter((e.target as HTMLInputElement).value) }),
-      ` ${shown.length} of ${all.length} plugins`),
-    h('table', { 'data-testid': 'plugins' },
-      h('thead', null, h('tr', null, ['plugin', 'version', 'kind', 'state', 'enabled', 'restarts', 'uptime', 'last error'].map((t) => h('th', { key: t }, t)))),
-      h('tbody', null, shown.map((p) => h('tr', { key: p.name, 'data-plugin': p.name },
-        h('td', null, h('a', { href: link(p.sessionId) }, p.name)),
-        h('td', null, p.version), h('td', null, p.kind),
-        h('td', null, h('span', { class: `state state-${p.state}`, 'data-testid': 'state' }, p.state)),
-        h('td', { 'data-testid': 'enabled' }, p.enabled ? 'yes' : 'no'),
-        h('td', null, String(p.restarts)),
-        h('td', null, uptime(p, now)),
-        h('td', { class: 'error' }, p.lastError ? `${p.lastError.code}: ${p.lastError.message}` : ''))))),
+  return h(
+    'div',
+    null,
+    h(
+      'div',
+      { class: 'panel' },
+      h('input', {
+        'data-testid': 'filter',
+        placeholder: 'filter by name, state or error code',
+        value: filter,
+        onInput: (e: Event) => setFilter((e.target as HTMLInputElement).value),
+      }),
+      ` ${shown.length} of ${all.length} plugins`,
+    ),
+    h(
+      'table',
+      { 'data-testid': 'plugins' },
+      h(
+        'thead',
+        null,
+        h(
+          'tr',
+          null,
+          ['plugin', 'version', 'kind', 'state', 'enabled', 'restarts', 'uptime', 'last error'].map((t) => h('th', { key: t }, t)),
+        ),
+      ),
+      h(
+        'tbody',
+        null,
+        shown.map((p) =>
+          h(
+            'tr',
+            { key: p.name, 'data-plugin': p.name },
+            h('td', null, h('a', { href: link(p.sessionId) }, p.name)),
+            h('td', null, p.version),
+            h('td', null, p.kind),
+            h('td', null, h('span', { class: `state state-${p.state}`, 'data-testid': 'state' }, p.state)),
+            h('td', { 'data-testid': 'enabled' }, p.enabled ? 'yes' : 'no'),
+            h('td', null, String(p.restarts)),
+            h('td', null, uptime(p, now)),
+            h('td', { class: 'error' }, p.lastError ? `${p.lastError.code}: ${p.lastError.message}` : ''),
+          ),
+        ),
+      ),
+    ),
     h(RequiresGraph, { plugins: all }),
-    supervisor === undefined ? null : h('div', { class: 'panel', 'data-testid': 'supervisor' }, h('b', null, 'supervisor'),
-      ' ', h('span', { class: 'state', 'data-testid': 'supervisor-state' }, reachable ? JSON.stringify(supervisor.value) : `${JSON.stringify(supervisor.value)} (last known; the control API is unreachable)`),
-      h(ChartView, { sessionId: SUPERVISOR_SESSION, value: supervisor.value, previous: supervisor.previous, lastEvent: supervisor.lastEvent, testid: 'supervisor-chart' })),
-    outside.length === 0 ? null : h('div', { class: 'panel', 'data-testid': 'outside-actors' }, h('b', null, 'other XState actors'),
-      h('ul', null, outside.map((a) => h('li', { key: a.sessionId, 'data-actor': a.name },
-        h('a', { href: link(a.sessionId) }, a.name), ` ${a.sessionId} `, h('span', { class: 'state', 'data-testid': 'actor-state' }, JSON.stringify(a.value)), a.status === 'active' ? '' : ` (${a.status})`)))));
+    supervisor === undefined
+      ? null
+      : h(
+          'div',
+          { class: 'panel', 'data-testid': 'supervisor' },
+          h('b', null, 'supervisor'),
+          ' ',
+          h(
+            'span',
+            { class: 'state', 'data-testid': 'supervisor-state' },
+            reachable
+              ? JSON.stringify(supervisor.value)
+              : `${JSON.stringify(supervisor.value)} (last known; the control API is unreachable)`,
+          ),
+          h(ChartView, {
+            sessionId: SUPERVISOR_SESSION,
+            value: supervisor.value,
+            previous: supervisor.previous,
+            lastEvent: supervisor.lastEvent,
+            testid: 'supervisor-chart',
+          }),
+        ),
+    outside.length === 0
+      ? null
+      : h(
+          'div',
+          { class: 'panel', 'data-testid': 'outside-actors' },
+          h('b', null, 'other XState actors'),
+          h(
+            'ul',
+            null,
+            outside.map((a) =>
+              h(
+                'li',
+                { key: a.sessionId, 'data-actor': a.name },
+                h('a', { href: link(a.sessionId) }, a.name),
+                ` ${a.sessionId} `,
+                h('span', { class: 'state', 'data-testid': 'actor-state' }, JSON.stringify(a.value)),
+                a.status === 'active' ? '' : ` (${a.status})`,
+              ),
+            ),
+          ),
+        ),
+  );
 }

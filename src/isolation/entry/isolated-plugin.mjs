@@ -30,11 +30,14 @@ Object.defineProperty(process, '_kill', {
   configurable: false,
 });
 const rawSetPriority = /** @type {(...a: unknown[]) => void} */ (os.setPriority);
-os.setPriority = /** @type {typeof os.setPriority} */ ((/** @type {unknown[]} */ ...a) => {
-  const pid = a.length >= 2 ? a[0] : 0;
-  if (pid !== 0 && pid !== process.pid) throw Object.assign(new Error('setPriority EPERM: a plugin may set only its own priority'), { code: 'EPERM' });
-  return rawSetPriority(...a);
-});
+os.setPriority = /** @type {typeof os.setPriority} */ (
+  (/** @type {unknown[]} */ ...a) => {
+    const pid = a.length >= 2 ? a[0] : 0;
+    if (pid !== 0 && pid !== process.pid)
+      throw Object.assign(new Error('setPriority EPERM: a plugin may set only its own priority'), { code: 'EPERM' });
+    return rawSetPriority(...a);
+  }
+);
 syncBuiltinESMExports();
 
 /**
@@ -68,7 +71,11 @@ function toPlain(value, depth = 0) {
 
 /** @param {unknown} value */
 function safeString(value) {
-  try { return JSON.stringify(value) ?? String(value); } catch { return String(value); }
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
 }
 
 /**
@@ -98,7 +105,10 @@ function createLog(level, bindings) {
   for (const [name, value] of Object.entries(LEVELS)) {
     log[name] = (/** @type {unknown[]} */ ...args) => {
       if (value < threshold) return;
-      const fields = args.length > 0 && typeof args[0] === 'object' && args[0] !== null && !(args[0] instanceof Error) ? { ...bindings, ...(/** @type {object} */ (args.shift())) } : bindings;
+      const fields =
+        args.length > 0 && typeof args[0] === 'object' && args[0] !== null && !(args[0] instanceof Error)
+          ? { ...bindings, .../** @type {object} */ (args.shift()) }
+          : bindings;
       const extra = Object.keys(fields).length > 0 ? ` ${safeString(fields)}` : '';
       const line = `${format(...args)}${extra}\n`;
       (value >= LEVELS.warn ? process.stderr : process.stdout).write(line);
@@ -110,10 +120,12 @@ function createLog(level, bindings) {
 /** @param {unknown} def @param {IsolatedInit} init @returns {PluginDefinition} */
 function checkDefinition(def, init) {
   const where = `plugin "${init.name}" (${init.entry})`;
-  if (typeof def !== 'object' || def === null) throw codedError('PLUGD_E_ACTIVATION', `${where} must export default { activate, methods, deactivate }`);
+  if (typeof def !== 'object' || def === null)
+    throw codedError('PLUGD_E_ACTIVATION', `${where} must export default { activate, methods, deactivate }`);
   const d = /** @type {Record<string, unknown>} */ (def);
   for (const hook of ['activate', 'deactivate']) {
-    if (d[hook] !== undefined && typeof d[hook] !== 'function') throw codedError('PLUGD_E_ACTIVATION', `${where}: "${hook}" must be a function`);
+    if (d[hook] !== undefined && typeof d[hook] !== 'function')
+      throw codedError('PLUGD_E_ACTIVATION', `${where}: "${hook}" must be a function`);
   }
   if (d.methods !== undefined && (typeof d.methods !== 'object' || d.methods === null)) {
     throw codedError('PLUGD_E_ACTIVATION', `${where}: "methods" must be an object of functions`);
@@ -130,7 +142,11 @@ async function activate(init) {
   try {
     mod = await import(pathToFileURL(init.entry).href);
   } catch (e) {
-    throw codedError('PLUGD_E_ACTIVATION', `plugin "${init.name}": cannot load ${init.entry}: ${e instanceof Error ? e.message : String(e)}`, e);
+    throw codedError(
+      'PLUGD_E_ACTIVATION',
+      `plugin "${init.name}": cannot load ${init.entry}: ${e instanceof Error ? e.message : String(e)}`,
+      e,
+    );
   }
   const def = checkDefinition(mod.default, init);
   ctx = Object.freeze({
@@ -150,7 +166,10 @@ async function activate(init) {
   }
   const list = /** @type {{ Implements?: unknown } | undefined} */ (answer)?.Implements;
   if (!Array.isArray(list) || !list.every((t) => typeof t === 'string')) {
-    throw codedError('PLUGD_E_ACTIVATION', `plugin "${init.name}": activate() must return { Implements: ["Capability", ...] } (Docker's Plugin.Activate answer)`);
+    throw codedError(
+      'PLUGD_E_ACTIVATION',
+      `plugin "${init.name}": activate() must return { Implements: ["Capability", ...] } (Docker's Plugin.Activate answer)`,
+    );
   }
   plugin = def;
   return [...list];
@@ -162,7 +181,10 @@ async function invoke(method, args) {
   const methods = plugin.methods ?? {};
   const fn = Object.hasOwn(methods, method) ? methods[method] : undefined;
   if (typeof fn !== 'function') {
-    throw codedError('PLUGD_E_METHOD', `plugin "${data.name}" has no method "${method}"; it defines: ${Object.keys(methods).join(', ') || '(none)'}`);
+    throw codedError(
+      'PLUGD_E_METHOD',
+      `plugin "${data.name}" has no method "${method}"; it defines: ${Object.keys(methods).join(', ') || '(none)'}`,
+    );
   }
   return fn(args, ctx);
 }
@@ -175,7 +197,17 @@ function answerCall(id, method, args) {
         send(['reply', id, 0, value]);
       } catch (e) {
         const name = /** @type {IsolatedInit} */ (data).name;
-        send(['reply', id, 1, toPlain(codedError('PLUGD_E_PLUGIN_ERROR', `plugin "${name}" method "${method}" returned a value that cannot be sent back to the host (it must be structured-cloneable): ${e instanceof Error ? e.message : String(e)}`))]);
+        send([
+          'reply',
+          id,
+          1,
+          toPlain(
+            codedError(
+              'PLUGD_E_PLUGIN_ERROR',
+              `plugin "${name}" method "${method}" returned a value that cannot be sent back to the host (it must be structured-cloneable): ${e instanceof Error ? e.message : String(e)}`,
+            ),
+          ),
+        ]);
       }
     },
     (e) => send(['reply', id, 1, toPlain(e)]),
@@ -193,7 +225,10 @@ async function deactivate() {
 process.on('message', (/** @type {import('../isolated-protocol.ts').ParentMessage} */ m) => {
   switch (m[0]) {
     case 'activate':
-      activate(m[1]).then((list) => send(['activated', list]), (e) => send(['activate-failed', toPlain(e)]));
+      activate(m[1]).then(
+        (list) => send(['activated', list]),
+        (e) => send(['activate-failed', toPlain(e)]),
+      );
       break;
     case 'call':
       answerCall(m[1], m[2], m[3]);
@@ -202,7 +237,9 @@ process.on('message', (/** @type {import('../isolated-protocol.ts').ParentMessag
       send(['pong', m[1]]);
       break;
     case 'deactivate':
-      void deactivate().catch(() => { /* reported as deactivated all the same */ });
+      void deactivate().catch(() => {
+        /* reported as deactivated all the same */
+      });
       break;
   }
 });
@@ -218,4 +255,6 @@ process.on('uncaughtException', (e) => {
 });
 
 // A parent that died while this loop was busy: the disconnect may come late, the new ppid tells.
-setInterval(() => { if (process.ppid !== hostPid) process.exit(0); }, 1000).unref();
+setInterval(() => {
+  if (process.ppid !== hostPid) process.exit(0);
+}, 1000).unref();

@@ -27,7 +27,9 @@ function refused(pid, signal) {
 
 /** @param {unknown} pid */
 function refusal(pid) {
-  const err = new Error(`a plugin cannot signal its host (process.kill(${String(pid)}) refused): a worker plugin runs inside the host's process; to end the plugin, throw or return from its methods`);
+  const err = new Error(
+    `a plugin cannot signal its host (process.kill(${String(pid)}) refused): a worker plugin runs inside the host's process; to end the plugin, throw or return from its methods`,
+  );
   err.name = 'PlugdError';
   return Object.assign(err, { code: 'PLUGD_E_PERMISSION' });
 }
@@ -36,7 +38,7 @@ for (const name of /** @type {const} */ (['kill', '_kill'])) {
   const original = /** @type {Function | undefined} */ (/** @type {any} */ (process)[name]);
   if (typeof original !== 'function') continue;
   Object.defineProperty(process, name, {
-    value: /** @this {unknown} @param {unknown} pid @param {unknown} signal */ function (pid, signal) {
+    value: /** @this {unknown} @param {unknown} pid @param {unknown} signal */ (pid, signal) => {
       if (refused(pid, signal ?? 'SIGTERM')) throw refusal(pid);
       return original.call(process, pid, signal);
     },

@@ -26,7 +26,9 @@ export function createPluginOutput(data, slots) {
   let scheduled = false;
   // The notice itself bypasses the limiter: one per interval at most.
   const notice = createDropNotice((dropped, now) => {
-    batch.push(`${JSON.stringify({ level: 40, time: now, plugin: data.name, instance: data.instance, dropped, msg: dropNoticeMessage(dropped, ratePerSec) })}\n`);
+    batch.push(
+      `${JSON.stringify({ level: 40, time: now, plugin: data.name, instance: data.instance, dropped, msg: dropNoticeMessage(dropped, ratePerSec) })}\n`,
+    );
     schedule();
   });
 
@@ -80,7 +82,9 @@ export function createPluginOutput(data, slots) {
 
   return {
     /** The plugin's pino logger (created on first use). */
-    get log() { return log(); },
+    get log() {
+      return log();
+    },
     flush,
   };
 }

@@ -63,7 +63,10 @@ async function invoke(method, args) {
   const methods = plugin.methods ?? {};
   const fn = Object.hasOwn(methods, method) ? methods[method] : undefined;
   if (typeof fn !== 'function') {
-    throw codedError('PLUGD_E_METHOD', `plugin "${data.name}" has no method "${method}"; it defines: ${Object.keys(methods).join(', ') || '(none)'}`);
+    throw codedError(
+      'PLUGD_E_METHOD',
+      `plugin "${data.name}" has no method "${method}"; it defines: ${Object.keys(methods).join(', ') || '(none)'}`,
+    );
   }
   return fn(args, ctx);
 }
@@ -78,7 +81,16 @@ function answerCall([id, method, args]) {
         port.postMessage([id, 0, value]);
       } catch (e) {
         const name = /** @type {import('../protocol.ts').PluginInit} */ (data).name;
-        port.postMessage([id, 1, toPlain(codedError('PLUGD_E_PLUGIN_ERROR', `plugin "${name}" method "${method}" returned a value that cannot be sent back to the host (it must be structured-cloneable): ${e instanceof Error ? e.message : String(e)}`))]);
+        port.postMessage([
+          id,
+          1,
+          toPlain(
+            codedError(
+              'PLUGD_E_PLUGIN_ERROR',
+              `plugin "${name}" method "${method}" returned a value that cannot be sent back to the host (it must be structured-cloneable): ${e instanceof Error ? e.message : String(e)}`,
+            ),
+          ),
+        ]);
       }
     },
     (e) => port.postMessage([id, 1, toPlain(e)]),
@@ -125,7 +137,11 @@ async function importPlugin(init) {
   try {
     return await import(pathToFileURL(init.entry).href);
   } catch (e) {
-    throw codedError('PLUGD_E_ACTIVATION', `plugin "${init.name}": cannot load ${init.entry}: ${e instanceof Error ? e.message : String(e)}`, e);
+    throw codedError(
+      'PLUGD_E_ACTIVATION',
+      `plugin "${init.name}": cannot load ${init.entry}: ${e instanceof Error ? e.message : String(e)}`,
+      e,
+    );
   }
 }
 
@@ -147,17 +163,26 @@ const api = {
       instance: current.instance,
       env: Object.freeze({ ...process.env }),
       args: [...current.args],
-      get log() { return out.log; },
+      get log() {
+        return out.log;
+      },
     });
     let answer;
     try {
       answer = def.activate ? await def.activate(ctx) : undefined;
     } catch (e) {
-      throw codedError('PLUGD_E_ACTIVATION', `plugin "${current.name}": activate() threw: ${e instanceof Error ? e.message : String(e)}`, e);
+      throw codedError(
+        'PLUGD_E_ACTIVATION',
+        `plugin "${current.name}": activate() threw: ${e instanceof Error ? e.message : String(e)}`,
+        e,
+      );
     }
     const list = /** @type {{ Implements?: unknown } | undefined} */ (answer)?.Implements;
     if (!Array.isArray(list) || !list.every((t) => typeof t === 'string')) {
-      throw codedError('PLUGD_E_ACTIVATION', `plugin "${current.name}": activate() must return { Implements: ["Capability", ...] } (Docker's Plugin.Activate answer)`);
+      throw codedError(
+        'PLUGD_E_ACTIVATION',
+        `plugin "${current.name}": activate() must return { Implements: ["Capability", ...] } (Docker's Plugin.Activate answer)`,
+      );
     }
     plugin = def;
     return { implements: list };

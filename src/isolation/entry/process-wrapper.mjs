@@ -61,7 +61,9 @@ delete process.env.PLUGD_WRAPPER;
 // or during this start: nothing is spawned then, and the same check runs for as long as we live.
 const hostGone = () => typeof config.hostPid === 'number' && process.ppid !== config.hostPid;
 if (hostGone()) process.exit(0);
-setInterval(() => { if (hostGone()) endGroup(); }, PARENT_POLL_MS).unref();
+setInterval(() => {
+  if (hostGone()) endGroup();
+}, PARENT_POLL_MS).unref();
 
 child = spawn(config.command, config.args, { cwd: config.cwd, env: process.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
 
@@ -70,19 +72,23 @@ child.on('error', (e) => {
   process.exit(127);
 });
 child.on('spawn', () => {
-  if (ending) signalGroup('SIGTERM'); // the host went while the plugin was starting
+  if (ending)
+    signalGroup('SIGTERM'); // the host went while the plugin was starting
   else safeWrite(process.stdout, `pid ${child?.pid}\n`);
 });
 child.on('exit', (code, signal) => {
   signalGroup('SIGKILL'); // whatever the plugin left behind in its group
-  process.exit(code ?? 128 + (signal ? constants.signals[signal] ?? 1 : 1));
+  process.exit(code ?? 128 + (signal ? (constants.signals[signal] ?? 1) : 1));
 });
 
 for (const stream of /** @type {const} */ (['stdout', 'stderr'])) {
   const output = /** @type {import('node:stream').Readable} */ (child[stream]);
   const socket = net.connect(config.logSocket);
   // Without the pump the output is drained, never left to block the plugin on a full pipe.
-  socket.on('error', () => { output.unpipe(socket); output.resume(); });
+  socket.on('error', () => {
+    output.unpipe(socket);
+    output.resume();
+  });
   socket.write(`${JSON.stringify({ id: config.id, name: config.name, instance: config.instance, stream })}\n`);
   output.pipe(socket);
 }

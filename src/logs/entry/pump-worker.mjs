@@ -105,7 +105,10 @@ function processOutputOf(header) {
   const key = `${header.id}#${header.instance}`;
   let output = processOutputs.get(key);
   if (!output) {
-    const log = pino({ base: { plugin: header.name, instance: header.instance } }, { write: (/** @type {string} */ l) => append(header.id, [l]) });
+    const log = pino(
+      { base: { plugin: header.name, instance: header.instance } },
+      { write: (/** @type {string} */ l) => append(header.id, [l]) },
+    );
     const notice = createDropNotice((dropped) => log.warn({ dropped }, dropNoticeMessage(dropped, options.ratePerSec)));
     output = { log, admit: createRateLimiter(options.ratePerSec, options.burst), notice, streams: 0 };
     processOutputs.set(key, output);
@@ -294,7 +297,7 @@ port.on('message', (/** @type {import('../pump-protocol.ts').PumpRequest} */ msg
       const key = `${msg.id}#${msg.instance}`;
       const answer = () => port.postMessage({ type: 'stderr', seq: msg.seq, lines: stderrTail(msg.id, msg.instance, msg.lines) });
       // Still expected (its streams not both closed): answer when the last line has been read.
-      if (processSlots.has(key)) endWaiters.set(key, [...endWaiters.get(key) ?? [], answer]);
+      if (processSlots.has(key)) endWaiters.set(key, [...(endWaiters.get(key) ?? []), answer]);
       else answer();
       break;
     }

@@ -41,7 +41,10 @@ function pacoteOptions(config: NpmConfig, cache: string, timeoutMs: number): Rec
  * PLUGD_E_NOT_FOUND (no such package or version), PLUGD_E_INTEGRITY (no sha512 published, or
  * the bytes do not match it) or PLUGD_E_REGISTRY (unreachable, timed out, refused).
  */
-export async function fetchPackage(spec: NpmSpec, options: { config: NpmConfig; cache: string; timeoutMs: number; tarballFile: string; progress: ProgressListener }): Promise<FetchedPackage> {
+export async function fetchPackage(
+  spec: NpmSpec,
+  options: { config: NpmConfig; cache: string; timeoutMs: number; tarballFile: string; progress: ProgressListener },
+): Promise<FetchedPackage> {
   const { default: pacote } = await import('pacote'); // loaded on the first registry install only
   const { config, progress } = options;
   const registry = registryFor(config, spec.name);
@@ -58,7 +61,11 @@ export async function fetchPackage(spec: NpmSpec, options: { config: NpmConfig; 
   const integrity = manifest._integrity;
   const resolved = manifest._resolved;
   if (typeof integrity !== 'string' || !/(^|\s)sha512-/.test(integrity)) {
-    throw new PlugdError('PLUGD_E_INTEGRITY', `${registry} publishes no sha512 integrity for ${name}@${version}; refusing to install it unchecked`, { details: { spec: spec.raw } });
+    throw new PlugdError(
+      'PLUGD_E_INTEGRITY',
+      `${registry} publishes no sha512 integrity for ${name}@${version}; refusing to install it unchecked`,
+      { details: { spec: spec.raw } },
+    );
   }
   let bytes = 0;
   let reported = -PROGRESS_STEP_BYTES;
@@ -70,18 +77,22 @@ export async function fetchPackage(spec: NpmSpec, options: { config: NpmConfig; 
   report(true);
   try {
     // Called again if pacote retries after a corrupt stream: each call rewrites the file.
-    await pacote.tarball.stream(`${name}@${version}`, async (stream) => {
-      bytes = 0;
-      reported = 0;
-      const counter = new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-          bytes += chunk.length;
-          report(false);
-          done(null, chunk);
-        },
-      });
-      await pipeline(stream as unknown as NodeJS.ReadableStream, counter, createWriteStream(options.tarballFile));
-    }, { ...opts, integrity, resolved });
+    await pacote.tarball.stream(
+      `${name}@${version}`,
+      async (stream) => {
+        bytes = 0;
+        reported = 0;
+        const counter = new Transform({
+          transform(chunk: Buffer, _encoding, done) {
+            bytes += chunk.length;
+            report(false);
+            done(null, chunk);
+          },
+        });
+        await pipeline(stream as unknown as NodeJS.ReadableStream, counter, createWriteStream(options.tarballFile));
+      },
+      { ...opts, integrity, resolved },
+    );
   } catch (e) {
     throw registryError(e, `${name}@${version}`, registry);
   }

@@ -7,7 +7,17 @@ import { PlugdError } from '../../errors.js';
 import type { NpmConfig } from './npm-config.js';
 
 /** Settings about npm's own files and folders: the child gets its own, not the host's. */
-const LOCAL_KEYS = new Set(['userconfig', 'globalconfig', 'cache', 'prefix', 'local-prefix', 'global-prefix', 'npm-version', 'node-gyp', 'init-module']);
+const LOCAL_KEYS = new Set([
+  'userconfig',
+  'globalconfig',
+  'cache',
+  'prefix',
+  'local-prefix',
+  'global-prefix',
+  'npm-version',
+  'node-gyp',
+  'init-module',
+]);
 
 /** The most of npm's stderr an error message quotes. */
 const STDERR_TAIL_CHARS = 2_000;
@@ -54,7 +64,9 @@ export async function installDependencies(dir: string, spec: string, options: De
   if (/\bcode EINTEGRITY\b/.test(stderr)) {
     throw new PlugdError('PLUGD_E_INTEGRITY', `a dependency of ${spec} does not match its integrity:\n${tail}`, { details: { spec } });
   }
-  throw new PlugdError('PLUGD_E_REGISTRY', `installing the dependencies of ${spec} failed (npm exited with ${code}):\n${tail}`, { details: { spec } });
+  throw new PlugdError('PLUGD_E_REGISTRY', `installing the dependencies of ${spec} failed (npm exited with ${code}):\n${tail}`, {
+    details: { spec },
+  });
 }
 
 function run(command: string, args: string[], cwd: string, timeoutMs: number): Promise<{ code: number | string; stderr: string }> {
@@ -65,7 +77,9 @@ function run(command: string, args: string[], cwd: string, timeoutMs: number): P
     child.stderr.on('data', (chunk: string) => {
       stderr = (stderr + chunk).slice(-4 * STDERR_TAIL_CHARS);
     });
-    child.on('error', (e) => reject(new PlugdError('PLUGD_E_REGISTRY', `cannot run npm to install the dependencies: ${e.message}`, { cause: e })));
+    child.on('error', (e) =>
+      reject(new PlugdError('PLUGD_E_REGISTRY', `cannot run npm to install the dependencies: ${e.message}`, { cause: e })),
+    );
     child.on('close', (code, signal) => resolve({ code: code ?? `signal ${signal}`, stderr }));
   });
 }

@@ -53,7 +53,13 @@ async function localPrefix(cwd: string): Promise<string> {
   const start = path.resolve(cwd);
   for (let dir = start; ; dir = path.dirname(dir)) {
     for (const marker of ['package.json', 'node_modules']) {
-      if (await stat(path.join(dir, marker)).then(() => true, () => false)) return dir;
+      if (
+        await stat(path.join(dir, marker)).then(
+          () => true,
+          () => false,
+        )
+      )
+        return dir;
     }
     if (path.dirname(dir) === dir) return start;
   }

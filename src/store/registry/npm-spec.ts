@@ -23,10 +23,18 @@ export function parseNpmSpec(raw: string): NpmSpec {
   try {
     parsed = npa(raw.slice(NPM_PREFIX.length));
   } catch (e) {
-    throw new PlugdError('PLUGD_E_OPTION', `"${raw}" is not a package spec (npm:name, npm:name@1.2.3, npm:@scope/name@^1.2): ${(e as Error).message}`, { cause: e, details: { option: 'spec' } });
+    throw new PlugdError(
+      'PLUGD_E_OPTION',
+      `"${raw}" is not a package spec (npm:name, npm:name@1.2.3, npm:@scope/name@^1.2): ${(e as Error).message}`,
+      { cause: e, details: { option: 'spec' } },
+    );
   }
   if (!parsed.registry || !parsed.name || parsed.type === 'alias') {
-    throw new PlugdError('PLUGD_E_OPTION', `"${raw}" does not name a registry package (expected npm:name@version, range or tag; it parses as ${parsed.type})`, { details: { option: 'spec' } });
+    throw new PlugdError(
+      'PLUGD_E_OPTION',
+      `"${raw}" does not name a registry package (expected npm:name@version, range or tag; it parses as ${parsed.type})`,
+      { details: { option: 'spec' } },
+    );
   }
   return { raw, name: parsed.name, range: parsed.fetchSpec || '*' };
 }

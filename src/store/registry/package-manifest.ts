@@ -26,9 +26,19 @@ export async function ensurePluginManifest(dir: string, spec: string): Promise<P
   const pkg = await readPackageJson(dir, spec);
   const dependencies = isObject(pkg.dependencies) ? Object.keys(pkg.dependencies) : [];
   // Whatever is there (even a link) is plugin.json's to answer for: readBundleManifest checks it.
-  if (await lstat(path.join(dir, 'plugin.json')).then(() => true, () => false)) return { dependencies };
+  if (
+    await lstat(path.join(dir, 'plugin.json')).then(
+      () => true,
+      () => false,
+    )
+  )
+    return { dependencies };
   if (!isObject(pkg.plugd)) {
-    throw new PlugdError('PLUGD_E_MANIFEST', `package ${spec} holds no plugin: add a plugin.json at its root or a "plugd" object to its package.json`, { details: { field: '(file)' } });
+    throw new PlugdError(
+      'PLUGD_E_MANIFEST',
+      `package ${spec} holds no plugin: add a plugin.json at its root or a "plugd" object to its package.json`,
+      { details: { field: '(file)' } },
+    );
   }
   const manifest = {
     name: typeof pkg.name === 'string' ? pluginNameOf(pkg.name) : undefined,
@@ -46,9 +56,12 @@ async function readPackageJson(dir: string, spec: string): Promise<Record<string
   try {
     parsed = JSON.parse(await readPlainFile(file, MAX_PACKAGE_JSON_BYTES));
   } catch (e) {
-    throw new PlugdError('PLUGD_E_MANIFEST', `package ${spec} has no readable package.json: ${(e as Error).message.split('\n')[0]}`, { details: { field: '(file)' } });
+    throw new PlugdError('PLUGD_E_MANIFEST', `package ${spec} has no readable package.json: ${(e as Error).message.split('\n')[0]}`, {
+      details: { field: '(file)' },
+    });
   }
-  if (!isObject(parsed)) throw new PlugdError('PLUGD_E_MANIFEST', `package ${spec}'s package.json is not an object`, { details: { field: '(file)' } });
+  if (!isObject(parsed))
+    throw new PlugdError('PLUGD_E_MANIFEST', `package ${spec}'s package.json is not an object`, { details: { field: '(file)' } });
   return parsed;
 }
 

@@ -43,11 +43,21 @@ export async function preparePackage(rawSpec: string, options: PackageInstallOpt
   const scratch = await options.scratchDir();
   const cache = path.join(scratch, 'cache');
   try {
-    const fetched = await fetchPackage(spec, { config, cache, timeoutMs: options.timeoutMs, tarballFile: path.join(scratch, 'package.tgz'), progress });
+    const fetched = await fetchPackage(spec, {
+      config,
+      cache,
+      timeoutMs: options.timeoutMs,
+      tarballFile: path.join(scratch, 'package.tgz'),
+      progress,
+    });
     progress({ step: 'unpack' });
     const into = path.join(scratch, 'unpacked');
     await mkdir(into);
-    const dir = await options.tasks.unpackBundle(fetched.tarball, into, { maxBytes: options.maxUnpackedBytes, maxEntries: options.maxEntries, marker: 'package.json' });
+    const dir = await options.tasks.unpackBundle(fetched.tarball, into, {
+      maxBytes: options.maxUnpackedBytes,
+      maxEntries: options.maxEntries,
+      marker: 'package.json',
+    });
     const { dependencies } = await ensurePluginManifest(dir, `${fetched.name}@${fetched.version}`);
     await readBundleManifest(dir); // a bad manifest is refused before npm runs
     if (dependencies.length > 0) {

@@ -33,12 +33,16 @@ interface Tally {
 
 /** Hosts alive now: killed after the file even if a campaign's beforeAll failed or timed out. */
 const hosts = new Set<ChildProcess>();
-afterAll(() => { for (const host of hosts) host.kill('SIGKILL'); });
+afterAll(() => {
+  for (const host of hosts) host.kill('SIGKILL');
+});
 
 /** Resolves with `work`'s value, or with 'timeout' after `ms`. */
 async function within<T>(work: Promise<T>, ms: number): Promise<T | 'timeout'> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), ms); });
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+  });
   try {
     return await Promise.race([work, timeout]);
   } finally {
@@ -60,14 +64,29 @@ async function leftAfter(marker: string, ms: number): Promise<number[]> {
  * Runs `rounds` host lives on one store. Each host walks at random; it is killed `delay` ms
  * after the step chosen by `killAt` begins (or during its opening when killAt gives 0).
  */
-async function campaign(rounds: number, names: string | undefined, killAt: (random: Prng, line: string, seen: number) => boolean): Promise<Tally> {
+async function campaign(
+  rounds: number,
+  names: string | undefined,
+  killAt: (random: Prng, line: string, seen: number) => boolean,
+): Promise<Tally> {
   const random = new Prng(SEED);
   const root = path.join(await tempDir('plugd-campaign-'), 'store');
   await mkdir(root, { recursive: true });
   const work = await tempDir('plugd-campaign-work-');
   const [workerSource, processSource] = [await bundle('greeter'), await bundle('proc-family')];
   onCleanup(() => killMarked(root));
-  const tally: Tally = { kills: 0, reopens: 0, hungOpens: 0, orphans: [], debris: [], lost: [], notRestored: [], disagreements: [], steps: 0, stalls: [] };
+  const tally: Tally = {
+    kills: 0,
+    reopens: 0,
+    hungOpens: 0,
+    orphans: [],
+    debris: [],
+    lost: [],
+    notRestored: [],
+    disagreements: [],
+    steps: 0,
+    stalls: [],
+  };
   let installed = new Set<string>();
   let enabled = new Set<string>();
 
@@ -119,14 +138,20 @@ async function campaign(rounds: number, names: string | undefined, killAt: (rand
     await killMarked(root);
 
     const opening = createSupervisor({ root, logger: silent, stopTimeoutMs: 1_000, restore: true });
-    const opened = await within(opening.then(async (sup) => {
-      await sup.restored();
-      return sup;
-    }), OPEN_BOUND_MS);
+    const opened = await within(
+      opening.then(async (sup) => {
+        await sup.restored();
+        return sup;
+      }),
+      OPEN_BOUND_MS,
+    );
     if (process.env.PLUGD_CAMPAIGN_TRACE) process.stderr.write(`[round ${round}] reopen: ${opened === 'timeout' ? 'timeout' : 'open'}\n`);
     if (opened === 'timeout') {
       tally.hungOpens++;
-      void opening.then((sup) => sup.close(), () => undefined);
+      void opening.then(
+        (sup) => sup.close(),
+        () => undefined,
+      );
       break; // the store stays locked by the hung open: the campaign cannot go on
     }
     tally.reopens++;
@@ -137,7 +162,7 @@ async function campaign(rounds: number, names: string | undefined, killAt: (rand
       for (const name of installed) if (!present.has(name)) tally.lost.push(`round ${round}: ${name}`);
       for (const name of enabled) {
         const info = list.find((p) => p.name === name);
-        if (!info || !info.enabled || !RESTORED.has(info.state) || (info.state !== 'running' && !info.lastError)) {
+        if (!info?.enabled || !RESTORED.has(info.state) || (info.state !== 'running' && !info.lastError)) {
           tally.notRestored.push(`round ${round}: ${name} is ${info ? `${info.state}${info.enabled ? '' : ', not enabled'}` : 'gone'}`);
         }
       }
@@ -157,24 +182,36 @@ async function campaign(rounds: number, names: string | undefined, killAt: (rand
 
 function report(part: string, tally: Tally): void {
   figure(part, {
-    kills: tally.kills, reopens: tally.reopens, hungOpens: tally.hungOpens, steps: tally.steps,
+    kills: tally.kills,
+    reopens: tally.reopens,
+    hungOpens: tally.hungOpens,
+    steps: tally.steps,
     // Debris is counted once per path, though a leftover shows up again at every later reopen.
-    orphans: tally.orphans.length, debris: new Set(tally.debris.map((d) => d.replace(/^round \d+: /, ''))).size, lost: tally.lost.length,
-    notRestored: tally.notRestored.length, disagreements: tally.disagreements.length, stalls: tally.stalls.length, stallSample: tally.stalls.slice(0, 5),
-    debrisSample: tally.debris.slice(0, 5), notRestoredSample: tally.notRestored.slice(0, 5),
+    orphans: tally.orphans.length,
+    debris: new Set(tally.debris.map((d) => d.replace(/^round \d+: /, ''))).size,
+    lost: tally.lost.length,
+    notRestored: tally.notRestored.length,
+    disagreements: tally.disagreements.length,
+    stalls: tally.stalls.length,
+    stallSample: tally.stalls.slice(0, 5),
+    debrisSample: tally.debris.slice(0, 5),
+    notRestoredSample: tally.notRestored.slice(0, 5),
   });
 }
 
 describe(`random SIGKILLs of a host walking a store (seed ${SEED})`, () => {
   let tally: Tally;
-  beforeAll(async () => {
-    // Killed during its opening (restore), or a few ms after the Nth step begins.
-    tally = await campaign(SIZES.kills, undefined, (random, line, seen) => {
-      if (line === 'opening') return random.chance(0.15);
-      return line.startsWith('begin') && seen >= 1 + random.int(12);
-    });
-    report('kills', tally);
-  }, SIZES.kills * 20_000 + 60_000);
+  beforeAll(
+    async () => {
+      // Killed during its opening (restore), or a few ms after the Nth step begins.
+      tally = await campaign(SIZES.kills, undefined, (random, line, seen) => {
+        if (line === 'opening') return random.chance(0.15);
+        return line.startsWith('begin') && seen >= 1 + random.int(12);
+      });
+      report('kills', tally);
+    },
+    SIZES.kills * 20_000 + 60_000,
+  );
 
   it('reopens the store after every kill, within the bound', () => {
     expect(tally.hungOpens).toBe(0);
@@ -208,10 +245,13 @@ describe(`random SIGKILLs of a host walking a store (seed ${SEED})`, () => {
 
 describe(`SIGKILLs of a host while it enables process plugins (seed ${SEED})`, () => {
   let tally: Tally;
-  beforeAll(async () => {
-    tally = await campaign(SIZES.enableKills, 'p0,p1,p2', (_random, line) => line.startsWith('begin enable'));
-    report('enable-kills', tally);
-  }, SIZES.enableKills * 20_000 + 60_000);
+  beforeAll(
+    async () => {
+      tally = await campaign(SIZES.enableKills, 'p0,p1,p2', (_random, line) => line.startsWith('begin enable'));
+      report('enable-kills', tally);
+    },
+    SIZES.enableKills * 20_000 + 60_000,
+  );
 
   it('leaves no orphan: no wrapper, plugin or plugin child outlives its host', () => {
     expect(tally.orphans).toEqual([]);

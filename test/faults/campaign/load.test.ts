@@ -28,7 +28,9 @@ interface LoadOutcome {
 describe(`${SIZES.loadPlugins} plugins under ${SIZES.loadCalls} calls, ${SIZES.loadCrashing} of them crashing (seed ${SEED})`, () => {
   let outcome: LoadOutcome;
   const unhandled: string[] = [];
-  const onUnhandled = (reason: unknown) => { unhandled.push(String(reason)); };
+  const onUnhandled = (reason: unknown) => {
+    unhandled.push(String(reason));
+  };
 
   beforeAll(async () => {
     process.on('unhandledRejection', onUnhandled);
@@ -61,18 +63,32 @@ describe(`${SIZES.loadPlugins} plugins under ${SIZES.loadCalls} calls, ${SIZES.l
       let call: Promise<unknown>;
       if (crashy) {
         const r = random.next();
-        if (r < 0.1) { outcome.crashes++; call = client.call('Crash.Throw', {}); }
-        else if (r < 0.2) { outcome.crashes++; call = client.call('Crash.Exit', { code: 1 + random.int(3) }); }
-        else call = client.call('Crash.Ok', {});
+        if (r < 0.1) {
+          outcome.crashes++;
+          call = client.call('Crash.Throw', {});
+        } else if (r < 0.2) {
+          outcome.crashes++;
+          call = client.call('Crash.Exit', { code: 1 + random.int(3) });
+        } else call = client.call('Crash.Ok', {});
       } else {
         const r = random.next();
-        call = r < 0.1 ? client.call('Greeter.Fail', { message: 'on purpose' }) : r < 0.15 ? client.call('Greeter.Slow', { ms: random.int(50) }) : client.call('Greeter.Hello', { name: 'load' });
+        call =
+          r < 0.1
+            ? client.call('Greeter.Fail', { message: 'on purpose' })
+            : r < 0.15
+              ? client.call('Greeter.Slow', { ms: random.int(50) })
+              : client.call('Greeter.Hello', { name: 'load' });
       }
       outcome.calls++;
       let timer: NodeJS.Timeout | undefined;
       const settled = await Promise.race([
-        call.then(() => 'resolved', (e: unknown) => (isPlugdError(e) && e.code in ErrorCodes ? e.code : `unstable: ${String(e)}`)),
-        new Promise<string>((resolve) => { timer = setTimeout(() => resolve('unsettled'), SETTLE_BOUND_MS); }),
+        call.then(
+          () => 'resolved',
+          (e: unknown) => (isPlugdError(e) && e.code in ErrorCodes ? e.code : `unstable: ${String(e)}`),
+        ),
+        new Promise<string>((resolve) => {
+          timer = setTimeout(() => resolve('unsettled'), SETTLE_BOUND_MS);
+        }),
       ]);
       clearTimeout(timer);
       if (settled === 'resolved') outcome.resolved++;
@@ -81,18 +97,28 @@ describe(`${SIZES.loadPlugins} plugins under ${SIZES.loadCalls} calls, ${SIZES.l
       else outcome.rejected[settled] = (outcome.rejected[settled] ?? 0) + 1;
     };
     let started = 0;
-    await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
-      while (started < SIZES.loadCalls) {
-        started++;
-        await one();
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: IN_FLIGHT }, async () => {
+        while (started < SIZES.loadCalls) {
+          started++;
+          await one();
+        }
+      }),
+    );
     // A last turn for rejections that nobody handled to surface.
     await new Promise((resolve) => setImmediate(resolve));
-    figure('load', { plugins: SIZES.loadPlugins, crashing: SIZES.loadCrashing, ...outcome, unstable: outcome.unstable.length, unhandled: unhandled.length });
+    figure('load', {
+      plugins: SIZES.loadPlugins,
+      crashing: SIZES.loadCrashing,
+      ...outcome,
+      unstable: outcome.unstable.length,
+      unhandled: unhandled.length,
+    });
   }, 600_000);
 
-  afterAll(() => { process.off('unhandledRejection', onUnhandled); });
+  afterAll(() => {
+    process.off('unhandledRejection', onUnhandled);
+  });
 
   it('settles every call: resolved, or rejected with a code from ErrorCodes', () => {
     expect(outcome.unsettled).toBe(0);
@@ -117,26 +143,49 @@ describe('a plugin thread that answers with a malformed message', () => {
   it('ends that instance with PLUGD_E_PROTOCOL, and the host lives on', async () => {
     const dir = path.join(await tempDir('plugd-malformed-'), 'bad');
     await mkdir(dir);
-    await writeFile(path.join(dir, 'plugin.json'), JSON.stringify({ name: 'bad', version: '1.0.0', kind: 'worker', entrypoint: 'index.mjs', interface: { types: ['Bad'] }, restart: 'no' }));
+    await writeFile(
+      path.join(dir, 'plugin.json'),
+      JSON.stringify({
+        name: 'bad',
+        version: '1.0.0',
+        kind: 'worker',
+        entrypoint: 'index.mjs',
+        interface: { types: ['Bad'] },
+        restart: 'no',
+      }),
+    );
     // Every message this thread posts from now on is a number, where the host expects a reply tuple.
-    await writeFile(path.join(dir, 'index.mjs'), [
-      "import { MessagePort } from 'node:worker_threads';",
-      'export default { activate: () => ({ Implements: ["Bad"] }), methods: { "Bad.Reply": () => {',
-      '  const post = MessagePort.prototype.postMessage;',
-      '  MessagePort.prototype.postMessage = function (message, ...rest) { return post.call(this, Array.isArray(message) ? 42 : message, ...rest); };',
-      '  return "sent";',
-      '} } };',
-    ].join('\n'));
+    await writeFile(
+      path.join(dir, 'index.mjs'),
+      [
+        "import { MessagePort } from 'node:worker_threads';",
+        'export default { activate: () => ({ Implements: ["Bad"] }), methods: { "Bad.Reply": () => {',
+        '  const post = MessagePort.prototype.postMessage;',
+        '  MessagePort.prototype.postMessage = function (message, ...rest) { return post.call(this, Array.isArray(message) ? 42 : message, ...rest); };',
+        '  return "sent";',
+        '} } };',
+      ].join('\n'),
+    );
     const root = path.join(await tempDir(), 'store');
     const host = spawn(process.execPath, ['--import', 'tsx', HOST, root, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-    onCleanup(() => { host.kill('SIGKILL'); return killMarked(root); });
+    onCleanup(() => {
+      host.kill('SIGKILL');
+      return killMarked(root);
+    });
     let out = '';
     let err = '';
-    host.stdout.setEncoding('utf8').on('data', (c: string) => { out += c; });
-    host.stderr.setEncoding('utf8').on('data', (c: string) => { err += c; });
+    host.stdout.setEncoding('utf8').on('data', (c: string) => {
+      out += c;
+    });
+    host.stderr.setEncoding('utf8').on('data', (c: string) => {
+      err += c;
+    });
     const code = await new Promise<number | null>((resolve) => {
       const timer = setTimeout(() => host.kill('SIGKILL'), SETTLE_BOUND_MS);
-      host.once('exit', (c) => { clearTimeout(timer); resolve(c); });
+      host.once('exit', (c) => {
+        clearTimeout(timer);
+        resolve(c);
+      });
     });
     expect({ code, out: out.trim() === '' ? 'nothing: the host died' : 'a report' }, err.slice(-600)).toEqual({ code: 0, out: 'a report' });
     const report = JSON.parse(out) as { call: string; to: string; lastError: string | null };

@@ -6,35 +6,121 @@ import type { Prng } from './prng.js';
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 export const WORKER_BASE = {
-  name: 'fuzzed', version: '1.0.0', description: 'a fuzzed plugin', kind: 'worker', entrypoint: 'index.mjs',
+  name: 'fuzzed',
+  version: '1.0.0',
+  description: 'a fuzzed plugin',
+  kind: 'worker',
+  entrypoint: 'index.mjs',
   interface: { types: ['Greeter'] },
-  env: [{ name: 'GREETING', value: 'hello', settable: true }, { name: 'FIXED', value: 'fixed', settable: false }],
-  args: ['--flag'], permissions: { env: ['HOME'] }, restart: { policy: 'on-failure', maxRetries: 3 }, requires: ['other'],
+  env: [
+    { name: 'GREETING', value: 'hello', settable: true },
+    { name: 'FIXED', value: 'fixed', settable: false },
+  ],
+  args: ['--flag'],
+  permissions: { env: ['HOME'] },
+  restart: { policy: 'on-failure', maxRetries: 3 },
+  requires: ['other'],
 };
 
 export const PROCESS_BASE = {
-  name: 'fuzzed-proc', version: '1.0.0', kind: 'process', exec: ['node', 'main.mjs'], workdir: '.',
-  interface: { types: ['Family'], socket: 'plugin.sock' }, args: [], restart: 'no',
+  name: 'fuzzed-proc',
+  version: '1.0.0',
+  kind: 'process',
+  exec: ['node', 'main.mjs'],
+  workdir: '.',
+  interface: { types: ['Family'], socket: 'plugin.sock' },
+  args: [],
+  restart: 'no',
 };
 
 const STRINGS = [
-  '', ' ', '..', '../x', '../../etc/passwd', '/etc/passwd', './index.mjs', 'index.mjs', 'main.mjs', 'node', './main.mjs',
-  'a'.repeat(300), 'x\u0000y', '名前', '${HOME}', 'on-failure:3', 'on-failure:-1', 'on-failure:x', 'always', 'no', 'unless-stopped',
-  'worker', 'process', 'external', 'Greeter', 'PATH', 'HOME', '1.0.0', '1.0', 'v1.0.0', '1.0.0-rc.1+b', 'scope/name', 'UPPER',
-  '-lead', 'a/b/c', 'plugin.sock', 'sub/plugin.sock', '__proto__', 'constructor', '\\..\\x', 'index.mjs\n', 'KEY=VALUE',
+  '',
+  ' ',
+  '..',
+  '../x',
+  '../../etc/passwd',
+  '/etc/passwd',
+  './index.mjs',
+  'index.mjs',
+  'main.mjs',
+  'node',
+  './main.mjs',
+  'a'.repeat(300),
+  'x\u0000y',
+  '名前',
+  '${HOME}',
+  'on-failure:3',
+  'on-failure:-1',
+  'on-failure:x',
+  'always',
+  'no',
+  'unless-stopped',
+  'worker',
+  'process',
+  'external',
+  'Greeter',
+  'PATH',
+  'HOME',
+  '1.0.0',
+  '1.0',
+  'v1.0.0',
+  '1.0.0-rc.1+b',
+  'scope/name',
+  'UPPER',
+  '-lead',
+  'a/b/c',
+  'plugin.sock',
+  'sub/plugin.sock',
+  '__proto__',
+  'constructor',
+  '\\..\\x',
+  'index.mjs\n',
+  'KEY=VALUE',
 ];
-const KEYS = ['name', 'version', 'description', 'kind', 'entrypoint', 'exec', 'workdir', 'interface', 'types', 'socket', 'env',
-  'value', 'settable', 'args', 'permissions', 'restart', 'policy', 'maxRetries', 'requires', 'extra', '__proto__', 'constructor', 'prototype'];
+const KEYS = [
+  'name',
+  'version',
+  'description',
+  'kind',
+  'entrypoint',
+  'exec',
+  'workdir',
+  'interface',
+  'types',
+  'socket',
+  'env',
+  'value',
+  'settable',
+  'args',
+  'permissions',
+  'restart',
+  'policy',
+  'maxRetries',
+  'requires',
+  'extra',
+  '__proto__',
+  'constructor',
+  'prototype',
+];
 
 function randomValue(random: Prng, depth = 0): Json {
   switch (random.int(depth > 2 ? 6 : 9)) {
-    case 0: return null;
-    case 1: return random.chance(0.5);
-    case 2: return random.pick([0, -1, 1, 1.5, 2 ** 53, -0, 1e300]);
-    case 3: case 4: case 5: return random.pick(STRINGS);
-    case 6: return Array.from({ length: random.int(4) }, () => randomValue(random, depth + 1));
-    case 7: return Object.fromEntries(Array.from({ length: random.int(3) }, () => [random.pick(KEYS), randomValue(random, depth + 1)]));
-    default: return [random.pick(STRINGS)];
+    case 0:
+      return null;
+    case 1:
+      return random.chance(0.5);
+    case 2:
+      return random.pick([0, -1, 1, 1.5, 2 ** 53, -0, 1e300]);
+    case 3:
+    case 4:
+    case 5:
+      return random.pick(STRINGS);
+    case 6:
+      return Array.from({ length: random.int(4) }, () => randomValue(random, depth + 1));
+    case 7:
+      return Object.fromEntries(Array.from({ length: random.int(3) }, () => [random.pick(KEYS), randomValue(random, depth + 1)]));
+    default:
+      return [random.pick(STRINGS)];
   }
 }
 
@@ -59,16 +145,21 @@ function mutateTree(random: Prng, root: Record<string, Json>): void {
   const p = parent as Record<string, Json>;
   switch (random.int(6)) {
     case 0: // delete
-      if (Array.isArray(parent)) parent.splice(key as number, 1); else delete p[key as string];
+      if (Array.isArray(parent)) parent.splice(key as number, 1);
+      else delete p[key as string];
       break;
-    case 1: case 2: // replace with anything
+    case 1:
+    case 2: // replace with anything
       p[key as string] = randomValue(random);
       break;
-    case 3: { // change a string a little
+    case 3: {
+      // change a string a little
       const v = p[key as string];
       if (typeof v === 'string') {
         const i = random.int(v.length + 1);
-        p[key as string] = random.chance(0.5) ? v.slice(0, i) + random.pick(['/', '..', '\u0000', ' ', 'A', '-', '.', ':', '\\']) + v.slice(i) : v.slice(0, i);
+        p[key as string] = random.chance(0.5)
+          ? v.slice(0, i) + random.pick(['/', '..', '\u0000', ' ', 'A', '-', '.', ':', '\\']) + v.slice(i)
+          : v.slice(0, i);
       } else p[key as string] = randomValue(random);
       break;
     }
@@ -85,14 +176,22 @@ function mutateTree(random: Prng, root: Record<string, Json>): void {
 function mutateText(random: Prng, text: string): string {
   const i = random.int(text.length);
   switch (random.int(8)) {
-    case 0: return text.slice(0, i); // truncated
-    case 1: return text.slice(0, i) + String.fromCharCode(random.int(128)) + text.slice(i + 1); // a byte flipped
-    case 2: return `\uFEFF${text}`; // a byte order mark
-    case 3: return text.replace('{', `{"name": ${JSON.stringify(random.pick(STRINGS))}, `); // a key given twice
-    case 4: return text.replace('{', `{"__proto__": {"polluted": true}, `);
-    case 5: return text.replace('{', `{"restart": {"__proto__": {"policy": "always"}}, `);
-    case 6: return `${'['.repeat(5_000)}${']'.repeat(5_000)}`; // deep nesting
-    default: return `${text}${random.pick(['', '}', ',', ' garbage', '\u0000'])}`;
+    case 0:
+      return text.slice(0, i); // truncated
+    case 1:
+      return text.slice(0, i) + String.fromCharCode(random.int(128)) + text.slice(i + 1); // a byte flipped
+    case 2:
+      return `\uFEFF${text}`; // a byte order mark
+    case 3:
+      return text.replace('{', `{"name": ${JSON.stringify(random.pick(STRINGS))}, `); // a key given twice
+    case 4:
+      return text.replace('{', `{"__proto__": {"polluted": true}, `);
+    case 5:
+      return text.replace('{', `{"restart": {"__proto__": {"policy": "always"}}, `);
+    case 6:
+      return `${'['.repeat(5_000)}${']'.repeat(5_000)}`; // deep nesting
+    default:
+      return `${text}${random.pick(['', '}', ',', ' garbage', '\u0000'])}`;
   }
 }
 

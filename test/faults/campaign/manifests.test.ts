@@ -20,8 +20,10 @@ async function snapshot(root: string): Promise<string> {
   async function walk(dir: string): Promise<void> {
     for (const entry of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
       const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) { lines.push(`${path.relative(root, full)}/`); await walk(full); }
-      else lines.push(`${path.relative(root, full)} ${(await stat(full)).size}`);
+      if (entry.isDirectory()) {
+        lines.push(`${path.relative(root, full)}/`);
+        await walk(full);
+      } else lines.push(`${path.relative(root, full)} ${(await stat(full)).size}`);
     }
   }
   await walk(root);
@@ -43,7 +45,12 @@ interface Outcome {
 async function within<T>(work: Promise<T>, ms: number): Promise<T | 'timeout'> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([work, new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), ms); })]);
+    return await Promise.race([
+      work,
+      new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), ms);
+      }),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -71,19 +78,34 @@ async function fuzz(sup: Supervisor, cases: number): Promise<Outcome> {
     const text = mutatedManifest(random, kind === 'worker' ? WORKER_BASE : PROCESS_BASE);
     await writeFile(path.join(folders[kind], 'plugin.json'), text);
     const label = `case ${n} of seed ${SEED}: ${text.slice(0, 200)}`;
-    const result = await within(sup.install(folders[kind], { grantPermissions: true }).then((r) => ({ ok: true as const, name: r.name }), (e: unknown) => ({ ok: false as const, e })), CASE_BOUND_MS);
-    if (result === 'timeout') { outcome.hung.push(label); break; }
+    const result = await within(
+      sup.install(folders[kind], { grantPermissions: true }).then(
+        (r) => ({ ok: true as const, name: r.name }),
+        (e: unknown) => ({ ok: false as const, e }),
+      ),
+      CASE_BOUND_MS,
+    );
+    if (result === 'timeout') {
+      outcome.hung.push(label);
+      break;
+    }
     if (result.ok) {
       outcome.installed++;
       outcome.codes.installed = (outcome.codes.installed ?? 0) + 1;
       const removed = await within(sup.remove(result.name, { force: true }), CASE_BOUND_MS);
-      if (removed === 'timeout') { outcome.hung.push(`remove after ${label}`); break; }
+      if (removed === 'timeout') {
+        outcome.hung.push(`remove after ${label}`);
+        break;
+      }
       expected = await snapshot(sup.root);
       continue;
     }
     const code = isPlugdError(result.e) ? result.e.code : `not a PlugdError: ${String(result.e)}`;
     outcome.codes[code] = (outcome.codes[code] ?? 0) + 1;
-    if (code !== 'PLUGD_E_MANIFEST') { outcome.wrong.push(`${code}, ${label}`); continue; }
+    if (code !== 'PLUGD_E_MANIFEST') {
+      outcome.wrong.push(`${code}, ${label}`);
+      continue;
+    }
     outcome.refused++;
     if ((await snapshot(sup.root)) !== expected) {
       outcome.touched.push(label);
@@ -96,11 +118,22 @@ async function fuzz(sup: Supervisor, cases: number): Promise<Outcome> {
 
 describe(`${SIZES.manifests} mutated manifests (seed ${SEED}; replay with PLUGD_CAMPAIGN_SEED=${SEED})`, () => {
   let outcome: Outcome;
-  beforeAll(async () => {
-    const sup = await supervisor();
-    outcome = await fuzz(sup, SIZES.manifests);
-    figure('manifests', { cases: SIZES.manifests, ...outcome, wrong: outcome.wrong.length, hung: outcome.hung.length, hungSample: outcome.hung.slice(0, 3), touched: outcome.touched.length, wrongSample: outcome.wrong.slice(0, 3) });
-  }, SIZES.manifests * 60 + 60_000);
+  beforeAll(
+    async () => {
+      const sup = await supervisor();
+      outcome = await fuzz(sup, SIZES.manifests);
+      figure('manifests', {
+        cases: SIZES.manifests,
+        ...outcome,
+        wrong: outcome.wrong.length,
+        hung: outcome.hung.length,
+        hungSample: outcome.hung.slice(0, 3),
+        touched: outcome.touched.length,
+        wrongSample: outcome.wrong.slice(0, 3),
+      });
+    },
+    SIZES.manifests * 60 + 60_000,
+  );
 
   it('either installs each one or refuses it with PLUGD_E_MANIFEST, never another code', () => {
     expect(outcome.wrong).toEqual([]);
@@ -130,20 +163,33 @@ describe('a plugin whose name is also a property of every object (found by the f
 
   const HOSTS: [string, Record<string, unknown>, string[]][] = [
     ['"constructor" as a name installs, runs and is removed like any other name', { name: 'constructor' }, []],
-    ['"constructor" in requires installs and is removed like any other', { name: 'needs-ctor', requires: ['constructor'] }, ['install-only']],
+    [
+      '"constructor" in requires installs and is removed like any other',
+      { name: 'needs-ctor', requires: ['constructor'] },
+      ['install-only'],
+    ],
   ];
   for (const [title, overrides, mode] of HOSTS) {
     it(`${title}, and the host lives on`, async () => {
       const root = `${await tempDir()}/store`;
-      const host = spawn(process.execPath, ['--import', 'tsx', HOST, root, await bundle('greeter', overrides), ...mode], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const host = spawn(process.execPath, ['--import', 'tsx', HOST, root, await bundle('greeter', overrides), ...mode], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       onCleanup(() => host.kill('SIGKILL'));
       let out = '';
       let err = '';
-      host.stdout.setEncoding('utf8').on('data', (c: string) => { out += c; });
-      host.stderr.setEncoding('utf8').on('data', (c: string) => { err += c; });
+      host.stdout.setEncoding('utf8').on('data', (c: string) => {
+        out += c;
+      });
+      host.stderr.setEncoding('utf8').on('data', (c: string) => {
+        err += c;
+      });
       const code = await new Promise<number | null>((resolve) => {
         const timer = setTimeout(() => host.kill('SIGKILL'), 30_000);
-        host.once('exit', (c) => { clearTimeout(timer); resolve(c); });
+        host.once('exit', (c) => {
+          clearTimeout(timer);
+          resolve(c);
+        });
       });
       expect({ code, out: out.trim() }, err.slice(-800)).toEqual({ code: 0, out: 'ok' });
     }, 60_000);

@@ -20,13 +20,21 @@ interface Opened {
 /** Opens `root` in a child host; 'hung' if it does not report within the bound. */
 function openElsewhere(root: string): Promise<Opened | 'hung'> {
   const host = spawn(process.execPath, ['--import', 'tsx', OPEN_HOST, root], { stdio: ['ignore', 'pipe', 'inherit'] });
-  onCleanup(() => { host.kill('SIGKILL'); return killMarked(root); });
+  onCleanup(() => {
+    host.kill('SIGKILL');
+    return killMarked(root);
+  });
   return new Promise((resolve, reject) => {
     let out = '';
     let hung = false;
-    const timer = setTimeout(() => { hung = true; host.kill('SIGKILL'); }, OPEN_BOUND_MS);
+    const timer = setTimeout(() => {
+      hung = true;
+      host.kill('SIGKILL');
+    }, OPEN_BOUND_MS);
     host.stdout.setEncoding('utf8');
-    host.stdout.on('data', (chunk: string) => { out += chunk; });
+    host.stdout.on('data', (chunk: string) => {
+      out += chunk;
+    });
     // Resolved once the host has closed the store too, so the test may open it next.
     host.once('exit', (code) => {
       clearTimeout(timer);
@@ -69,7 +77,10 @@ describe('an index that is lost, corrupt or incomplete', () => {
     { name: 'is missing', damage: (root) => rm(path.join(root, 'plugins.json')) },
     { name: 'is overwritten with garbage', damage: (root) => writeFile(path.join(root, 'plugins.json'), 'not json at all') },
     { name: 'is truncated to nothing', damage: (root) => writeFile(path.join(root, 'plugins.json'), '') },
-    { name: 'is valid but empty', damage: (root) => writeFile(path.join(root, 'plugins.json'), JSON.stringify({ version: 1, plugins: [] })) },
+    {
+      name: 'is valid but empty',
+      damage: (root) => writeFile(path.join(root, 'plugins.json'), JSON.stringify({ version: 1, plugins: [] })),
+    },
     {
       name: 'omits one complete record',
       damage: async (root) => {
@@ -88,7 +99,11 @@ describe('an index that is lost, corrupt or incomplete', () => {
       expect(opened).not.toBe('hung');
       const { plugins, problems } = opened as Opened;
       figure('lost-index', { case: c.name, kept: plugins.length });
-      expect(plugins.map((p) => [p.name, p.enabled, p.state])).toEqual([['alpha', true, 'running'], ['beta', true, 'running'], ['gamma', false, 'installed']]);
+      expect(plugins.map((p) => [p.name, p.enabled, p.state])).toEqual([
+        ['alpha', true, 'running'],
+        ['beta', true, 'running'],
+        ['gamma', false, 'installed'],
+      ]);
       expect(problems).toContain('PLUGD_E_STORE');
       expect((await readdir(path.join(root, 'plugins'))).sort()).toEqual(folders);
       // The index is whole again on disk once a supervisor has opened the store.

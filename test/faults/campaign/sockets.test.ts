@@ -12,7 +12,9 @@ const NOBODY = 65_534;
 
 /** Folders and sockets under `root` (not inside bundles, which are the plugin's own files). */
 async function madeByPlugd(root: string): Promise<{ rel: string; kind: 'folder' | 'socket'; mode: number }[]> {
-  const found: { rel: string; kind: 'folder' | 'socket'; mode: number }[] = [{ rel: '.', kind: 'folder', mode: (await lstat(root)).mode & 0o777 }];
+  const found: { rel: string; kind: 'folder' | 'socket'; mode: number }[] = [
+    { rel: '.', kind: 'folder', mode: (await lstat(root)).mode & 0o777 },
+  ];
   async function walk(dir: string): Promise<void> {
     for (const entry of await readdir(dir, { withFileTypes: true })) {
       const full = path.join(dir, entry.name);
@@ -32,12 +34,21 @@ async function madeByPlugd(root: string): Promise<{ rel: string; kind: 'folder' 
 /** What a connect() as the nobody user gets: an errno code, or CONNECTED. */
 function connectAsNobody(socket: string): string {
   const probe = `require('node:net').connect(${JSON.stringify(socket)}).on('connect', () => { console.log('CONNECTED'); process.exit(0); }).on('error', (e) => { console.log(e.code); process.exit(0); });`;
-  return execFileSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, '-e', probe]).toString().trim();
+  return execFileSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, '-e', probe])
+    .toString()
+    .trim();
 }
 
-const canDropPrivileges = process.getuid?.() === 0 && (() => {
-  try { execFileSync('setpriv', ['--version']); return true; } catch { return false; }
-})();
+const canDropPrivileges =
+  process.getuid?.() === 0 &&
+  (() => {
+    try {
+      execFileSync('setpriv', ['--version']);
+      return true;
+    } catch {
+      return false;
+    }
+  })();
 
 describe('the sockets and folders under the root', () => {
   it('are 0700 (folders) and 0600 (sockets) while worker and process plugins run', async () => {
@@ -63,7 +74,12 @@ describe('the sockets and folders under the root', () => {
     for (const socket of sockets) {
       expect(connectAsNobody(socket), socket).toBe('EACCES');
       await new Promise<void>((resolve, reject) => {
-        const owner = connect(socket).once('connect', () => { owner.destroy(); resolve(); }).once('error', reject);
+        const owner = connect(socket)
+          .once('connect', () => {
+            owner.destroy();
+            resolve();
+          })
+          .once('error', reject);
       });
     }
   });

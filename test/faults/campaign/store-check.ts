@@ -12,7 +12,10 @@ export async function storeDisagreements(root: string): Promise<string[]> {
   const wrong: string[] = [];
   let index: { id: string; name: string }[] = [];
   try {
-    const parsed = JSON.parse(await readFile(path.join(root, 'plugins.json'), 'utf8')) as { version: number; plugins: { id: string; name: string }[] };
+    const parsed = JSON.parse(await readFile(path.join(root, 'plugins.json'), 'utf8')) as {
+      version: number;
+      plugins: { id: string; name: string }[];
+    };
     if (parsed.version !== 1 || !Array.isArray(parsed.plugins)) wrong.push('plugins.json has an unexpected shape');
     else index = parsed.plugins;
   } catch (e) {
@@ -88,6 +91,10 @@ export async function processesMarked(marker: string): Promise<number[]> {
 /** Kills what processesMarked() finds (cleanup after a failed check). */
 export async function killMarked(marker: string): Promise<void> {
   for (const pid of await processesMarked(marker)) {
-    try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
   }
 }

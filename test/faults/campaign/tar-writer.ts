@@ -25,7 +25,9 @@ function octal(value: number, width: number): string {
 
 export function header(entry: TarEntry, size: number): Buffer {
   const block = Buffer.alloc(512);
-  const put = (text: string, offset: number, width: number) => { Buffer.from(text, 'utf8').copy(block, offset, 0, width); };
+  const put = (text: string, offset: number, width: number) => {
+    Buffer.from(text, 'utf8').copy(block, offset, 0, width);
+  };
   const type = entry.type ?? '0';
   put(entry.path, 0, 100);
   put(octal(entry.mode ?? (type === '5' ? 0o755 : 0o644), 8), 100, 8);

@@ -2,12 +2,21 @@
 // Usage: node out/host.js <store root> <greeter bundle> <greeter 2.0.0 bundle> <volumes bundle> <result.json>
 import { writeFile } from 'node:fs/promises';
 import {
-  createSupervisor, ErrorCodes, isPlugdError, PlugdError,
-  type ErrorCode, type LogLine, type PluginClient, type PluginInfo, type StateEvent, type Supervisor,
+  createSupervisor,
+  ErrorCodes,
+  isPlugdError,
+  PlugdError,
+  type ErrorCode,
+  type LogLine,
+  type PluginClient,
+  type PluginInfo,
+  type StateEvent,
+  type Supervisor,
 } from 'plugd';
 
 const [root, greeterDir, greeter2Dir, volumesDir, resultFile] = process.argv.slice(2);
-if (!root || !greeterDir || !greeter2Dir || !volumesDir || !resultFile) throw new Error('usage: host <root> <greeter> <greeter2> <volumes> <result>');
+if (!root || !greeterDir || !greeter2Dir || !volumesDir || !resultFile)
+  throw new Error('usage: host <root> <greeter> <greeter2> <volumes> <result>');
 
 /** The code a rejected operation carried, checked to be a PlugdError. */
 async function codeOf(operation: Promise<unknown>): Promise<ErrorCode | 'resolved'> {
@@ -72,10 +81,28 @@ const remaining = sup.list().map((p: PluginInfo) => p.name);
 await sup.close();
 const afterClose = await codeOf(sup.enable('volumes'));
 
-await writeFile(resultFile, JSON.stringify({
-  id, name, root: sup.root, first, found, listed, handled,
-  info: { state: info.state, enabled: info.enabled, kind: info.kind, implements: info.implements, lastError: info.lastError },
-  setWhileRunning, disableWhileHeld, second, loggedGreeting: logs.some((line) => line.msg === 'greeting'),
-  upgraded, third, volumeList, notFound, guarded, remaining, afterClose,
-  transitions: events.filter((e) => e.name === name).map((e) => `${e.from ?? 'null'}>${e.to}`),
-}));
+await writeFile(
+  resultFile,
+  JSON.stringify({
+    id,
+    name,
+    root: sup.root,
+    first,
+    found,
+    listed,
+    handled,
+    info: { state: info.state, enabled: info.enabled, kind: info.kind, implements: info.implements, lastError: info.lastError },
+    setWhileRunning,
+    disableWhileHeld,
+    second,
+    loggedGreeting: logs.some((line) => line.msg === 'greeting'),
+    upgraded,
+    third,
+    volumeList,
+    notFound,
+    guarded,
+    remaining,
+    afterClose,
+    transitions: events.filter((e) => e.name === name).map((e) => `${e.from ?? 'null'}>${e.to}`),
+  }),
+);

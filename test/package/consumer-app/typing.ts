@@ -1,13 +1,19 @@
 // Compile-time checks that the published types are precise: any `any` or loose type fails tsc.
 // Never run: the host runs; this file only has to type-check.
 import {
-  definePlugin, PlugdError,
-  type ErrorCode, type PluginDefinition, type PluginInfo, type PluginStateName, type StateEvent, type Supervisor,
+  definePlugin,
+  type PlugdError,
+  type ErrorCode,
+  type PluginDefinition,
+  type PluginInfo,
+  type PluginStateName,
+  type StateEvent,
+  type Supervisor,
 } from 'plugd';
 import { servePlugin, type PluginServer, type ServePluginOptions } from 'plugd/sdk';
 
 type IsAny<T> = 0 extends 1 & T ? true : false;
-type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 type Expect<T extends true> = T;
 
 export type Checks = [
