@@ -46,6 +46,12 @@ sup.on('state', (e: StateEvent) => {
 console.log(`plugd demo: store at ${root}`);
 console.log(`inspector: ${sup.inspectorUrl}\n`);
 for (const name of ['hello', 'flaky', 'hang', 'flood']) {
+  // A kept store (--root) already holds them: the restore has started them again.
+  const kept = sup.list().find((p) => p.name === name);
+  if (kept) {
+    console.log(`${stamp()} ${name} is in the kept store (${kept.id.slice(0, 12)})`);
+    continue;
+  }
   const { id } = await sup.install(path.join(BUNDLES, name));
   console.log(`${stamp()} installed ${name} (${id.slice(0, 12)})`);
 }
@@ -57,7 +63,7 @@ await Promise.all(['hello', 'flaky', 'hang', 'flood'].map((name) => sup.enable(n
 // --docker: the example volume driver as a container plugin, if an engine answers.
 let volumes: PluginClient | null = null;
 if (args.docker) {
-  await sup.install(path.join(BUNDLES, 'volumes-container'));
+  if (!sup.list().some((p) => p.name === 'volumes-container')) await sup.install(path.join(BUNDLES, 'volumes-container'));
   try {
     await sup.enable('volumes-container');
     volumes = await sup.get('volumes-container', 'VolumeDriver');

@@ -25,7 +25,7 @@ export function registerDaemon(program: Command): void {
       const { running, failed } = await sup.restored();
       if (running.length + failed.length > 0)
         log.info({ running, failed: failed.map((f) => f.name) }, `restored ${running.length} plugins, ${failed.length} failed`);
-      log.info({ root: sup.root, socket: sup.controlAddress, pid: process.pid }, 'plugd daemon ready');
+      log.info({ root: sup.root, socket: sup.controlAddress }, 'plugd daemon ready');
       await new Promise<void>((resolve) => {
         const stop = (signal: NodeJS.Signals) => {
           log.info({ signal }, 'stopping the plugins');
