@@ -1,4 +1,5 @@
-// npm run bench [-- --quick] [--n 1,10,100,500] [--reps 3] [--only cold,warm,faults,calls,isolation,control,peers,procs,lazy,inspector] [--iso-n 20] [--peers-n 10,50] [--lazy-n 1000]
+// npm run bench [-- --quick] [--n 1,10,100,500] [--reps 3] [--iso-n 20] [--peers-n 10,50] [--lazy-n 1000]
+//   [--only cold,warm,faults,calls,isolation,control,peers,procs,lazy,inspector]
 // Every scenario runs side by side with its raw worker_threads baseline in this same process and
 // run; the table and bench/results/<date>.json report ratios, never absolute claims alone.
 import { parseArgs } from 'node:util';
@@ -156,7 +157,8 @@ if (controlResult) {
   );
   const l = controlResult.load;
   printTable(
-    `control API: host event-loop delay, a flooding plugin, ${l.followers} log followers + /v1/metrics every ${l.scrapeEveryMs} ms vs none (${l.windowMs} ms each)`,
+    `control API: host event-loop delay, a flooding plugin, ${l.followers} log followers + /v1/metrics every ` +
+      `${l.scrapeEveryMs} ms vs none (${l.windowMs} ms each)`,
     [
       {
         run: 'without followers or scrapes',
@@ -176,7 +178,8 @@ if (controlResult) {
 
 if (isoResult) {
   printTable(
-    `isolation: thread vs process (${isoResult.n} activations at once; ${isoResult.callCount} calls sequential, then ${isoResult.concurrency} in flight)`,
+    `isolation: thread vs process (${isoResult.n} activations at once; ${isoResult.callCount} calls sequential, then ` +
+      `${isoResult.concurrency} in flight)`,
     (['thread', 'process'] as const).map((side) => ({
       isolation: side,
       'activation total ms': isoResult[side].activation.totalMs,
@@ -186,14 +189,16 @@ if (isoResult) {
     })),
   );
   console.log(
-    `process/thread: activation total ${isoResult.ratios.activationTotal}×, activation p50 ${isoResult.ratios.activationP50}×, call p50 ${isoResult.ratios.callP50}×, calls/s ${isoResult.ratios.callsPerSec}×`,
+    `process/thread: activation total ${isoResult.ratios.activationTotal}×, activation p50 ` +
+      `${isoResult.ratios.activationP50}×, call p50 ${isoResult.ratios.callP50}×, calls/s ${isoResult.ratios.callsPerSec}×`,
   );
 }
 
 if (peersResult) {
   const { rows, versions } = peersResult;
   printTable(
-    `peers: N supervised Node servers, plugd process plugins vs PM2 ${versions.pm2} (idle CPU over ${peersResult.idleWindowMs / 1000} s; restart = SIGKILL to the replacement answering, p50 of ${peersResult.kills})`,
+    `peers: N supervised Node servers, plugd process plugins vs PM2 ${versions.pm2} (idle CPU over ` +
+      `${peersResult.idleWindowMs / 1000} s; restart = SIGKILL to the replacement answering, p50 of ${peersResult.kills})`,
     rows.flatMap((r) =>
       (['plugd', 'pm2'] as const).map((side) => ({
         N: r.n,
@@ -259,7 +264,8 @@ if (procsResult) {
 if (lazyResult) {
   const l = lazyResult;
   printTable(
-    `lazy activation: ${l.n} lazy plugins installed and enabled (idle), ${l.called} of them called, vs ${l.called} eager plugins enabled and called (each side in a fresh process)`,
+    `lazy activation: ${l.n} lazy plugins installed and enabled (idle), ${l.called} of them called, vs ${l.called} eager ` +
+      `plugins enabled and called (each side in a fresh process)`,
     [l.lazy, l.eager].map((r) => ({
       side: r.side,
       installed: r.installed,
@@ -278,7 +284,9 @@ if (lazyResult) {
 if (inspectorResult) {
   const x = inspectorResult;
   printTable(
-    `web inspector: host event-loop delay, ${x.plugins} running plugins (one crash-looping, one restarted every ${x.restartEveryMs} ms), with the inspector served and a client reading its live feed vs without (${x.windowMs} ms each, alternating)`,
+    `web inspector: host event-loop delay, ${x.plugins} running plugins (one crash-looping, one restarted every ` +
+      `${x.restartEveryMs} ms), with the inspector served and a client reading its live feed vs without (${x.windowMs} ms ` +
+      `each, alternating)`,
     x.runs.map((r) => ({
       inspector: r.inspector ? 'served, feed read' : 'none',
       'loop delay p50/p99/max ms': `${r.delay.p50} / ${r.delay.p99} / ${r.delay.max}`,

@@ -127,7 +127,8 @@ console.table(rows);
 // Each sample is the time between two 10 ms ticks: the delay is what exceeds the 10 ms.
 const ms = (ns: number) => `${Math.max(0, ns / 1e6 - 10).toFixed(1)} ms`;
 console.log(
-  `host main-thread event-loop delay (beyond a 10 ms timer) while plugins crashed, hung and flooded: p50 ${ms(delay.percentile(50))}, p99 ${ms(delay.percentile(99))}, max ${ms(delay.max)}`,
+  `host main-thread event-loop delay (beyond a 10 ms timer) while plugins crashed, hung and flooded: p50 ` +
+    `${ms(delay.percentile(50))}, p99 ${ms(delay.percentile(99))}, max ${ms(delay.max)}`,
 );
 
 for (const name of volumes ? ['hello', 'flood', 'volumes-container'] : ['hello', 'flood']) {

@@ -156,14 +156,18 @@ export const pluginMachine = setup({
       const missing = context.interfaceTypes.filter((t) => !got.includes(t));
       const error: ErrorInfo = {
         code: 'PLUGD_E_ACTIVATION',
-        message: `plugin "${context.name}" activated with Implements [${got.join(', ')}], which lacks [${missing.join(', ')}] from interface.types; return every capability the manifest declares`,
+        message:
+          `plugin "${context.name}" activated with Implements [${got.join(', ')}], which lacks [${missing.join(', ')}] ` +
+          `from interface.types; return every capability the manifest declares`,
       };
       return { lastExit: { reason: 'activation-failed' as const, code: null, error, uptimeMs: 0 }, lastError: error };
     }),
     recordActivationTimeout: assign(({ context }) => {
       const error: ErrorInfo = {
         code: 'PLUGD_E_ACTIVATION_TIMEOUT',
-        message: `plugin "${context.name}" did not activate within ${context.activationTimeoutMs} ms; its activate() may never return or may block its event loop`,
+        message:
+          `plugin "${context.name}" did not activate within ${context.activationTimeoutMs} ms; its activate() may never ` +
+          `return or may block its event loop`,
       };
       return {
         lastExit: { reason: 'activation-timeout' as const, code: null, error, uptimeMs: context.activationTimeoutMs },

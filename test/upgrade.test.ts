@@ -44,7 +44,7 @@ describe('upgrading a plugin', () => {
     expect(second.list()).toHaveLength(1);
   });
 
-  it('refuses a running or acquired plugin, the bundle of another plugin and unasked permissions, leaving the plugin as it was', async () => {
+  it("refuses a running or acquired plugin, another plugin's bundle and unasked permissions, leaving the plugin as it was", async () => {
     const sup = await supervisor();
     const { id } = await sup.install(await bundle('greeter'));
     await sup.enable('greeter');

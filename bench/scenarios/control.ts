@@ -81,8 +81,14 @@ for (let i = 0; i < Number(followers); i++) {
     res.on('data', (c) => { for (const b of c) if (b === 10) lines++; });
   }));
 }
-const timer = setInterval(() => http.get({ socketPath, path: '/v1/metrics' }, (res) => { res.resume(); res.on('end', () => scrapes++); }), Number(every));
-setTimeout(() => { clearInterval(timer); for (const r of reqs) r.destroy(); console.log(JSON.stringify({ lines, scrapes })); process.exit(0); }, Number(ms));
+const scrape = () => http.get({ socketPath, path: '/v1/metrics' }, (res) => { res.resume(); res.on('end', () => scrapes++); });
+const timer = setInterval(scrape, Number(every));
+setTimeout(() => {
+  clearInterval(timer);
+  for (const r of reqs) r.destroy();
+  console.log(JSON.stringify({ lines, scrapes }));
+  process.exit(0);
+}, Number(ms));
 `;
 
 async function loopDelay(ms: number, during?: () => Promise<{ lines: number; scrapes: number }>) {

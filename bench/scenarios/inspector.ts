@@ -20,7 +20,10 @@ interface Delay {
 export interface InspectorRun {
   inspector: boolean;
   delay: Delay;
-  /** The host process's CPU time in the window (user + system), per second of wall time: less swayed by other load on the machine than the loop delay. */
+  /**
+   * The host process's CPU time in the window (user + system), per second of wall time: less swayed
+   * by other load on the machine than the loop delay.
+   */
   hostCpuMsPerS: number;
   /** State changes the host made in the window (the crash loop's and the restarts'). */
   stateEvents: number;
@@ -42,7 +45,9 @@ export interface InspectorResult {
   cpuRatio: number;
 }
 
-const CRASHER = `export default { activate: () => { setTimeout(() => { throw new Error('crash loop'); }, 100); return { Implements: ['Bench'] }; }, methods: {} };\n`;
+const CRASHER =
+  "export default { activate: () => { setTimeout(() => { throw new Error('crash loop'); }, 100); " +
+  "return { Implements: ['Bench'] }; }, methods: {} };\n";
 
 async function crasherBundle(dir: string): Promise<string> {
   const bundle = path.join(dir, 'crasher');

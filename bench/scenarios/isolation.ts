@@ -105,7 +105,8 @@ export async function isolation(n: number, reps: number, callCount: number, conc
       runs[side].perSec.push(c.perSec);
     }
     console.error(
-      `  isolation rep ${rep + 1}/${reps}: thread ${round(runs.thread.totals.at(-1)!, 1)} ms, process ${round(runs.process.totals.at(-1)!, 1)} ms for ${n} activations`,
+      `  isolation rep ${rep + 1}/${reps}: thread ${round(runs.thread.totals.at(-1)!, 1)} ms, process ` +
+        `${round(runs.process.totals.at(-1)!, 1)} ms for ${n} activations`,
     );
   }
   const side = (s: Isolation): Side => {

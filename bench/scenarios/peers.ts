@@ -277,7 +277,8 @@ export async function peers(
         },
       });
       console.error(
-        `  peers N=${n}: all running plugd ${plugd.allRunningMs} ms, PM2 ${pm2.allRunningMs} ms; RSS plugd ${plugd.rssMb.total} MB, PM2 ${pm2.rssMb.total} MB`,
+        `  peers N=${n}: all running plugd ${plugd.allRunningMs} ms, PM2 ${pm2.allRunningMs} ms; RSS plugd ` +
+          `${plugd.rssMb.total} MB, PM2 ${pm2.rssMb.total} MB`,
       );
     }
   } finally {

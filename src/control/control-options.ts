@@ -49,7 +49,8 @@ export function resolveControl(value: unknown, root: string): ControlListen | nu
     );
   if (typeof o.host !== 'string' || !LOOPBACK.has(o.host)) {
     throw bad(
-      `option "control.host" must be a loopback address (127.0.0.1, ::1 or localhost), got ${JSON.stringify(o.host)}: the control API is never exposed beyond this machine`,
+      `option "control.host" must be a loopback address (127.0.0.1, ::1 or localhost), got ${JSON.stringify(o.host)}: ` +
+        `the control API is never exposed beyond this machine`,
       'control.host',
     );
   }
@@ -73,7 +74,8 @@ function checkInspector(value: unknown): InspectorControl {
 function checkSocket(socket: string): ControlListen & { kind: 'socket' } {
   if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) {
     throw bad(
-      `the control socket path ${socket} is longer than the ${MAX_SOCKET_PATH} bytes a UNIX socket allows; use a shorter root or control.socket`,
+      `the control socket path ${socket} is longer than the ${MAX_SOCKET_PATH} bytes a UNIX socket allows; use a shorter ` +
+        `root or control.socket`,
       'control.socket',
     );
   }

@@ -134,7 +134,8 @@ async function checkFolder(dir: string): Promise<void> {
   if ((info.mode & 0o077) !== 0 || (typeof process.getuid === 'function' && info.uid !== process.getuid())) {
     throw new PlugdError(
       'PLUGD_E_OPTION',
-      `the control socket's folder ${dir} can be entered by other users (mode ${(info.mode & 0o777).toString(8)}); chmod 700 it or choose another control.socket`,
+      `the control socket's folder ${dir} can be entered by other users (mode ${(info.mode & 0o777).toString(8)}); chmod ` +
+        `700 it or choose another control.socket`,
       { details: { option: 'control.socket' } },
     );
   }

@@ -61,8 +61,10 @@ svg .edge text { font-size: 10px; fill: #5b6577; }
 svg .edge.last path { stroke: #1a7f37; stroke-width: 3; stroke-dasharray: 8 4; animation: flow 0.6s linear infinite; }
 @keyframes flow { to { stroke-dashoffset: -12; } }
 .timeline { max-height: 280px; overflow: auto; font-family: ui-monospace, monospace; font-size: 12px; }
-.logs { max-height: 240px; overflow: auto; font-family: ui-monospace, monospace; font-size: 12px; white-space: pre-wrap; background: #1d2430; color: #e3e6ea; padding: 6px; }
-.bar { width: 160px; height: 10px; background: #e3e6ea; border-radius: 5px; overflow: hidden; display: inline-block; vertical-align: middle; }
+.logs { max-height: 240px; overflow: auto; font-family: ui-monospace, monospace; font-size: 12px; white-space: pre-wrap;
+  background: #1d2430; color: #e3e6ea; padding: 6px; }
+.bar { width: 160px; height: 10px; background: #e3e6ea; border-radius: 5px; overflow: hidden;
+  display: inline-block; vertical-align: middle; }
 .bar > div { height: 100%; background: #e8a33d; }
 .refusal { color: #b3261e; }
 button { margin-right: 6px; }

@@ -23,7 +23,8 @@ export async function enableWithRequires(entry: PluginEntry, host: EnableHost): 
   if (missing.length > 0) {
     throw new PlugdError(
       'PLUGD_E_DEPENDENCY',
-      `plugin "${entry.name}" requires ${missing.map((m) => `"${m}"`).join(', ')}, which ${missing.length > 1 ? 'are' : 'is'} not installed`,
+      `plugin "${entry.name}" requires ${missing.map((m) => `"${m}"`).join(', ')}, which ` +
+        `${missing.length > 1 ? 'are' : 'is'} not installed`,
     );
   }
   const stops = host.actors.afterStops(order);

@@ -70,7 +70,8 @@ export class PluginEntry {
     if (refs > 0 && !force) {
       throw new PlugdError(
         'PLUGD_E_IN_USE',
-        `plugin "${this.name}" is in use (${refs} reference${refs > 1 ? 's' : ''} acquired by the host); release them or pass { force: true }`,
+        `plugin "${this.name}" is in use (${refs} reference${refs > 1 ? 's' : ''} acquired by the host); release them or ` +
+          `pass { force: true }`,
       );
     }
     return this;

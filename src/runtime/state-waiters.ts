@@ -51,7 +51,8 @@ export class StateWaiters {
         reject(
           new PlugdError(
             'PLUGD_E_DEPENDENCY',
-            `plugin "${name}" cannot run yet: its dependency "${change.name}" ${what}${cause ? ` (${cause.message})` : ''}; it waits in "enabled" and starts once "${change.name}" runs`,
+            `plugin "${name}" cannot run yet: its dependency "${change.name}" ` +
+              `${what}${cause ? ` (${cause.message})` : ''}; it waits in "enabled" and starts once "${change.name}" runs`,
             cause ? { cause } : undefined,
           ),
         );

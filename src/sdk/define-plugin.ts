@@ -11,7 +11,10 @@ export interface PluginContext<Env extends Record<string, string> = Record<strin
   /** Only the manifest's env, the user's settings and the granted host variables. */
   env: Readonly<Partial<Env>>;
   args: string[];
-  /** The plugin's own folder for files, `<root>/data/<id>/`: set with "isolation": "process" only, where it is the one place the plugin may write. */
+  /**
+   * The plugin's own folder for files, `<root>/data/<id>/`: set with "isolation": "process" only,
+   * where it is the one place the plugin may write.
+   */
   dataDir?: string;
   /** A pino logger tagged { plugin, instance }; console.* is captured into it too. */
   log: Logger;

@@ -43,7 +43,10 @@ interface ManifestBase {
 export interface WorkerManifest extends ManifestBase {
   kind: 'worker';
   entrypoint: string;
-  /** Where the module runs: a thread of the host (trusted code), or a Node process of its own under Node's permission model. Default: "thread". */
+  /**
+   * Where the module runs: a thread of the host (trusted code), or a Node process of its own under
+   * Node's permission model. Default: "thread".
+   */
   isolation?: Isolation;
 }
 
@@ -411,7 +414,8 @@ function jsonProblem(error: Error, text: string): string {
   if (!position) return kind;
   const at = Number(position[1]);
   const before = text.slice(0, at).split('\n');
-  return `${kind} at line ${before.length}, column ${before.at(-1)!.length + 1}, near ${excerpt(text.slice(Math.max(0, at - 12), at + 12))}`;
+  const near = excerpt(text.slice(Math.max(0, at - 12), at + 12));
+  return `${kind} at line ${before.length}, column ${before.at(-1)!.length + 1}, near ${near}`;
 }
 
 /** Parses plugin.json text; a JSON syntax error is a PLUGD_E_MANIFEST too. */

@@ -50,7 +50,8 @@ describe('a plugin that blocks its event loop while running', () => {
     // Each sample is the time between two 5 ms ticks: the delay is what exceeds the 5 ms.
     const ms = (ns: number) => Math.max(0, ns / 1e6 - 5).toFixed(1);
     console.log(
-      `host event-loop delay (beyond a 5 ms timer) during 3 hangs + a flood: p50 ${ms(delay.percentile(50))} ms, p99 ${ms(delay.percentile(99))} ms, max ${ms(delay.max)} ms`,
+      `host event-loop delay (beyond a 5 ms timer) during 3 hangs + a flood: p50 ${ms(delay.percentile(50))} ms, p99 ` +
+        `${ms(delay.percentile(99))} ms, max ${ms(delay.max)} ms`,
     );
   });
 });

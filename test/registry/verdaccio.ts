@@ -21,8 +21,9 @@ export interface Registry {
   /** A userconfig .npmrc holding the registry's auth token (and `@plugd-test:registry`). */
   npmrc: string;
   /**
-   * Publishes fixture folders (a name under test/fixtures, or an absolute path), each with package.json fields replaced by its `overrides`, with
-   * one `npm publish --workspaces` (one npm start for all; names must differ).
+   * Publishes fixture folders (a name under test/fixtures, or an absolute path), each with
+   * package.json fields replaced by its `overrides`, with one `npm publish --workspaces` (one npm
+   * start for all; names must differ).
    */
   publish(...packages: { fixture: string; overrides?: Record<string, unknown> }[]): Promise<void>;
   /** Stops the registry (idempotent); resolves once its process has exited. Its files stay. */

@@ -58,7 +58,8 @@ describe('manifest validation', () => {
 
   it.each(['__proto__', 'constructor', 'prototype'])('refuses the prototype-polluting key "%s"', (key) => {
     const raw = JSON.parse(
-      `{ ${JSON.stringify(key)}: { "polluted": true }, "name": "hello", "version": "1.0.0", "kind": "worker", "entrypoint": "i.mjs", "interface": { "types": ["T"] } }`,
+      `{ ${JSON.stringify(key)}: { "polluted": true }, "name": "hello", "version": "1.0.0", "kind": "worker", ` +
+        `"entrypoint": "i.mjs", "interface": { "types": ["T"] } }`,
     );
     expect(refusal(raw)).toMatchObject({ code: 'PLUGD_E_MANIFEST', field: key, message: expect.stringContaining('prototype') });
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();

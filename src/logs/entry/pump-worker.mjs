@@ -95,7 +95,9 @@ const processSlots = new Map();
 /**
  * One logger, rate limit and drop notice per process instance ("id#instance"), shared by its
  * stdout and stderr; forgotten when both have closed (a pending notice still gets written).
- * @typedef {{ log: import('pino').Logger, admit: () => boolean, notice: ReturnType<typeof createDropNotice>, streams: number }} ProcessOutput
+ * @typedef {{
+ *   log: import('pino').Logger, admit: () => boolean, notice: ReturnType<typeof createDropNotice>, streams: number
+ * }} ProcessOutput
  * @type {Map<string, ProcessOutput>}
  */
 const processOutputs = new Map();

@@ -33,7 +33,10 @@ async function madeByPlugd(root: string): Promise<{ rel: string; kind: 'folder' 
 
 /** What a connect() as the nobody user gets: an errno code, or CONNECTED. */
 function connectAsNobody(socket: string): string {
-  const probe = `require('node:net').connect(${JSON.stringify(socket)}).on('connect', () => { console.log('CONNECTED'); process.exit(0); }).on('error', (e) => { console.log(e.code); process.exit(0); });`;
+  const probe =
+    `require('node:net').connect(${JSON.stringify(socket)})` +
+    ".on('connect', () => { console.log('CONNECTED'); process.exit(0); })" +
+    ".on('error', (e) => { console.log(e.code); process.exit(0); });";
   return execFileSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, '-e', probe])
     .toString()
     .trim();

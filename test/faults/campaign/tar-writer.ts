@@ -6,7 +6,10 @@ import { createGzip } from 'node:zlib';
 
 export interface TarEntry {
   path: string;
-  /** ustar typeflag: '0' file, '1' hard link, '2' symlink, '3' char device, '4' block device, '5' folder, '6' fifo, 'x' pax, 'L' GNU long name, 'S' GNU sparse... */
+  /**
+   * ustar typeflag: '0' file, '1' hard link, '2' symlink, '3' char device, '4' block device,
+   * '5' folder, '6' fifo, 'x' pax, 'L' GNU long name, 'S' GNU sparse...
+   */
   type?: string;
   data?: string | Buffer;
   /** A file of this many zero bytes, streamed (for size bombs). */
