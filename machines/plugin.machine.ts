@@ -98,6 +98,16 @@ export interface PluginStateReport {
   restarts: number;
 }
 
+/**
+ * A lazy plugin entering or leaving `enabled.idle`, which no state report says: the supervisor
+ * activates an idle dependency of a plugin that waits to start.
+ */
+export interface PluginIdleReport {
+  type: 'PLUGIN.IDLE';
+  name: string;
+  idle: boolean;
+}
+
 export const pluginMachine = setup({
   types: {
     context: {} as PluginContext,
@@ -140,6 +150,9 @@ export const pluginMachine = setup({
         error: params.state === 'restarting' || event.type === 'GIVE_UP' ? context.lastError : null,
         restarts: context.restarts,
       }),
+    ),
+    reportIdle: sendParent(
+      ({ context }, params: { idle: boolean }): PluginIdleReport => ({ type: 'PLUGIN.IDLE', name: context.name, idle: params.idle }),
     ),
     resetForEnable: assign({ restarts: 0, lastError: null, lastExit: null, gaveUp: null }),
     resetPolicy: sendTo('policy', { type: 'RESET' }),
@@ -249,6 +262,8 @@ export const pluginMachine = setup({
         },
         idle: {
           tags: ['idle'],
+          entry: { type: 'reportIdle', params: { idle: true } },
+          exit: { type: 'reportIdle', params: { idle: false } },
           on: { ACTIVATE: '#plugin.live' },
         },
       },

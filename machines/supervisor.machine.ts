@@ -2,7 +2,7 @@
 // It stops dependents before their dependency and starts them again after it (OTP's
 // rest_for_one), and on CLOSE stops everything leaves-first, in reverse dependency order.
 import { assertEvent, assign, emit, enqueueActions, setup, type ActorRefFrom } from 'xstate';
-import { pluginMachine, stateHasTag, type PluginMachineInput, type PluginStateReport } from './plugin.machine.js';
+import { pluginMachine, stateHasTag, type PluginIdleReport, type PluginMachineInput, type PluginStateReport } from './plugin.machine.js';
 import type { ErrorInfo, PluginStateName } from './types.js';
 
 export interface SupervisedPlugin {
@@ -10,6 +10,12 @@ export interface SupervisedPlugin {
   requires: string[];
   /** null until the plugin actor reports its first state. */
   state: PluginStateName | null;
+  /** `activation: "lazy"`: started on its first call, or when a plugin that requires it starts. */
+  lazy: boolean;
+  /** A lazy plugin waiting in `enabled` for its first call, without an instance. */
+  idle: boolean;
+  /** Sent PIN (an enabled plugin requires it: no idle stop) and not UNPIN since. */
+  pinned: boolean;
 }
 
 export interface SupervisorContext {
@@ -27,7 +33,8 @@ export type SupervisorEvent =
   | { type: 'DISABLE'; name: string }
   | { type: 'REMOVE'; name: string }
   | { type: 'CLOSE' }
-  | PluginStateReport;
+  | PluginStateReport
+  | PluginIdleReport;
 
 /** Emitted on every plugin state change; the facade's `on('state')` is built on it. */
 export interface StateChange {
@@ -76,6 +83,14 @@ function hasLostDependency(ctx: SupervisorContext, p: SupervisedPlugin, seen = n
   });
 }
 
+/** A lazy plugin stays up (pinned) while a plugin that requires it is enabled or live. */
+function isNeeded(ctx: SupervisorContext, name: string): boolean {
+  return (ctx.dependents.get(name) ?? []).some((d) => {
+    const p = ctx.plugins.get(d);
+    return p !== undefined && !isAtRest(p);
+  });
+}
+
 /** A live plugin whose dependency is gone (or going) must stop, once its own dependents have. */
 function mustSuspend(ctx: SupervisorContext, name: string, p: SupervisedPlugin): boolean {
   if (p.state !== 'activating' && p.state !== 'running') return false;
@@ -109,7 +124,8 @@ export const supervisorMachine = setup({
       const ref = spawn('plugin', { id: `plugin:${name}`, input: event.plugin });
       const dependents = new Map(context.dependents);
       for (const dep of event.requires) dependents.set(dep, [...(dependents.get(dep) ?? []), name]);
-      const plugins = new Map(context.plugins).set(name, { ref, requires: event.requires, state: null });
+      const lazy = event.plugin.activation === 'lazy';
+      const plugins = new Map(context.plugins).set(name, { ref, requires: event.requires, state: null, lazy, idle: false, pinned: false });
       return { plugins, dependents };
     }),
     forwardToPlugin: enqueueActions(({ context, event, enqueue }) => {
@@ -157,6 +173,12 @@ export const supervisorMachine = setup({
       }
       return {};
     }),
+    recordIdle: assign(({ context, event }) => {
+      assertEvent(event, 'PLUGIN.IDLE');
+      const plugin = context.plugins.get(event.name);
+      if (plugin) plugin.idle = event.idle; // in place, as recordState
+      return {};
+    }),
     reconcile: enqueueActions(({ context, event, enqueue }) => {
       const changed = 'name' in event ? event.name : undefined;
       const stillPending: string[] = [];
@@ -171,7 +193,17 @@ export const supervisorMachine = setup({
         const p = context.plugins.get(name);
         if (!p) continue;
         if (p.state === 'enabled' && !hasLostDependency(context, p)) enqueue.sendTo(p.ref, { type: 'START' });
-        else if (mustSuspend(context, name, p)) enqueue.sendTo(p.ref, { type: 'SUSPEND' });
+        else if (p.state === 'enabled' && !p.idle) {
+          // Waiting to start: what it requires is started as a call would start it.
+          for (const dep of p.requires) {
+            const d = context.plugins.get(dep);
+            if (d?.idle) enqueue.sendTo(d.ref, { type: 'ACTIVATE' });
+          }
+        } else if (mustSuspend(context, name, p)) enqueue.sendTo(p.ref, { type: 'SUSPEND' });
+        if (p.lazy && p.pinned !== isNeeded(context, name)) {
+          p.pinned = !p.pinned; // in place, as recordState
+          enqueue.sendTo(p.ref, { type: p.pinned ? 'PIN' : 'UNPIN' });
+        }
       }
     }),
     stopLeaves: enqueueActions(({ context, enqueue }) => {
@@ -194,6 +226,7 @@ export const supervisorMachine = setup({
         DISABLE: [{ guard: 'hasLiveDependents', actions: ['deferDisable', 'reconcile'] }, { actions: 'forwardToPlugin' }],
         REMOVE: { actions: 'forwardToPlugin' },
         'PLUGIN.STATE': { guard: 'changesState', actions: ['announce', 'recordState', 'reconcile'] },
+        'PLUGIN.IDLE': { actions: ['recordIdle', 'reconcile'] },
         CLOSE: 'closing',
       },
     },
@@ -202,6 +235,7 @@ export const supervisorMachine = setup({
       always: { guard: 'allAtRest', target: 'closed' },
       on: {
         'PLUGIN.STATE': { guard: 'changesState', actions: ['announce', 'recordState', 'stopLeaves'] },
+        'PLUGIN.IDLE': { actions: 'recordIdle' },
       },
     },
     closed: { type: 'final' },

@@ -71,10 +71,6 @@ export class PluginActors {
       this.#waiters.notify(event);
       this.#events.emit('state', event);
       afterChange(event, context);
-      queueMicrotask(() => {
-        this.#pinRequired(event.name);
-        if (event.to === 'enabled') this.#activateRequired(event.name);
-      });
     });
     this.#actor.start();
   }
@@ -94,7 +90,6 @@ export class PluginActors {
         if (!entered) return;
         queueMicrotask(() => {
           this.#waiters.notify({ name, from: 'enabled', to: 'enabled', at: Date.now(), error: null, restarts: snapshot.context.restarts });
-          for (const dependent of this.#actor.getSnapshot().context.dependents.get(name) ?? []) this.#activateRequired(dependent);
         });
       });
     }
@@ -110,35 +105,6 @@ export class PluginActors {
   activate(name: string): Promise<void> | undefined {
     if (this.contextOf(name)?.activation !== 'lazy') return undefined;
     return this.#untilRunning(name);
-  }
-
-  /**
-   * A plugin waiting in `enabled` to start (not an idle one) needs what it requires to run: the
-   * idle lazy plugins among them are activated, as a call would.
-   */
-  #activateRequired(name: string): void {
-    const plugin = this.#actor.getSnapshot().context.plugins.get(name);
-    if (!plugin || this.stateOf(name) !== 'enabled' || this.hasTag(name, 'idle')) return;
-    for (const dep of plugin.requires) {
-      if (this.hasTag(dep, 'idle')) this.#ref(dep)!.send({ type: 'ACTIVATE' });
-    }
-  }
-
-  /**
-   * The lazy plugins `name` requires are pinned (no idle stop) while it, or another plugin that
-   * requires them, is enabled (not at rest), and unpinned once none is.
-   */
-  #pinRequired(name: string): void {
-    const { plugins, dependents } = this.#actor.getSnapshot().context;
-    const plugin = plugins.get(name);
-    if (!plugin) return;
-    const wanted = !this.hasTag(name, 'atRest');
-    for (const dep of plugin.requires) {
-      const ref = this.#ref(dep);
-      if (ref?.getSnapshot().context.activation !== 'lazy') continue;
-      const needed = wanted || (dependents.get(dep) ?? []).some((d) => !this.hasTag(d, 'atRest'));
-      if (needed !== ref.getSnapshot().context.pinned) ref.send({ type: needed ? 'PIN' : 'UNPIN' });
-    }
   }
 
   async #untilRunning(name: string): Promise<void> {

@@ -14,6 +14,7 @@ function startLazy(overrides: Partial<PluginMachineInput> = {}, fakeOptions: { i
       reportState: (_, params: { state: PluginStateName }) => {
         states.push(params.state);
       },
+      reportIdle: () => {},
     },
   });
   const input: PluginMachineInput = {

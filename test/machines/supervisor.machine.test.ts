@@ -6,7 +6,7 @@ import { supervisorMachine, type StateChange } from '../../machines/supervisor.m
 import { fakeInstances, type FakeInstance } from './fake-instance.js';
 
 /** Plugins by name; as entries when a name (`__proto__`) cannot be an object literal's key. */
-function startSupervisor(plugins: Record<string, string[]> | [string, string[]][]) {
+function startSupervisor(plugins: Record<string, string[]> | [string, string[]][], lazy: Record<string, { idleTimeoutMs?: number }> = {}) {
   const fakes = fakeInstances();
   const clock = new SimulatedClock();
   const machine = supervisorMachine.provide({
@@ -19,7 +19,15 @@ function startSupervisor(plugins: Record<string, string[]> | [string, string[]][
     actor.send({
       type: 'ADD',
       requires,
-      plugin: { name, id: name, interfaceTypes: ['T'], restart: { policy: 'always' }, activationTimeoutMs: 1000, stopTimeoutMs: 1000 },
+      plugin: {
+        name,
+        id: name,
+        interfaceTypes: ['T'],
+        restart: { policy: 'always' },
+        activationTimeoutMs: 1000,
+        stopTimeoutMs: 1000,
+        ...(Object.hasOwn(lazy, name) ? { activation: 'lazy' as const, ...lazy[name] } : {}),
+      },
     });
   }
   const instanceOf = (name: string): FakeInstance => {
@@ -69,6 +77,46 @@ describe('activation order', () => {
       { to: 'stopping', error: null },
       { to: 'disabled', error: null },
     ]);
+  });
+});
+
+describe('lazy dependencies', () => {
+  it('activates an idle lazy plugin that a starting plugin requires, and keeps it from idling while that one is enabled', () => {
+    const { actor, clock, fakes, instanceOf, stateOf } = startSupervisor({ db: [], app: ['db'] }, { db: { idleTimeoutMs: 500 } });
+    const db = () => actor.getSnapshot().context.plugins.get('db')!;
+    actor.send({ type: 'ENABLE', name: 'db' });
+    expect(db()).toMatchObject({ state: 'enabled', idle: true, pinned: false });
+    expect(fakes.started).toEqual([]);
+
+    actor.send({ type: 'ENABLE', name: 'app' });
+    expect(db()).toMatchObject({ state: 'activating', idle: false, pinned: true });
+    instanceOf('db').handshake(['T']);
+    instanceOf('app').handshake(['T']);
+    expect([stateOf('db'), stateOf('app')]).toEqual(['running', 'running']);
+    clock.increment(2_000);
+    expect(stateOf('db')).toBe('running');
+
+    actor.send({ type: 'DISABLE', name: 'app' });
+    expect(stateOf('app')).toBe('disabled');
+    expect(db()).toMatchObject({ state: 'running', pinned: false });
+    clock.increment(500);
+    expect(db()).toMatchObject({ state: 'enabled', idle: true, pinned: false });
+  });
+
+  it('starts the dependency again when it idles while its dependent waits to start', () => {
+    const { actor, clock, fakes, instanceOf, stateOf } = startSupervisor({ db: [], app: ['db'] }, { db: { idleTimeoutMs: 500 } });
+    actor.send({ type: 'ENABLE', name: 'db' });
+    actor.getSnapshot().context.plugins.get('db')!.ref.send({ type: 'ACTIVATE' });
+    instanceOf('db').handshake(['T']);
+    clock.increment(500);
+    expect(stateOf('db')).toBe('enabled');
+    expect(fakes.started.map((f) => f.input.name)).toEqual(['db']);
+    // Enabled while db idles: app waits in `enabled`, and db is started for it.
+    actor.send({ type: 'ENABLE', name: 'app' });
+    expect(stateOf('app')).toBe('enabled');
+    expect(fakes.started.map((f) => f.input.name)).toEqual(['db', 'db']);
+    instanceOf('db').handshake(['T']);
+    expect(stateOf('app')).toBe('activating');
   });
 });
 
