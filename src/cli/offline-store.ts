@@ -12,6 +12,7 @@ export interface OfflinePlugin {
   version: string;
   kind: Manifest['kind'];
   state: 'not running';
+  idle: false;
   enabled: boolean;
   restarts: 0;
   implements: string[];
@@ -55,6 +56,7 @@ export async function readPlugins(root: string): Promise<OfflinePlugin[]> {
         version: manifest.version,
         kind: manifest.kind,
         state: 'not running',
+        idle: false,
         enabled: settings.enabled === true,
         restarts: 0,
         implements: [...manifest.interface.types],
