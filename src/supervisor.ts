@@ -411,7 +411,7 @@ export class Supervisor {
     if (!(await this.#actors.close(bound))) this.#log.error(`plugins did not stop within ${bound} ms; terminating them`);
     // Writes queued by an enable, disable or set just before close() must land before close()
     // resolves: a host may remove the store right after.
-    await Promise.all([this.#settings.close(), this.#installs.settle()]);
+    await Promise.all([this.#settings.close(), this.#installs.close()]);
     await Promise.all([this.#instances.close(), this.#pump.close(), this.#tasks.close()]);
     await this.#store.close();
   }

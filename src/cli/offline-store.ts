@@ -3,6 +3,7 @@
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { parseManifestText, type Manifest } from '../store/manifest.js';
+import { findPlugin as findStored } from '../store/plugin-lookup.js';
 
 /** What is known of a plugin without its supervisor: no state, it is not running. */
 export interface OfflinePlugin {
@@ -11,6 +12,7 @@ export interface OfflinePlugin {
   version: string;
   kind: Manifest['kind'];
   state: 'not running';
+  idle: false;
   enabled: boolean;
   restarts: 0;
   implements: string[];
@@ -54,6 +56,7 @@ export async function readPlugins(root: string): Promise<OfflinePlugin[]> {
         version: manifest.version,
         kind: manifest.kind,
         state: 'not running',
+        idle: false,
         enabled: settings.enabled === true,
         restarts: 0,
         implements: [...manifest.interface.types],
@@ -72,10 +75,7 @@ export async function readPlugins(root: string): Promise<OfflinePlugin[]> {
 
 /** A plugin by name, full ID or ID prefix, as the supervisor resolves it. */
 export function findPlugin(plugins: OfflinePlugin[], nameOrId: string): OfflinePlugin | undefined {
-  return (
-    plugins.find((p) => p.name === nameOrId || p.id === nameOrId) ??
-    (nameOrId.length >= 12 ? plugins.find((p) => p.id.startsWith(nameOrId)) : undefined)
-  );
+  return findStored({ list: () => plugins, keys: (p) => p }, nameOrId);
 }
 
 /** The last `count` lines of a plugin's log file, as raw NDJSON lines. */

@@ -9,6 +9,8 @@ export const ACCEPT = 'application/vnd.docker.plugins.v1.2+json';
 /** What a plugin answers with. */
 export const PLUGIN_CONTENT_TYPE = 'application/vnd.docker.plugins.v1+json';
 export const ACTIVATE = 'Plugin.Activate';
+/** The largest answer a call reads before it gives up on the plugin (dockerCall's maxReplyBytes). */
+export const MAX_REPLY_BYTES = 64 * 1024 * 1024;
 
 /**
  * @typedef {{ ca?: string, cert?: string, key?: string, rejectUnauthorized: boolean }} TlsOptions
@@ -51,9 +53,10 @@ export function parseAddress(url) {
 
 /**
  * One call in Docker's protocol: POST /<method> with a JSON body. Resolves with the parsed answer;
- * rejects with DockerCallError for an { Err } answer, a bad answer, a timeout or no connection.
+ * rejects with DockerCallError for an { Err } answer, a bad answer, a timeout or no connection,
+ * and with PLUGD_E_REPLY_TOO_LARGE for an answer past `maxReplyBytes` (MAX_REPLY_BYTES), read no further.
  * @param {Address} address @param {string} method @param {unknown} body
- * @param {{ timeoutMs: number, agent?: http.Agent | https.Agent, signal?: AbortSignal }} options
+ * @param {{ timeoutMs: number, agent?: http.Agent | https.Agent, signal?: AbortSignal, maxReplyBytes?: number }} options
  * @returns {Promise<unknown>}
  */
 export function dockerCall(address, method, body, options) {
@@ -83,8 +86,23 @@ export function dockerCall(address, method, body, options) {
         signal: options.signal,
       },
       (response) => {
+        const limit = options.maxReplyBytes ?? MAX_REPLY_BYTES;
+        const tooLarge = () => {
+          reject(
+            new DockerCallError(`"${method}" answered with more than ${limit} bytes; the answer was not read`, {
+              code: 'PLUGD_E_REPLY_TOO_LARGE',
+            }),
+          );
+          request.destroy(); // the connection is not reused: the rest of the answer is still on it
+        };
+        if (Number(response.headers['content-length']) > limit) return tooLarge();
         const chunks = /** @type {Buffer[]} */ ([]);
-        response.on('data', (chunk) => chunks.push(chunk));
+        let received = 0;
+        response.on('data', (chunk) => {
+          received += chunk.length;
+          if (received > limit) tooLarge();
+          else chunks.push(chunk);
+        });
         response.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
           const status = response.statusCode;

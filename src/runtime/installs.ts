@@ -50,13 +50,21 @@ export interface InstallHost {
 export class Installs {
   readonly #host: InstallHost;
   #storeQueue: Promise<unknown> = Promise.resolve();
+  /** Installs and upgrades under way, each until its scratch folder is gone. */
+  readonly #underWay = new Set<Promise<unknown>>();
+  /** Aborted by close(): what is under way ends after its current step. */
+  readonly #closing = new AbortController();
 
   constructor(host: InstallHost) {
     this.#host = host;
   }
 
   /** See Supervisor.install. */
-  async install(bundleDir: string, options: InstallOptions = {}): Promise<{ id: string; name: string }> {
+  install(bundleDir: string, options: InstallOptions = {}): Promise<{ id: string; name: string }> {
+    return this.#track(() => this.#install(bundleDir, options));
+  }
+
+  async #install(bundleDir: string, options: InstallOptions): Promise<{ id: string; name: string }> {
     const host = this.#host;
     const bundle = await prepareFrom(bundleDir, this.#installContext(options));
     try {
@@ -76,10 +84,18 @@ export class Installs {
   }
 
   /** See Supervisor.upgrade. */
-  async upgrade(
+  upgrade(
     entry: PluginEntry,
     bundlePath: string | undefined,
     options: InstallOptions = {},
+  ): Promise<{ id: string; name: string; previous: string }> {
+    return this.#track(() => this.#upgrade(entry, bundlePath, options));
+  }
+
+  async #upgrade(
+    entry: PluginEntry,
+    bundlePath: string | undefined,
+    options: InstallOptions,
   ): Promise<{ id: string; name: string; previous: string }> {
     const name = entry.name;
     const from = bundlePath ?? entry.record.source?.spec;
@@ -136,6 +152,7 @@ export class Installs {
       registryTimeoutMs: host.options.registryTimeoutMs,
       allowScripts: options.allowScripts,
       onProgress: options.onProgress,
+      signal: this.#closing.signal,
     };
   }
 
@@ -148,6 +165,27 @@ export class Installs {
     if (entry.origin === 'installed') await this.exclusive(() => host.store.remove(record.id));
     host.retire(entry);
     host.log.info({ plugin: name, id: record.id }, `removed ${name}`);
+  }
+
+  /**
+   * Ends what is under way: installs and upgrades stop after their current step (an unpack on the
+   * task pool is let finish) and remove their scratch folders, queued store writes land. Once it
+   * resolves, nothing of theirs changes the store.
+   */
+  async close(): Promise<void> {
+    this.#closing.abort(new PlugdError('PLUGD_E_CLOSED', 'the supervisor closed while the plugin was being installed'));
+    while (this.#underWay.size > 0) await Promise.all(this.#underWay);
+    await this.settle();
+  }
+
+  #track<T>(work: () => Promise<T>): Promise<T> {
+    const run = work();
+    const forget = (): void => {
+      this.#underWay.delete(ended);
+    };
+    const ended: Promise<void> = run.then(forget, forget);
+    this.#underWay.add(ended);
+    return run;
   }
 
   /** Waits for the store writes queued so far (installs, upgrades, removes), whatever their outcome. */

@@ -2,7 +2,7 @@
 // records on disk, in the store) and discovered ones (run by someone else, known in memory only,
 // rediscovered rather than restored) are kept apart, as Docker keeps managed plugins apart from
 // legacy ones; resolve() finds either, installed first.
-import { PlugdError } from '../errors.js';
+import { findPlugin, resolvePlugin, type Registry } from '../store/plugin-lookup.js';
 import type { PluginRecord } from '../store/store.js';
 import { PluginEntry, type PluginOrigin } from './plugin-entry.js';
 
@@ -53,30 +53,21 @@ export class PluginEntries {
       .map((e) => e.name);
   }
 
-  /** A plugin by name, full ID, or an unambiguous ID prefix of 12+ characters (as Docker does). */
+  /** A plugin by name, full ID, or an unambiguous ID prefix of 12+ characters (see plugin-lookup.ts). */
   find(nameOrId: string): PluginEntry | undefined {
-    const found = this.get(nameOrId) ?? this.list().find((e) => e.id === nameOrId);
-    if (found || nameOrId.length < 12) return found;
-    const prefixed = this.list().filter((e) => e.id.startsWith(nameOrId));
-    return prefixed.length === 1 ? prefixed[0] : undefined;
+    return findPlugin(this.#registry, nameOrId);
   }
 
-  /** Like find(), or PLUGD_E_NOT_FOUND naming what is there. */
+  /** Like find(), or PLUGD_E_NOT_FOUND naming what is there (or an ambiguous prefix's candidates). */
   resolve(nameOrId: string): PluginEntry {
-    if (typeof nameOrId !== 'string' || nameOrId === '') {
-      throw new PlugdError('PLUGD_E_OPTION', 'a plugin name or ID is required', { details: { option: 'name' } });
-    }
-    const found = this.find(nameOrId);
-    if (found) return found;
-    throw new PlugdError(
-      'PLUGD_E_NOT_FOUND',
-      `no installed plugin is named "${nameOrId}"; installed: ${
-        this.list()
-          .map((e) => e.name)
-          .join(', ') || '(none)'
-      }`,
-    );
+    return resolvePlugin(this.#registry, nameOrId);
   }
+
+  readonly #registry: Registry<PluginEntry> = {
+    list: () => this.list(),
+    keys: (e) => e,
+    exact: (nameOrId) => this.get(nameOrId) ?? this.list().find((e) => e.id === nameOrId),
+  };
 
   #mapOf(origin: PluginOrigin): Map<string, PluginEntry> {
     return origin === 'installed' ? this.#installed : this.#discovered;

@@ -32,6 +32,8 @@ export interface InstallContext {
   registryTimeoutMs: number;
   allowScripts?: boolean;
   onProgress?: ProgressListener;
+  /** Aborted when the supervisor closes: the step under way ends, no later step starts. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -39,8 +41,8 @@ export interface InstallContext {
  * registry/prepare-package.ts), else a folder or an archive on disk.
  */
 export async function prepareFrom(bundle: string, context: InstallContext): Promise<PreparedBundle> {
-  const { tasks, maxEntries } = context;
-  if (!isNpmSpec(bundle)) return prepareBundle(bundle, tasks, context.scratchDir, { maxEntries });
+  const { tasks, maxEntries, signal } = context;
+  if (!isNpmSpec(bundle)) return prepareBundle(bundle, tasks, context.scratchDir, { maxEntries, signal });
   const pkg = await preparePackage(bundle, {
     tasks,
     scratchDir: context.scratchDir,
@@ -52,7 +54,8 @@ export async function prepareFrom(bundle: string, context: InstallContext): Prom
   });
   const dispose = () => rm(pkg.scratch, { recursive: true, force: true, maxRetries: 3 });
   try {
-    return { ...(await describeBundle(pkg.dir, tasks, maxEntries, dispose)), source: pkg.source };
+    signal?.throwIfAborted();
+    return { ...(await describeBundle(pkg.dir, tasks, maxEntries, dispose, signal)), source: pkg.source };
   } catch (e) {
     await dispose();
     throw e;
@@ -68,21 +71,24 @@ export const DEFAULT_MAX_BUNDLE_ENTRIES = 10_000;
 /**
  * Reads and checks a bundle: a folder, or an archive (.tgz, .tar.gz, .tar; `npm pack` output)
  * unpacked on the task pool into a scratch folder of the store. Either is refused past
- * `maxEntries` entries, an archive past 512 MiB unpacked.
+ * `maxEntries` entries, an archive past 512 MiB unpacked. Once `signal` aborts, no step starts
+ * after the one under way (an unpack is let finish: its thread's writes end with it), and the
+ * scratch folder is removed before this rejects with the signal's reason.
  */
 export async function prepareBundle(
   bundlePath: string,
   tasks: TaskPool,
   scratchDir: () => Promise<string>,
-  limits: { maxEntries: number } = { maxEntries: DEFAULT_MAX_BUNDLE_ENTRIES },
+  limits: { maxEntries: number; signal?: AbortSignal } = { maxEntries: DEFAULT_MAX_BUNDLE_ENTRIES },
 ): Promise<PreparedBundle> {
   if (typeof bundlePath !== 'string' || bundlePath === '') {
     throw new PlugdError('PLUGD_E_OPTION', 'install() needs the path of a bundle folder or archive', { details: { option: 'bundleDir' } });
   }
   const source = path.resolve(bundlePath);
   const info = await stat(source).catch(() => null);
-  const { maxEntries } = limits;
-  if (info?.isDirectory()) return describeBundle(source, tasks, maxEntries, async () => {});
+  const { maxEntries, signal } = limits;
+  signal?.throwIfAborted();
+  if (info?.isDirectory()) return describeBundle(source, tasks, maxEntries, async () => {}, signal);
   if (!info?.isFile()) {
     throw new PlugdError(
       'PLUGD_E_BUNDLE',
@@ -94,14 +100,21 @@ export async function prepareBundle(
   const dispose = () => rm(scratch, { recursive: true, force: true, maxRetries: 3 });
   try {
     const dir = await tasks.unpackBundle(source, scratch, { maxBytes: MAX_UNPACKED_BYTES, maxEntries });
-    return await describeBundle(dir, tasks, maxEntries, dispose);
+    return await describeBundle(dir, tasks, maxEntries, dispose, signal);
   } catch (e) {
     await dispose();
     throw e;
   }
 }
 
-async function describeBundle(dir: string, tasks: TaskPool, maxEntries: number, dispose: () => Promise<void>): Promise<PreparedBundle> {
+async function describeBundle(
+  dir: string,
+  tasks: TaskPool,
+  maxEntries: number,
+  dispose: () => Promise<void>,
+  signal: AbortSignal | undefined,
+): Promise<PreparedBundle> {
+  signal?.throwIfAborted();
   const manifest = await readBundleManifest(dir);
   const { digest } = await tasks.digestBundle(dir, maxEntries);
   return { dir, manifest, digest, id: pluginId(manifest, digest), dispose };

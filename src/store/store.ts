@@ -10,6 +10,7 @@ import { PlugdError } from '../errors.js';
 import { clearInProgress, IN_PROGRESS_MARKER, markInProgress, readInProgress } from './in-progress.js';
 import { readManifestFile, type Manifest } from './manifest.js';
 import { NotPlainFile, readPlainFile } from './plain-file.js';
+import { findPlugin, resolvePlugin, type Registry } from './plugin-lookup.js';
 import { LOCK_FILE, StoreLock } from './store-lock.js';
 import { readSource, writeSource, type PluginSource } from './registry/plugin-source.js';
 
@@ -137,30 +138,21 @@ export class Store {
     return this.#names.get(name);
   }
 
-  /** A plugin by name, full ID, or an unambiguous ID prefix of 12+ characters (as Docker does). */
+  /** A plugin by name, full ID, or an unambiguous ID prefix of 12+ characters (see plugin-lookup.ts). */
   find(nameOrId: string): PluginRecord | undefined {
-    const found = this.#names.get(nameOrId) ?? this.#records.get(nameOrId);
-    if (found || nameOrId.length < 12) return found;
-    const prefixed = this.list().filter((r) => r.id.startsWith(nameOrId));
-    return prefixed.length === 1 ? prefixed[0] : undefined;
+    return findPlugin(this.#registry, nameOrId);
   }
 
-  /** Like find(), or PLUGD_E_NOT_FOUND naming what is installed. */
+  /** Like find(), or PLUGD_E_NOT_FOUND naming what is installed (or an ambiguous prefix's candidates). */
   resolve(nameOrId: string): PluginRecord {
-    if (typeof nameOrId !== 'string' || nameOrId === '') {
-      throw new PlugdError('PLUGD_E_OPTION', 'a plugin name or ID is required', { details: { option: 'name' } });
-    }
-    const found = this.find(nameOrId);
-    if (found) return found;
-    throw new PlugdError(
-      'PLUGD_E_NOT_FOUND',
-      `no installed plugin is named "${nameOrId}"; installed: ${
-        this.list()
-          .map((r) => r.manifest.name)
-          .join(', ') || '(none)'
-      }`,
-    );
+    return resolvePlugin(this.#registry, nameOrId);
   }
+
+  readonly #registry: Registry<PluginRecord> = {
+    list: () => this.#records.values(),
+    keys: (r) => ({ name: r.manifest.name, id: r.id }),
+    exact: (nameOrId) => this.#names.get(nameOrId) ?? this.#records.get(nameOrId),
+  };
 
   /** Each plugin's `requires`, by name. */
   requiresMap(): Map<string, string[]> {

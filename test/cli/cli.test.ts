@@ -51,6 +51,42 @@ describe('plugd against a real daemon', () => {
   );
 
   it(
+    'shows a lazy plugin enabled (idle) before its first call, running while called, idle again after idleTimeoutMs',
+    async () => {
+      const dir = await root();
+      await daemon(dir);
+      // Every state event since the daemon started: no race with the follow's start.
+      const events = start(dir, 'events', '-f');
+      await plugd(dir, 'install', await bundle('lazy-greeter', { idleTimeoutMs: 200 }), '--enable');
+      await events.waitFor('lazy-greeter installed -> enabled');
+      const idle = /lazy-greeter\s+[0-9a-f]{12}\s+1\.0\.0\s+worker\s+enabled \(idle\)\s+yes\s+0/;
+      expect((await plugd(dir, 'ls')).stdout).toMatch(idle);
+      expect(parse((await plugd(dir, '--json', 'ls')).stdout)).toMatchObject([{ name: 'lazy-greeter', state: 'enabled', idle: true }]);
+      const topIdle = parse((await plugd(dir, '--json', 'top', '-n', '1')).stdout);
+      expect(topIdle.plugins).toMatchObject([{ name: 'lazy-greeter', state: 'enabled', idle: true, uptimeMs: null }]);
+      expect((await plugd(dir, 'top', '-n', '1')).stdout).toMatch(/lazy-greeter\s+enabled \(idle\)\s+-\s+0/);
+
+      // The first call activates it; held in flight, the idle timer does not run.
+      const held = start(dir, 'call', 'lazy-greeter', 'Greeter.Hold', '{}');
+      await events.waitFor('lazy-greeter activating -> running');
+      expect((await plugd(dir, 'ls')).stdout).toMatch(/lazy-greeter\s+[0-9a-f]{12}\s+1\.0\.0\s+worker\s+running\s+yes\s+0/);
+      expect(parse((await plugd(dir, '--json', 'ls')).stdout)).toMatchObject([{ name: 'lazy-greeter', state: 'running', idle: false }]);
+      const topRunning = parse((await plugd(dir, '--json', 'top', '-n', '1')).stdout);
+      expect(topRunning.plugins).toMatchObject([{ name: 'lazy-greeter', state: 'running', idle: false }]);
+      expect((await plugd(dir, 'top', '-n', '1')).stdout).toMatch(/lazy-greeter\s+running\s/);
+
+      expect(parse((await plugd(dir, 'call', 'lazy-greeter', 'Greeter.Release', '{}')).stdout)).toEqual({ released: true });
+      expect(await held.exited).toBe(0);
+      expect(parse(held.stdout())).toEqual({ held: true });
+      await events.waitFor('lazy-greeter stopping -> enabled');
+      expect((await plugd(dir, 'ls')).stdout).toMatch(idle);
+      expect(parse((await plugd(dir, '--json', 'ls')).stdout)).toMatchObject([{ name: 'lazy-greeter', state: 'enabled', idle: true }]);
+      expect(await events.stop('SIGINT')).toBe(0);
+    },
+    E2E.timeout,
+  );
+
+  it(
     'follows events through a crash and the restart',
     async () => {
       const dir = await root();

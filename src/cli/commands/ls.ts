@@ -4,7 +4,7 @@ import type { PluginInfo } from '../../runtime/plugin-info.js';
 import { NoDaemonError, RefusedError } from '../api-client.js';
 import { contextOf, seg, type CliContext } from '../context.js';
 import { findPlugin, readPlugins, storeExists, type OfflinePlugin } from '../offline-store.js';
-import { cut, duration, note, print, printJson, table } from '../output.js';
+import { cut, duration, note, print, printJson, stateLabel, table } from '../output.js';
 
 /** The store on disk, when no daemon answers: said on stderr, plugins shown as not running. */
 export async function offline(ctx: CliContext, e: unknown): Promise<OfflinePlugin[]> {
@@ -19,7 +19,7 @@ function row(p: PluginInfo | OfflinePlugin): string[] {
     p.id.slice(0, 12),
     p.version,
     p.kind,
-    p.state,
+    stateLabel(p),
     p.enabled ? 'yes' : 'no',
     String(p.restarts),
     duration(p.instance?.uptimeMs),

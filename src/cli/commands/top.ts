@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { PluginInfo } from '../../runtime/plugin-info.js';
 import { contextOf, UsageError } from '../context.js';
-import { bytes, duration, print, table } from '../output.js';
+import { bytes, duration, print, stateLabel, table } from '../output.js';
 import { buckets, parseProm, perPlugin, quantile, type Sample } from '../prom-text.js';
 
 const CALL_HISTOGRAM = 'plugd_plugin_call_duration_seconds';
@@ -15,6 +15,8 @@ interface Frame {
 export interface TopRow {
   name: string;
   state: string;
+  /** A lazy plugin that is `enabled` without an instance, waiting for its next call. */
+  idle: boolean;
   uptimeMs: number | null;
   restarts: number;
   callsPerSec: number | null;
@@ -41,6 +43,7 @@ export function topRows(plugins: PluginInfo[], now: Frame, before: Frame | null)
     return {
       name: p.name,
       state: p.state,
+      idle: p.idle,
       uptimeMs: p.instance?.uptimeMs ?? null,
       restarts: p.restarts,
       callsPerSec: seconds > 0 ? ((calls.get(p.name) ?? 0) - (callsBefore.get(p.name) ?? 0)) / seconds : null,
@@ -57,7 +60,7 @@ function render(rows: TopRow[]): string {
     ['NAME', 'STATE', 'UPTIME', 'RESTARTS', 'CALLS/S', 'CALL P99 MS', 'CPU %', 'MEMORY'],
     rows.map((r) => [
       r.name,
-      r.state,
+      stateLabel(r),
       duration(r.uptimeMs),
       String(r.restarts),
       num(r.callsPerSec),
