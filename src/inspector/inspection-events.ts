@@ -40,6 +40,8 @@ export interface PluginRow {
   version: string;
   kind: string;
   state: string;
+  /** A lazy plugin waiting in `enabled` for its first call, without an instance. */
+  idle: boolean;
   enabled: boolean;
   restarts: number;
   uptimeMs: number | null;

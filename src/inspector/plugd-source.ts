@@ -25,6 +25,7 @@ function rowOf(info: PluginInfo, now: number): PluginRow {
     version: info.version,
     kind: info.kind,
     state: info.state,
+    idle: info.idle,
     enabled: info.enabled,
     restarts: info.restarts,
     uptimeMs: info.instance?.uptimeMs ?? null,
@@ -45,6 +46,9 @@ function pluginContext(row: PluginRow): Record<string, unknown> {
     requires: row.requires,
   };
 }
+
+/** The plugin machine's state value: idle is the `enabled.idle` sub-state of a lazy plugin. */
+const stateValue = (row: PluginRow): string | Record<string, string> => (row.idle ? { enabled: 'idle' } : row.state);
 
 /** Follows one control API into `store` until `close()`. */
 export class PlugdSource {
@@ -106,7 +110,7 @@ export class PlugdSource {
       next.set(row.name, row);
       const before = this.#known.get(row.name);
       if (!before) this.#announce(row, info);
-      else if (before.state !== row.state) this.#snapshot(row, { type: 'plugd.refresh' });
+      else if (before.state !== row.state || before.idle !== row.idle) this.#snapshot(row, { type: 'plugd.refresh' });
     }
     for (const name of this.#known.keys()) {
       if (!next.has(name)) {
@@ -152,7 +156,7 @@ export class PlugdSource {
       sessionId: row.sessionId,
       name: row.name,
       definition: PLUGIN_DEFINITION,
-      snapshot: { status: 'active', value: row.state, context: pluginContext(row) },
+      snapshot: { status: 'active', value: stateValue(row), context: pluginContext(row) },
       createdAt,
     });
     this.#store.add({
@@ -174,7 +178,7 @@ export class PlugdSource {
     this.#store.add({
       type: '@xstate.snapshot',
       sessionId: row.sessionId,
-      snapshot: { status: row.state === 'removed' ? 'done' : 'active', value: row.state, context: pluginContext(row) },
+      snapshot: { status: row.state === 'removed' ? 'done' : 'active', value: stateValue(row), context: pluginContext(row) },
       event,
       createdAt: String(Date.now()),
     });
@@ -191,6 +195,7 @@ export class PlugdSource {
     const next: PluginRow = {
       ...row,
       state: event.to,
+      idle: false,
       restarts: event.restarts,
       lastError: event.error ? { code: event.error.code, message: event.error.message } : row.lastError,
       uptimeMs: event.to === 'running' ? 0 : row.state === 'running' ? null : row.uptimeMs,

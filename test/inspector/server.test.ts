@@ -75,6 +75,24 @@ describe('the inspector a host serves with control: { inspector }', () => {
     expect(script.text).not.toMatch(/https?:\/\/(cdn|unpkg|esm\.sh)/);
   });
 
+  it('shows a lazy plugin waiting for its first call as enabled (idle), in the enabled.idle sub-state, and running once called', async () => {
+    const sup = await supervisor({ control: { inspector: { port: 0 } } });
+    await sup.install(await bundle('lazy-greeter'));
+    await sup.enable('lazy-greeter');
+    expect(sup.inspect('lazy-greeter').idle).toBe(true);
+    const url = new URL(sup.inspectorUrl!);
+    const base = `http://127.0.0.1:${url.port}`;
+    const cookie = String((await get(url.href)).headers['set-cookie']).split(';')[0]!;
+
+    const idle = await get(`${base}/feed`, { cookie }, '"idle":true');
+    expect(idle.text).toMatch(/"name":"lazy-greeter"[^}]*"state":"enabled","idle":true/);
+    expect(idle.text).toContain('"value":{"enabled":"idle"}');
+
+    await (await sup.get('lazy-greeter', 'Greeter')).call('Greeter.Hello', { name: 'x' });
+    const running = await get(`${base}/feed`, { cookie }, '"state":"running","idle":false');
+    expect(running.text).toMatch(/"name":"lazy-greeter"[^}]*"state":"running","idle":false/);
+  });
+
   it('refuses an inspector port that is not a port, or an inspector beside TCP control', async () => {
     const root = await tempDir();
     await expect(createSupervisor({ root, control: { inspector: { port: -1 } } })).rejects.toMatchObject({ code: 'PLUGD_E_OPTION' });

@@ -119,7 +119,7 @@ export function Overview({ model, now }: { model: Model; now: number }): Compone
             h('td', null, h('a', { href: link(p.sessionId) }, p.name)),
             h('td', null, p.version),
             h('td', null, p.kind),
-            h('td', null, h('span', { class: `state state-${p.state}`, 'data-testid': 'state' }, p.state)),
+            h('td', null, h('span', { class: `state state-${p.state}`, 'data-testid': 'state' }, p.idle ? 'enabled (idle)' : p.state)),
             h('td', { 'data-testid': 'enabled' }, p.enabled ? 'yes' : 'no'),
             h('td', null, String(p.restarts)),
             h('td', null, uptime(p, now)),
