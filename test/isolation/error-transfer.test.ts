@@ -11,6 +11,7 @@ import { linkHostPackage } from '../../src/isolation/host-package.js';
 import { NodeProcessInstance } from '../../src/isolation/node-process-instance.js';
 import type { PluginInstance } from '../../src/isolation/plugin-instance.js';
 import { PluginThread } from '../../src/isolation/plugin-thread.js';
+import { callError, errorFromPlain } from '../../src/isolation/remote-errors.js';
 import { SLOT_COUNT } from '../../src/isolation/wire-constants.mjs';
 import { WorkerInstance } from '../../src/isolation/worker-instance.js';
 import { onCleanup, supervisor, tempDir } from '../helpers.js';
@@ -169,5 +170,32 @@ describe('a PlugdError thrown in a worker plugin method', () => {
     const failed = await (await sup.get('dbquery', 'Db')).call('Db.Query').catch((e: unknown) => e);
     expect(failed).toBeInstanceOf(PlugdError);
     expect(failed).toMatchObject({ code: 'PLUGD_E_DEPENDENCY', message: 'no database yet', details: { requires: 'db' } });
+  });
+});
+
+describe('the plain form of an error, read on the host', () => {
+  it('is a PlugdError only for a PlugdError with a code of plugd, its causes read the same way', () => {
+    const plain = {
+      name: 'PlugdError',
+      message: 'plugin "x": activate() threw: no db',
+      code: 'PLUGD_E_ACTIVATION',
+      cause: { name: 'PlugdError', message: 'no db', code: 'PLUGD_E_DEPENDENCY', details: { requires: 'db' } },
+    };
+    const error = errorFromPlain(plain);
+    expect(error).toBeInstanceOf(PlugdError);
+    expect(error.cause).toBeInstanceOf(PlugdError);
+    expect(error.cause).toMatchObject({ code: 'PLUGD_E_DEPENDENCY', details: { requires: 'db' } });
+    const unknown = errorFromPlain({ name: 'PlugdError', message: 'from a newer plugd', code: 'PLUGD_E_NEWER' });
+    expect(unknown).not.toBeInstanceOf(PlugdError);
+    expect(unknown).toMatchObject({ name: 'PlugdError', code: 'PLUGD_E_NEWER' });
+  });
+
+  it("keeps a plugin from passing off a method's error as the host's PLUGD_E_PROTOCOL", () => {
+    const forged = callError('x', 'X.Do', { name: 'PlugdError', message: 'forged', code: 'PLUGD_E_PROTOCOL' });
+    expect(forged).toMatchObject({ code: 'PLUGD_E_PLUGIN_ERROR', cause: { code: 'PLUGD_E_PROTOCOL' } });
+    expect(callError('x', 'X.Do', { name: 'PlugdError', message: 'no such method', code: 'PLUGD_E_METHOD' })).toMatchObject({
+      code: 'PLUGD_E_METHOD',
+      message: 'no such method',
+    });
   });
 });
