@@ -4,7 +4,6 @@
 // and its log counters.
 // It is the `InstanceHost` the instance actor of every plugin machine uses.
 import { mkdir } from 'node:fs/promises';
-import type { Worker } from 'node:worker_threads';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { InstanceActorInput } from '../../machines/plugin.machine.js';
@@ -16,6 +15,7 @@ import { Watchdog } from './watchdog.js';
 import { ExternalInstance } from './external-instance.js';
 import { HealthProbes } from './health-probes.js';
 import type { PluginInstance, ProbedInstance } from './plugin-instance.js';
+import type { PluginThread } from './plugin-thread.js';
 import { NodeProcessInstance } from './node-process-instance.js';
 import { ProcessInstance } from './process-instance.js';
 import { linkHostPackage } from './host-package.js';
@@ -182,7 +182,12 @@ export class Instances implements InstanceHost {
     return instance;
   }
 
-  #startWorker(record: PluginRecord, manifest: WorkerManifest, input: InstanceActorInput, standby: Worker | undefined): WorkerInstance {
+  #startWorker(
+    record: PluginRecord,
+    manifest: WorkerManifest,
+    input: InstanceActorInput,
+    standby: PluginThread | undefined,
+  ): WorkerInstance {
     return new WorkerInstance(
       {
         name: input.name,

@@ -1,6 +1,7 @@
 // What crosses the IPC channel between the supervisor and a plugin run with "isolation":
 // "process" (entry/isolated-plugin.mjs), declared once; the child reads it through JSDoc types.
 // The child is not trusted: every message it sends goes through readChildMessage() first.
+import { isPlainError, type PlainError } from './entry/plain-error.mjs';
 
 /** What the child needs to run one plugin instance; sent with the first `activate`. */
 export interface IsolatedInit {
@@ -14,15 +15,6 @@ export interface IsolatedInit {
   dataDir: string;
   /** pino's level name for ctx.log ("info"...). */
   logLevel: string;
-}
-
-/** An error in its cloneable form (as error-transfer.mjs makes it). */
-export interface PlainError {
-  name: string;
-  message: string;
-  stack?: string;
-  code?: string | number;
-  cause?: PlainError;
 }
 
 /** Host to child. */
@@ -42,20 +34,6 @@ export type ChildMessage =
   | [tag: 'deactivated']
   /** An uncaught error, sent just before the child exits. */
   | [tag: 'crashed', error: PlainError];
-
-const MAX_CAUSE_DEPTH = 4;
-
-function isPlainError(v: unknown, depth = 0): v is PlainError {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
-  const e = v as Record<string, unknown>;
-  return (
-    typeof e.name === 'string' &&
-    typeof e.message === 'string' &&
-    (e.stack === undefined || typeof e.stack === 'string') &&
-    (e.code === undefined || typeof e.code === 'string' || typeof e.code === 'number') &&
-    (e.cause === undefined || (depth < MAX_CAUSE_DEPTH && isPlainError(e.cause, depth + 1)))
-  );
-}
 
 const isSeq = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
 

@@ -7,9 +7,8 @@ import { realpath } from 'node:fs/promises';
 import net from 'node:net';
 import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { asPlugdError, PlugdError } from '../errors.js';
+import { PlugdError } from '../errors.js';
 import type { ExitReason } from '../../machines/types.js';
-import { fromPlain } from './error-transfer.mjs';
 import { InstanceEnd } from './instance-end.js';
 import { PendingRequests } from './pending-requests.js';
 import { answersPing } from './process-hang.js';
@@ -17,10 +16,16 @@ import { readChildMessage, type ChildMessage, type IsolatedInit, type ParentMess
 import { confinedEnv, permissionFlags, SETPRIV, type Confinement } from './permission-flags.js';
 import type { ProbedInstance } from './plugin-instance.js';
 import type { ActivationResult } from './protocol.js';
+import { callError, errorFromPlain, unsendableArguments } from './remote-errors.js';
 import { SLOT_COUNT } from './wire-constants.mjs';
 
-/** The child's entry: the one plugd file the plugin's process may read besides its bundle. */
+/** The child's entry. */
 export const ISOLATED_ENTRY = fileURLToPath(new URL('./entry/isolated-plugin.mjs', import.meta.url));
+/** The plugd files the plugin's process may read besides its bundle: its entry and the modules it imports. */
+const ISOLATED_MODULES = [
+  ISOLATED_ENTRY,
+  ...['plain-error.mjs', 'plugin-definition.mjs'].map((f) => fileURLToPath(new URL(`./entry/${f}`, import.meta.url))),
+];
 
 export interface NodeProcessInstanceOptions extends Omit<IsolatedInit, 'logLevel'> {
   /** The plugin's bundle: all it may read, with its data folder. */
@@ -51,8 +56,8 @@ export class NodeProcessInstance implements ProbedInstance {
   readonly #end: InstanceEnd;
   /** Method calls in flight, by id (the info is the method's name and its time). */
   readonly #calls: PendingRequests<unknown, CallInfo>;
-  readonly #pongs = new Map<number, () => void>();
-  #pingSeq = 0;
+  /** Health probes in flight, by sequence number: the silence is judged by answersPing, not by a deadline here. */
+  readonly #pings = new PendingRequests<void>();
   #activation: { resolve: (list: string[]) => void; reject: (e: Error) => void } | null = null;
   #deactivated: (() => void) | null = null;
   #crash: Error | null = null;
@@ -61,9 +66,9 @@ export class NodeProcessInstance implements ProbedInstance {
   /** Connects the child's output to the log pump, then starts it. */
   static async start(options: NodeProcessInstanceOptions): Promise<NodeProcessInstance> {
     // The loader reads modules by their real path: a symlink in the store's root must not lock them out.
-    const [bundle, data, entry] = await Promise.all([options.bundleDir, options.dataDir, ISOLATED_ENTRY].map((p) => realpath(p)));
+    const [bundle, data, ...modules] = await Promise.all([options.bundleDir, options.dataDir, ...ISOLATED_MODULES].map((p) => realpath(p)));
     const confinement: Confinement = {
-      read: [ISOLATED_ENTRY, entry!, options.bundleDir, bundle!, options.dataDir, data!, ...(options.readable ?? [])],
+      read: [...ISOLATED_MODULES, ...modules, options.bundleDir, bundle!, options.dataDir, data!, ...(options.readable ?? [])],
       write: [options.dataDir, data!],
       memoryLimitMb: options.memoryLimitMb,
     };
@@ -167,13 +172,7 @@ export class NodeProcessInstance implements ProbedInstance {
           throw this.#end.error;
         });
     } catch (e) {
-      return Promise.reject(
-        new PlugdError(
-          'PLUGD_E_CALL',
-          `plugin "${this.name}": the arguments of "${method}" cannot be sent to a plugin process (they must be structured-cloneable): ${(e as Error).message}`,
-          { cause: e },
-        ),
-      );
+      return Promise.reject(unsendableArguments(this.name, method, 'a plugin process', e));
     }
     return this.#calls.wait(id, { method, timeoutMs }, timeoutMs);
   }
@@ -182,14 +181,13 @@ export class NodeProcessInstance implements ProbedInstance {
   async probe(): Promise<boolean> {
     const pid = this.#child.pid;
     if (!this.running || pid === undefined) return true;
-    const seq = ++this.#pingSeq;
+    const seq = this.#pings.nextId();
     try {
-      return await answersPing(pid, this.#options.watchdogMs, this.exited, () => {
-        const pong = new Promise<void>((resolve) => this.#pongs.set(seq, resolve));
-        return this.#send(['ping', seq]) ? pong : null;
-      });
+      return await answersPing(pid, this.#options.watchdogMs, this.exited, () =>
+        this.#send(['ping', seq]) ? this.#pings.wait(seq, undefined) : null,
+      );
     } finally {
-      this.#pongs.delete(seq);
+      this.#pings.take(seq);
     }
   }
 
@@ -246,19 +244,19 @@ export class NodeProcessInstance implements ProbedInstance {
         this.#activation = null;
         return;
       case 'activate-failed':
-        this.#activation?.reject(fromPlain(m[1]));
+        this.#activation?.reject(errorFromPlain(m[1]));
         this.#activation = null;
         return;
       case 'reply':
         return this.#onReply(m);
       case 'pong':
-        this.#pongs.get(m[1])?.();
+        this.#pings.take(m[1])?.resolve();
         return;
       case 'deactivated':
         this.#deactivated?.();
         return;
       case 'crashed':
-        this.#crash = fromPlain(m[1]);
+        this.#crash = errorFromPlain(m[1]);
     }
   }
 
@@ -266,7 +264,7 @@ export class NodeProcessInstance implements ProbedInstance {
     const call = this.#calls.take(m[1]);
     if (!call) return; // timed out already
     if (m[2] === 0) call.resolve(m[3]);
-    else call.reject(toCallError(this.name, call.info.method, fromPlain(m[3])));
+    else call.reject(callError(this.name, call.info.method, m[3]));
   }
 
   /** V8 aborts a process out of heap (SIGABRT): with --max-old-space-size set, that is the likely cause. */
@@ -281,6 +279,7 @@ export class NodeProcessInstance implements ProbedInstance {
   #finish(reason: ExitReason, code: number | null, cause: unknown): void {
     this.#end.finish(reason, code, cause, (error) => {
       this.#calls.rejectAll(error);
+      this.#pings.rejectAll(error);
       this.#activation?.reject(error);
       this.#activation = null;
     });
@@ -300,11 +299,4 @@ function pumpStream(options: NodeProcessInstanceOptions, stream: 'stdout' | 'std
     const header = `${JSON.stringify({ id: options.id, name: options.name, instance: options.instance, stream })}\n`;
     socket.once('connect', () => socket.write(header, (e) => (e ? reject(e) : resolve(socket))));
   });
-}
-
-/** Keeps plugd's own errors from the child (PLUGD_E_METHOD...) as they are, and wraps a plugin's error once. */
-function toCallError(name: string, method: string, e: Error & { code?: unknown }): PlugdError {
-  const own = e.name === 'PlugdError' && e.code !== 'PLUGD_E_PROTOCOL' ? asPlugdError(e) : undefined;
-  if (own) return own;
-  return new PlugdError('PLUGD_E_PLUGIN_ERROR', `plugin "${name}" method "${method}" failed: ${e.message}`, { cause: e });
 }

@@ -1,6 +1,7 @@
 // What crosses the thread boundary between the supervisor and a plugin worker, declared once
 // and imported by both sides (the worker side reads it through JSDoc types).
 import type { MessagePort } from 'node:worker_threads';
+import { isPlainError, type PlainError } from './entry/plain-error.mjs';
 
 /** A plugin worker's workerData. A standby worker (warm pool) starts with no plugin. */
 export interface WorkerBoot {
@@ -47,11 +48,13 @@ export interface ActivationResult {
  * work (uuid, proxies, wire values) held calls to ~0.3× of raw postMessage round trips.
  */
 export type CallRequest = [id: number, method: string, args: unknown];
-/** The answer: the value, or the error in its plain form (error-transfer.mjs). */
-export type CallReply = [id: number, failed: 0, value: unknown] | [id: number, failed: 1, error: unknown];
+/** The answer: the value, or the error in its plain form (entry/plain-error.mjs). */
+export type CallReply = [id: number, failed: 0, value: unknown] | [id: number, failed: 1, error: PlainError];
 
-/** The API each plugin worker exposes over comlink (the control plane). */
+/** The API each plugin worker exposes over comlink: the whole control plane. */
 export interface PluginWorkerApi {
+  /** Answers once the entry has loaded: a standby thread (warm pool) is then ready for a plugin. */
+  ready(): void;
   /** The handshake; a standby worker first receives its plugin in `init`. */
   activate(init?: PluginInit): Promise<ActivationResult>;
   deactivate(): Promise<void>;
@@ -60,20 +63,6 @@ export interface PluginWorkerApi {
 // Checks of what a plugin thread sends back. The plugin's code shares the thread with plugd's
 // entry and can post anything on any port it reaches: a message that fails these checks ends
 // that instance (PLUGD_E_PROTOCOL), and never reaches code that would throw on it.
-
-const MAX_CAUSE_DEPTH = 8;
-
-/** The plain form of an error (error-transfer.mjs): name and message strings, optional stack, causes. */
-export function isPlainError(value: unknown, depth = 0): boolean {
-  if (typeof value !== 'object' || value === null || Array.isArray(value) || depth > MAX_CAUSE_DEPTH) return false;
-  const e = value as Record<string, unknown>;
-  return (
-    typeof e.name === 'string' &&
-    typeof e.message === 'string' &&
-    (e.stack === undefined || typeof e.stack === 'string') &&
-    (e.cause === undefined || isPlainError(e.cause, depth + 1))
-  );
-}
 
 /** A CallReply to a call that was made (ids up to `lastId`). */
 export function isCallReply(message: unknown, lastId: number): message is CallReply {
@@ -85,9 +74,10 @@ export function isCallReply(message: unknown, lastId: number): message is CallRe
 
 /**
  * A comlink reply of the control plane: `{ id, type: 'RAW', value }`, or a thrown error as
- * `{ id, type: 'HANDLER', name: 'throw', value: PlainError }`. A plugin worker returns no proxies.
+ * `{ id, type: 'HANDLER', name: 'throw', value: PlainError }` (error-transfer.mjs). A plugin
+ * worker returns no proxies.
  */
-export function isControlReply(message: unknown): boolean {
+export function isControlReply(message: unknown): message is { id: string } {
   if (typeof message !== 'object' || message === null || Array.isArray(message)) return false;
   const m = message as Record<string, unknown>;
   if (typeof m.id !== 'string' || m.id.length === 0) return false;

@@ -1,10 +1,8 @@
 // Pre-started standby plugin threads: an enable takes one and skips the thread start, the
 // pool refills in the background (piscina-style warm threads, but each is handed to one
 // plugin for good: a plugin instance owns its thread).
-import type { Worker } from 'node:worker_threads';
-import { startPluginThread, type PluginThreadOptions } from './plugin-thread.js';
+import { PluginThread, type PluginThreadOptions } from './plugin-thread.js';
 import type { Semaphore } from './semaphore.js';
-import { STANDBY_READY } from './wire-constants.mjs';
 
 /**
  * Refill once no activation has been in flight for this long, through the same start gate as
@@ -19,10 +17,12 @@ export class WarmPool {
   readonly #gate: Semaphore;
   /** Whether activations are in flight; the refill waits until they are not. */
   readonly #busy: () => boolean;
-  readonly #ready: Worker[] = [];
+  readonly #ready: PluginThread[] = [];
   /** Slots asked of the gate, and threads booting. */
   #pending = 0;
-  readonly #starting = new Set<Worker>();
+  readonly #starting = new Set<PluginThread>();
+  /** Removes the pool's own listeners from a thread it hands out. */
+  readonly #detach = new WeakMap<PluginThread, () => void>();
   readonly #waiters: (() => void)[] = [];
   #seq = 0;
   #closed = false;
@@ -37,14 +37,14 @@ export class WarmPool {
   }
 
   /** A ready standby thread, or undefined if none is ready (the caller starts one cold). */
-  take(): Worker | undefined {
-    const worker = this.#ready.shift();
-    if (worker) {
-      worker.removeAllListeners('exit');
-      worker.ref();
+  take(): PluginThread | undefined {
+    const thread = this.#ready.shift();
+    if (thread) {
+      this.#detach.get(thread)?.();
+      thread.worker.ref();
       this.#scheduleRefill();
     }
-    return worker;
+    return thread;
   }
 
   #scheduleRefill(): void {
@@ -80,29 +80,36 @@ export class WarmPool {
       this.#pending -= 1;
       return release();
     }
-    const worker = startPluginThread(null, this.#options, `standby#${++this.#seq}`);
+    const thread = new PluginThread(null, this.#options, `standby#${++this.#seq}`);
+    const { worker } = thread;
     worker.unref(); // an idle standby thread must not keep the host alive
-    this.#starting.add(worker);
+    this.#starting.add(thread);
     worker.once('online', release);
-    worker.once('message', (msg: { type?: string }) => {
-      this.#starting.delete(worker);
+    // A standby thread that dies is dropped, not restarted: a refill happens on the next take().
+    const onError = () => {
+      /* its exit follows */
+    };
+    const onExit = () => {
+      release();
+      if (this.#starting.delete(thread)) this.#pending -= 1;
+      const at = this.#ready.indexOf(thread);
+      if (at !== -1) this.#ready.splice(at, 1);
+    };
+    worker.on('error', onError);
+    worker.once('exit', onExit);
+    this.#detach.set(thread, () => {
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+    });
+    void thread.ready().then((ready) => {
+      if (!ready || !this.#starting.delete(thread)) return; // ended: its exit counted it
       this.#pending -= 1;
-      if (msg?.type !== STANDBY_READY || this.#closed) {
+      if (this.#closed) {
         void worker.terminate();
         return;
       }
-      this.#ready.push(worker);
+      this.#ready.push(thread);
       if (this.#ready.length >= this.size) for (const wake of this.#waiters.splice(0)) wake();
-    });
-    // A standby thread that dies is dropped, not restarted: a refill happens on the next take().
-    worker.once('error', () => {
-      /* its exit follows */
-    });
-    worker.once('exit', () => {
-      release();
-      if (this.#starting.delete(worker)) this.#pending -= 1;
-      const at = this.#ready.indexOf(worker);
-      if (at !== -1) this.#ready.splice(at, 1);
     });
   }
 
@@ -112,6 +119,6 @@ export class WarmPool {
     for (const wake of this.#waiters.splice(0)) wake();
     const all = [...this.#ready.splice(0), ...this.#starting];
     this.#starting.clear();
-    await Promise.all(all.map((w) => w.terminate()));
+    await Promise.all(all.map((t) => t.worker.terminate()));
   }
 }

@@ -16,6 +16,3 @@ export const THREAD_ID = 3;
 export const CPU_AT_BEAT = 4;
 
 export const SLOT_COUNT = 5;
-
-/** Posted by a standby worker (warm pool) once its entry has loaded and it can take a plugin. */
-export const STANDBY_READY = 'plugd:standby-ready';

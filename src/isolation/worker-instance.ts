@@ -1,26 +1,18 @@
-// One running incarnation of a worker plugin, seen from the main thread: the Worker, its
-// comlink proxy (control plane: activate, deactivate), its call channel (data plane), its
-// heartbeat slots, and the promise of its end. Nothing waits past that end: a comlink call never
-// settles when its worker dies (comlink #601), so each is raced against it, and every pending
-// method call is rejected by it.
+// One running incarnation of a worker plugin, seen from the main thread: its thread and the
+// thread's comlink proxy (control plane: activate, deactivate), its call channel (data plane),
+// its heartbeat slots, and the promise of its end. Nothing waits past that end: a comlink call
+// never settles when its worker dies (comlink #601), so each is raced against it, and every
+// pending method call is rejected by it.
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
-import { transfer, wrap, type Endpoint, type Remote } from 'comlink/dist/esm/comlink.mjs';
-import { asPlugdError, PlugdError } from '../errors.js';
+import { transfer } from 'comlink/dist/esm/comlink.mjs';
+import { PlugdError } from '../errors.js';
 import type { ExitReason } from '../../machines/types.js';
-import { fromPlain, registerErrorTransfer } from './error-transfer.mjs';
 import { InstanceEnd } from './instance-end.js';
 import { PendingRequests } from './pending-requests.js';
 import type { PluginInstance } from './plugin-instance.js';
-import { startPluginThread } from './plugin-thread.js';
-import {
-  isCallReply,
-  isControlReply,
-  type ActivationResult,
-  type CallReply,
-  type CallRequest,
-  type PluginInit,
-  type PluginWorkerApi,
-} from './protocol.js';
+import { PluginThread } from './plugin-thread.js';
+import { isCallReply, type ActivationResult, type CallReply, type CallRequest, type PluginInit } from './protocol.js';
+import { callError, unsendableArguments } from './remote-errors.js';
 import { SLOT_COUNT } from './wire-constants.mjs';
 
 /** The plugin's part of PluginInit, plus what the thread is started with. */
@@ -41,8 +33,8 @@ export class WorkerInstance implements PluginInstance {
   /** Settles once the thread has booted (its 'online' event), or has ended before. */
   readonly booted: Promise<void>;
 
+  readonly #thread: PluginThread;
   readonly #worker: Worker;
-  readonly #api: Remote<PluginWorkerApi>;
   /** Set for a standby thread from the warm pool: it receives its plugin with activate(). */
   readonly #standbyInit: PluginInit | null;
   /** Method calls in flight on the call channel, by id (the info is the method's name). */
@@ -53,8 +45,7 @@ export class WorkerInstance implements PluginInstance {
   #stopping = false;
 
   /** Starts a thread for the instance, or takes on `standby`, a ready thread of the warm pool. */
-  constructor(options: WorkerInstanceOptions, standby?: Worker) {
-    registerErrorTransfer();
+  constructor(options: WorkerInstanceOptions, standby?: PluginThread) {
     this.name = options.name;
     this.instance = options.instance;
     this.#end = new InstanceEnd(options.name, { watchdogMs: options.watchdogMs, memoryLimitMb: options.memoryLimitMb });
@@ -85,7 +76,9 @@ export class WorkerInstance implements PluginInstance {
       log: options.log,
     };
     this.#standbyInit = standby ? init : null;
-    this.#worker = standby ?? startPluginThread(init, options, `${options.name}#${options.instance}`);
+    this.#thread = standby ?? new PluginThread(init, options, `${options.name}#${options.instance}`);
+    this.#thread.onMalformed = (what) => this.#violation('its control channel', what);
+    this.#worker = this.#thread.worker;
     this.booted = standby
       ? Promise.resolve()
       : new Promise((resolve) => {
@@ -96,8 +89,6 @@ export class WorkerInstance implements PluginInstance {
       this.#workerError = err;
     });
     this.#worker.on('exit', (code) => this.#onWorkerExit(code));
-    this.#worker.on('messageerror', (e) => this.#violation('its control channel', e));
-    this.#api = wrap<PluginWorkerApi>(this.#controlEndpoint());
   }
 
   get exited() {
@@ -114,7 +105,8 @@ export class WorkerInstance implements PluginInstance {
   async activate(): Promise<ActivationResult> {
     try {
       const init = this.#standbyInit;
-      const handshake = init ? this.#api.activate(transfer(init, [init.logPort, init.callPort])) : this.#api.activate();
+      const { api } = this.#thread;
+      const handshake = init ? api.activate(transfer(init, [init.logPort, init.callPort])) : api.activate();
       return await this.#end.race(handshake);
     } catch (e) {
       if (this.running) this.kill('activation-failed', e);
@@ -130,40 +122,9 @@ export class WorkerInstance implements PluginInstance {
     try {
       this.#callPort.postMessage(request);
     } catch (e) {
-      return Promise.reject(
-        new PlugdError(
-          'PLUGD_E_CALL',
-          `plugin "${this.name}": the arguments of "${method}" cannot be sent to a worker plugin (they must be structured-cloneable): ${(e as Error).message}`,
-          { cause: e },
-        ),
-      );
+      return Promise.reject(unsendableArguments(this.name, method, 'a worker plugin', e));
     }
     return this.#calls.wait(id, { method, timeoutMs }, timeoutMs);
-  }
-
-  /**
-   * comlink's endpoint on the worker, with every message checked before comlink sees it: the
-   * worker's port carries only comlink's replies once the thread runs a plugin.
-   */
-  #controlEndpoint(): Endpoint {
-    const listeners = new Map<unknown, (data: unknown) => void>();
-    return {
-      postMessage: (message, transferList) => this.#worker.postMessage(message, transferList as never),
-      addEventListener: (_type, handler) => {
-        const listener = (data: unknown) => {
-          if (!isControlReply(data)) return this.#violation('its control channel', data);
-          if (typeof handler === 'function') handler({ data } as MessageEvent);
-          else handler.handleEvent({ data } as MessageEvent);
-        };
-        listeners.set(handler, listener);
-        this.#worker.on('message', listener);
-      },
-      removeEventListener: (_type, handler) => {
-        const listener = listeners.get(handler);
-        if (listener) this.#worker.off('message', listener);
-        listeners.delete(handler);
-      },
-    };
   }
 
   /** A malformed message from the plugin's thread ends the instance; the host only notes what came. */
@@ -181,7 +142,7 @@ export class WorkerInstance implements PluginInstance {
   #onReply([id, failed, payload]: CallReply): void {
     const call = this.#calls.take(id);
     if (!call) return; // timed out already
-    if (failed) call.reject(toCallError(this.name, call.info.method, fromPlain(payload as Parameters<typeof fromPlain>[0])));
+    if (failed) call.reject(callError(this.name, call.info.method, payload));
     else call.resolve(payload);
   }
 
@@ -189,7 +150,7 @@ export class WorkerInstance implements PluginInstance {
   async stop(graceMs: number): Promise<void> {
     if (!this.running || this.#stopping) return;
     this.#stopping = true;
-    await this.#end.race(this.#api.deactivate(), graceMs).catch(() => {
+    await this.#end.race(this.#thread.api.deactivate(), graceMs).catch(() => {
       /* a failing deactivate still ends in a stop */
     });
     this.kill('stopped');
@@ -234,12 +195,4 @@ function describe(what: unknown): string {
   if (what instanceof Error) return `undeliverable: ${what.message}`;
   if (Array.isArray(what)) return `an array of ${what.length}`;
   return what === null ? 'null' : `a value of type ${typeof what}`;
-}
-
-/** Keeps plugd's own errors from the worker (PLUGD_E_METHOD...) as they are, and wraps a plugin's error once. */
-function toCallError(name: string, method: string, e: unknown): PlugdError {
-  const own = e instanceof Error && e.name === 'PlugdError' ? asPlugdError(e) : undefined;
-  if (own) return own;
-  const message = e instanceof Error ? e.message : String(e);
-  return new PlugdError('PLUGD_E_PLUGIN_ERROR', `plugin "${name}" method "${method}" failed: ${message}`, { cause: e });
 }

@@ -23,7 +23,17 @@ const CALL_GARBAGE = [
   'bad error',
   'bad flag',
 ];
-const CONTROL_GARBAGE = ['number', 'null', 'string', 'empty array', 'no id', 'forged proxy', 'unknown handler', 'bad throw'];
+const CONTROL_GARBAGE = [
+  'number',
+  'null',
+  'string',
+  'empty array',
+  'no id',
+  'forged proxy',
+  'unknown handler',
+  'bad throw',
+  'reply to nothing asked',
+];
 const LOG_GARBAGE = ['number', 'null', 'object', 'array of numbers'];
 
 describe('a plugin thread that posts malformed messages', () => {

@@ -6,12 +6,14 @@
 //        <── activated / reply / pong / crashed (each checked by the host)
 //   stdout, stderr ──UNIX socket (passed by the host)──> log pump thread
 //
-// It imports nothing but Node's own modules: every file it reads must be allowed by
-// --allow-fs-read, and the bundle, this file and the data folder are all that is.
+// It imports nothing but Node's own modules and the two entry modules it shares with the worker
+// entry (plain-error.mjs, plugin-definition.mjs): every file it reads must be allowed by
+// --allow-fs-read, and the bundle, these three files and the data folder are all that is.
 import os from 'node:os';
 import { syncBuiltinESMExports } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
+import { codedError, safeString, toPlain } from './plain-error.mjs';
+import { activatePlugin, invokeMethod, loadPlugin, pluginContext, replyWith } from './plugin-definition.mjs';
 
 if (!process.send) throw new Error('isolated-plugin.mjs must run as a child with an IPC channel');
 const send = process.send.bind(process);
@@ -42,9 +44,8 @@ syncBuiltinESMExports();
 
 /**
  * @typedef {import('../isolated-protocol.ts').IsolatedInit} IsolatedInit
- * @typedef {import('../isolated-protocol.ts').PlainError} PlainError
  * @typedef {{ name: string, id: string, instance: number, env: Readonly<Record<string, string | undefined>>, args: string[], dataDir: string, log: PluginLog }} PluginContext
- * @typedef {{ activate?: (ctx: PluginContext) => unknown, methods?: Record<string, (args: unknown, ctx: PluginContext) => unknown>, deactivate?: (ctx: PluginContext) => unknown }} PluginDefinition
+ * @typedef {import('./plugin-definition.mjs').PluginDefinition<PluginContext>} PluginDefinition
  */
 
 /** @type {IsolatedInit | null} */
@@ -53,41 +54,6 @@ let data = null;
 let plugin = null;
 /** @type {PluginContext | null} */
 let ctx = null;
-
-const MAX_CAUSE_DEPTH = 4;
-
-/** The cloneable form of a thrown value, in the shape the host checks. */
-/** @param {unknown} value @param {number} depth @returns {PlainError} */
-function toPlain(value, depth = 0) {
-  if (!(value instanceof Error)) return { name: 'Error', message: typeof value === 'string' ? value : safeString(value) };
-  const err = /** @type {Error & { code?: unknown }} */ (value);
-  /** @type {PlainError} */
-  const plain = { name: String(err.name), message: String(err.message) };
-  if (typeof err.stack === 'string') plain.stack = err.stack;
-  if (typeof err.code === 'string' || typeof err.code === 'number') plain.code = err.code;
-  if (err.cause !== undefined && depth < MAX_CAUSE_DEPTH) plain.cause = toPlain(err.cause, depth + 1);
-  return plain;
-}
-
-/** @param {unknown} value */
-function safeString(value) {
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}
-
-/**
- * An error of plugd's own (named PlugdError, the code kept out of the message): the host
- * rebuilds it as a PlugdError, where a plugin's own error is wrapped.
- * @param {string} code @param {string} message @param {unknown} [cause]
- */
-function codedError(code, message, cause) {
-  const error = Object.assign(new Error(message, cause === undefined ? undefined : { cause }), { code });
-  error.name = 'PlugdError';
-  return error;
-}
 
 // pino's levels; ctx.log writes one line per record to stdout (below warn) or stderr, which the
 // log pump frames, rate-limits and tags with { plugin, instance, stream }.
@@ -117,101 +83,26 @@ function createLog(level, bindings) {
   return /** @type {PluginLog} */ (/** @type {unknown} */ (log));
 }
 
-/** @param {unknown} def @param {IsolatedInit} init @returns {PluginDefinition} */
-function checkDefinition(def, init) {
-  const where = `plugin "${init.name}" (${init.entry})`;
-  if (typeof def !== 'object' || def === null)
-    throw codedError('PLUGD_E_ACTIVATION', `${where} must export default { activate, methods, deactivate }`);
-  const d = /** @type {Record<string, unknown>} */ (def);
-  for (const hook of ['activate', 'deactivate']) {
-    if (d[hook] !== undefined && typeof d[hook] !== 'function')
-      throw codedError('PLUGD_E_ACTIVATION', `${where}: "${hook}" must be a function`);
-  }
-  if (d.methods !== undefined && (typeof d.methods !== 'object' || d.methods === null)) {
-    throw codedError('PLUGD_E_ACTIVATION', `${where}: "methods" must be an object of functions`);
-  }
-  return /** @type {PluginDefinition} */ (def);
-}
-
 /** @param {IsolatedInit} init @returns {Promise<string[]>} */
 async function activate(init) {
   if (data) throw codedError('PLUGD_E_ACTIVATION', `this process already runs plugin "${data.name}"`);
   data = init;
   process.argv.push(...init.args);
-  let mod;
-  try {
-    mod = await import(pathToFileURL(init.entry).href);
-  } catch (e) {
-    throw codedError(
-      'PLUGD_E_ACTIVATION',
-      `plugin "${init.name}": cannot load ${init.entry}: ${e instanceof Error ? e.message : String(e)}`,
-      e,
-    );
-  }
-  const def = checkDefinition(mod.default, init);
-  ctx = Object.freeze({
-    name: init.name,
-    id: init.id,
-    instance: init.instance,
-    env: Object.freeze({ ...process.env }),
-    args: [...init.args],
-    dataDir: init.dataDir,
-    log: createLog(init.logLevel, {}),
-  });
-  let answer;
-  try {
-    answer = def.activate ? await def.activate(ctx) : undefined;
-  } catch (e) {
-    throw codedError('PLUGD_E_ACTIVATION', `plugin "${init.name}": activate() threw: ${e instanceof Error ? e.message : String(e)}`, e);
-  }
-  const list = /** @type {{ Implements?: unknown } | undefined} */ (answer)?.Implements;
-  if (!Array.isArray(list) || !list.every((t) => typeof t === 'string')) {
-    throw codedError(
-      'PLUGD_E_ACTIVATION',
-      `plugin "${init.name}": activate() must return { Implements: ["Capability", ...] } (Docker's Plugin.Activate answer)`,
-    );
-  }
+  const def = await loadPlugin(init);
+  ctx = pluginContext(init, { dataDir: init.dataDir, log: createLog(init.logLevel, {}) });
+  const list = await activatePlugin(def, ctx, init.name);
   plugin = def;
-  return [...list];
-}
-
-/** @param {string} method @param {unknown} args */
-async function invoke(method, args) {
-  if (!plugin || !ctx || !data) throw codedError('PLUGD_E_NOT_RUNNING', 'no plugin is activated in this process');
-  const methods = plugin.methods ?? {};
-  const fn = Object.hasOwn(methods, method) ? methods[method] : undefined;
-  if (typeof fn !== 'function') {
-    throw codedError(
-      'PLUGD_E_METHOD',
-      `plugin "${data.name}" has no method "${method}"; it defines: ${Object.keys(methods).join(', ') || '(none)'}`,
-    );
-  }
-  return fn(args, ctx);
+  return list;
 }
 
 /** @param {number} id @param {string} method @param {unknown} args */
 function answerCall(id, method, args) {
-  invoke(method, args).then(
-    (value) => {
-      try {
-        send(['reply', id, 0, value]);
-      } catch (e) {
-        const name = /** @type {IsolatedInit} */ (data).name;
-        send([
-          'reply',
-          id,
-          1,
-          toPlain(
-            codedError(
-              'PLUGD_E_PLUGIN_ERROR',
-              `plugin "${name}" method "${method}" returned a value that cannot be sent back to the host (it must be structured-cloneable): ${e instanceof Error ? e.message : String(e)}`,
-            ),
-          ),
-        ]);
-      }
-    },
-    (e) => send(['reply', id, 1, toPlain(e)]),
-  );
+  const name = data?.name ?? '(none)';
+  const outcome =
+    plugin && ctx
+      ? invokeMethod(plugin, ctx, name, method, args)
+      : Promise.reject(codedError('PLUGD_E_NOT_RUNNING', 'no plugin is activated in this process'));
+  replyWith(outcome, name, method, (failed, payload) => send(['reply', id, failed, payload]));
 }
 
 async function deactivate() {
