@@ -21,6 +21,15 @@ lives() {
   kill -s 0 "$pid" 2>/dev/null || kill -s 0 -- "-$pid" 2>/dev/null
 }
 
+# Waits (in 50 ms steps) until the plugin's group has ended, at most the grace.
+settle() {
+  steps=$(( (grace + 49) / 50 ))
+  while [ "$steps" -gt 0 ] && lives; do
+    /usr/bin/env -i /bin/sleep 0.05 2>/dev/null
+    steps=$((steps - 1))
+  done
+}
+
 end() {
   trap '' TERM INT HUP PIPE
   pid=\${pid:-$!} # a trap may run between the spawn and pid=$!
@@ -28,11 +37,7 @@ end() {
     # The pid as well as the group: the plugin may not have called setsid yet.
     kill -s TERM "$pid" 2>/dev/null
     kill -s TERM -- "-$pid" 2>/dev/null
-    steps=$(( (grace + 49) / 50 ))
-    while [ "$steps" -gt 0 ] && lives; do
-      /usr/bin/env -i /bin/sleep 0.05 2>/dev/null
-      steps=$((steps - 1))
-    done
+    settle
     if lives; then
       kill -s KILL "$pid" 2>/dev/null # first the leader, so that it forks nothing after the group's kill
       kill -s KILL -- "-$pid" 2>/dev/null
@@ -49,6 +54,8 @@ pid=$!
 echo "pid $pid" || end
 wait "$pid"
 code=$?
+trap '' TERM INT HUP PIPE
 kill -s KILL -- "-$pid" 2>/dev/null # whatever the plugin left behind in its group
+settle # the wrapper's exit says the whole group has ended
 exit "$code"
 `;
