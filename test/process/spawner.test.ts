@@ -5,11 +5,13 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ProcessInstance, type ProcessInstanceOptions } from '../../src/isolation/process-instance.js';
 import { Spawner } from '../../src/isolation/spawner.js';
 import { SLOT_COUNT } from '../../src/isolation/wire-constants.mjs';
 import { TaskPool } from '../../src/tasks/task-pool.js';
+import type { SpawnEvent } from '../../src/isolation/spawner-protocol.js';
 import { onCleanup, tempDir } from '../helpers.js';
 import { killAll, marked, statFields } from './proc-scan.js';
 
@@ -135,4 +137,38 @@ describe('the spawner thread', () => {
       expect(marked(marker)).toEqual([]);
     },
   );
+
+  it('runs the Node wrapper where the lean one cannot run: spawned, the pid checked, the exit reported', async () => {
+    const { dir, spawner, marker } = await setup();
+    const events: SpawnEvent[] = [];
+    const exited = new Promise<SpawnEvent>((resolve) =>
+      spawner.spawn(
+        {
+          lean: null,
+          nodeWrapper: fileURLToPath(new URL('../../src/isolation/entry/process-wrapper.mjs', import.meta.url)),
+          command: process.execPath,
+          args: ['-e', 'setInterval(() => {}, 1000)', marker],
+          cwd: dir,
+          env: {},
+          socketPath: path.join(dir, 'n.sock'),
+          logSocket: path.join(dir, 'log.sock'),
+          id: 'n-id',
+          name: 'n',
+          instance: 1,
+          graceMs: 1_000,
+          nice: 0,
+        },
+        (event) => {
+          events.push(event);
+          if (event.type === 'exit') resolve(event);
+        },
+      ),
+    );
+    await expect.poll(() => events.map((e) => e.type), { timeout: 10_000 }).toEqual(['spawned', 'pid']);
+    const [spawned, reported] = events as [{ type: 'spawned'; pid: number }, { type: 'pid'; pid: number }];
+    expect(Number(statFields(reported.pid)[1])).toBe(spawned.pid);
+    process.kill(spawned.pid, 'SIGTERM');
+    expect(await exited).toMatchObject({ type: 'exit' });
+    await expect.poll(() => marked(marker), { timeout: 10_000 }).toEqual([]);
+  });
 });
