@@ -28,8 +28,10 @@ export class Spawner {
       return;
     }
     const seq = ++this.#seq;
+    const worker = this.#thread();
     this.#listeners.set(seq, listener);
-    this.#post(this.#thread(), { ...request, type: 'spawn', seq });
+    worker.ref(); // a start or a running wrapper keeps the host alive, as a child process of its own would
+    this.#post(worker, { ...request, type: 'spawn', seq });
   }
 
   /** The thread id of the spawner thread while it runs (diagnostics). */
@@ -41,7 +43,10 @@ export class Spawner {
   close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
-      if (this.#worker) this.#post(this.#worker, { type: 'close' });
+      if (this.#worker) {
+        this.#worker.ref(); // close() is awaited: its end must not wait on a loop that has emptied
+        this.#post(this.#worker, { type: 'close' });
+      }
     }
     return this.#ended;
   }
@@ -58,7 +63,7 @@ export class Spawner {
   #thread(): Worker {
     if (this.#worker) return this.#worker;
     const worker = new Worker(ENTRY, { name: 'plugd:spawner' });
-    worker.unref(); // the host's own handles decide when it exits, not this thread
+    worker.unref(); // ref'd only while it has wrappers: an idle spawner does not keep the host alive
     this.#worker = worker;
     let failure: Error | null = null;
     worker.on('message', (reply: SpawnerReply) => this.#deliver(reply));
@@ -92,6 +97,7 @@ export class Spawner {
     if (terminal) {
       this.#listeners.delete(reply.seq);
       this.#spawned.delete(reply.seq);
+      if (this.#listeners.size === 0) this.#worker?.unref();
     }
     if (reply.type === 'failed' || reply.type === 'error') listener({ type: reply.type, error: rebuilt(reply.error) });
     else {

@@ -1,18 +1,21 @@
 // The spawner thread on its own: process instances started through it, with a real log socket,
 // real wrappers and real plugins. It forks off the main thread, and when it dies the plugins it
 // started die with it (the kernel's parent-death signal) and are reported as crashed.
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ProcessInstance, type ProcessInstanceOptions } from '../../src/isolation/process-instance.js';
 import { Spawner } from '../../src/isolation/spawner.js';
 import { SLOT_COUNT } from '../../src/isolation/wire-constants.mjs';
 import { TaskPool } from '../../src/tasks/task-pool.js';
 import type { SpawnEvent } from '../../src/isolation/spawner-protocol.js';
-import { onCleanup, tempDir } from '../helpers.js';
+import { bundle, onCleanup, tempDir } from '../helpers.js';
 import { killAll, marked, statFields } from './proc-scan.js';
 
 /** A log socket that takes whatever the wrappers send (the log pump's place). */
@@ -171,4 +174,37 @@ describe('the spawner thread', () => {
     expect(await exited).toMatchObject({ type: 'exit' });
     await expect.poll(() => marked(marker), { timeout: 10_000 }).toEqual([]);
   });
+
+  it('keeps the host alive while it starts a wrapper: a host whose only work is `await sup.enable()` gets past it', async () => {
+    const index = new URL('../../src/index.js', import.meta.url).href;
+    const pino = pathToFileURL(createRequire(import.meta.url).resolve('pino')).href;
+    const host = path.join(await tempDir(), 'host.mjs');
+    await writeFile(
+      host,
+      `
+      import { pino } from ${JSON.stringify(pino)};
+      import { createSupervisor } from ${JSON.stringify(index)};
+      const [root, dir] = process.argv.slice(-2);
+      const sup = await createSupervisor({ root, logger: pino({ level: 'silent' }), restore: false });
+      const { name } = await sup.install(dir);
+      await sup.enable(name);
+      process.stdout.write(sup.inspect(name).state);
+      await sup.close();
+    `,
+    );
+    const plugin = await bundle('proc-family');
+    for (let run = 0; run < 3; run++) {
+      const root = path.join(await tempDir(), 'store');
+      const child = spawn(process.execPath, ['--import', 'tsx', host, root, plugin], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      onCleanup(() => child.kill('SIGKILL'));
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      expect({ run, out, code }).toEqual({ run, out: 'running', code: 0 }); // 13: the loop emptied with the enable unsettled
+    }
+  }, 60_000);
 });
