@@ -4,6 +4,7 @@
 // against the end of the process. The spawner thread starts the wrapper and reports on it; the
 // main thread signals it and the plugin's group by pid, synchronously.
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { Address } from '../docker/docker-protocol.mjs';
 import { DockerPluginClient } from '../docker/plugin-client.mjs';
 import { dockerCallError, handshakeResult } from '../docker/plugin-errors.js';
@@ -93,7 +94,7 @@ export class ProcessInstance implements ProbedInstance {
       options.spawner.spawn(
         {
           lean: LEAN,
-          nodeWrapper: WRAPPER.pathname,
+          nodeWrapper: fileURLToPath(WRAPPER),
           command: options.command,
           args: options.args,
           cwd: options.cwd,
