@@ -252,7 +252,9 @@ if (procsResult) {
       'plugin RSS MB mean': p.rssMb.pluginMean,
       'wrapper/plugin': p.rssMb.wrapperPerPlugin,
       'Pss MB wrapper / plugin': `${p.pssMb.wrapperMean} / ${p.pssMb.pluginMean}`,
-      'spawn() on main thread p50/p99/max ms': `${p.spawnSyncMs.p50} / ${p.spawnSyncMs.p99} / ${p.spawnSyncMs.max}`,
+      'main thread per start (handoff + fork) p50/p99/max ms': `${p.spawnSyncMs.p50} / ${p.spawnSyncMs.p99} / ${p.spawnSyncMs.max}`,
+      'fork on main thread p50 ms (count)': `${p.forkSyncMs.p50} (${p.forkSyncMs.count})`,
+      'main thread busy ms per start': p.mainThreadBusyMsPerStart,
       'setPriority p50/max ms': `${p.setPrioritySyncMs.p50} / ${p.setPrioritySyncMs.max}`,
       'burst total ms': p.burstTotalMs,
       'loop delay p50/p99/max ms idle': `${p.loopDelayMs.idle.p50} / ${p.loopDelayMs.idle.p99} / ${p.loopDelayMs.idle.max}`,
@@ -365,7 +367,7 @@ if (procsResult) {
     met: procsResult.rssMb.wrapperMean <= 2,
   });
   targets.push({
-    target: 'process plugin: spawn on the main thread ≤ 1 ms (a baseline for now)',
+    target: 'process plugin: main-thread time of a start on its way to the wrapper ≤ 1 ms',
     measured: `p50 ${procsResult.spawnSyncMs.p50} ms, max ${procsResult.spawnSyncMs.max} ms`,
     met: procsResult.spawnSyncMs.max <= 1,
   });

@@ -1,11 +1,12 @@
 // What plugd adds per process plugin: the RSS (and PSS) of its wrapper processes, and the time
-// each start blocks the host's main thread in child_process.spawn, at N = 1, 10, 50.
+// each start blocks the host's main thread on its way to the wrapper (the synchronous part of
+// ProcessInstance.start, plus a child_process.spawn when the main thread forks), at N = 1, 10, 50.
 // The plugins are `sleep` (a process that never opens its socket), measured while they activate:
 // the wrapper is all that is plugd's, whatever the plugin is.
 // Run: npx tsx bench/scenarios/process-overhead.ts [--n 1,10,50] [--src <dir of plugd's src>]
 import childProcess from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,6 +18,9 @@ const MB = 1024;
 const { values } = parseArgs({ options: { n: { type: 'string', default: '1,10,50' }, src: { type: 'string' } } });
 const src = values.src ? pathToFileURL(`${path.resolve(values.src)}/`).href : new URL('../../src/', import.meta.url).href;
 const { createSupervisor } = (await import(new URL('index.js', src).href)) as typeof import('../../src/index.js');
+const { ProcessInstance } = (await import(
+  new URL('isolation/process-instance.js', src).href
+)) as typeof import('../../src/isolation/process-instance.js');
 
 /** kB of one field of /proc/<pid>/status or smaps_rollup (0 when gone). */
 function kb(pid: number, file: string, field: string): number {
@@ -27,28 +31,53 @@ function kb(pid: number, file: string, field: string): number {
   }
 }
 
+/** The children of a process, whichever of its threads forked them (ppid in /proc/<pid>/stat). */
 function childrenOf(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) found.push(Number(entry));
+    } catch {
+      /* gone meanwhile */
+    }
   }
+  return found;
 }
 
-/** Times the synchronous part of every spawn of a wrapper until `restore()`. */
+/**
+ * Times, until `restore()`, the synchronous part of every start (ProcessInstance.start) plus the
+ * child_process.spawn that a start runs on this thread, if any (a spawner thread's spawns use
+ * that thread's own bindings). Paired in order: one figure per start.
+ */
 function timeSpawns() {
-  const ms: number[] = [];
+  const handoff: number[] = [];
+  const fork: number[] = [];
   const original = childProcess.spawn;
+  const originalStart = ProcessInstance.start;
+  ProcessInstance.start = function timedStart(this: typeof ProcessInstance, ...args: Parameters<typeof ProcessInstance.start>) {
+    const t0 = performance.now();
+    try {
+      return originalStart.apply(this, args);
+    } finally {
+      handoff.push(performance.now() - t0);
+    }
+  };
   childProcess.spawn = function timed(this: unknown, ...args: unknown[]) {
     const t0 = performance.now();
     const child = (original as (...a: unknown[]) => childProcess.ChildProcess).apply(this, args);
-    ms.push(performance.now() - t0);
+    fork.push(performance.now() - t0);
     return child;
   } as typeof childProcess.spawn;
   syncBuiltinESMExports();
   return {
-    ms,
+    get ms() {
+      return handoff.map((ms, i) => ms + (fork[i] ?? 0));
+    },
+    forks: fork,
     restore() {
+      ProcessInstance.start = originalStart;
       childProcess.spawn = original;
       syncBuiltinESMExports();
     },
@@ -109,6 +138,7 @@ async function measure(n: number) {
       wrapperPssMbPerPlugin: r(sum(pss) / MB / n),
       pluginRssMb: r(sum(plugins) / MB / n),
       spawnMs: { p50: r(pct(timing.ms, 50)), p99: r(pct(timing.ms, 99)), max: r(Math.max(...timing.ms)), count: timing.ms.length },
+      forksOnMainThread: timing.forks.length,
     };
   } finally {
     await sup.close();
@@ -130,8 +160,9 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
       'wrapper RSS MB/plugin': row.wrapperRssMbPerPlugin,
       'wrapper PSS MB/plugin': row.wrapperPssMbPerPlugin,
       'plugin RSS MB': row.pluginRssMb,
-      'spawn() main-thread ms p50/p99/max': `${row.spawnMs.p50} / ${row.spawnMs.p99} / ${row.spawnMs.max}`,
-      spawns: row.spawnMs.count,
+      'main thread per start ms p50/p99/max': `${row.spawnMs.p50} / ${row.spawnMs.p99} / ${row.spawnMs.max}`,
+      starts: row.spawnMs.count,
+      'forks on main thread': row.forksOnMainThread,
     })),
   );
   console.log(

@@ -18,6 +18,7 @@ import type { PluginInstance, ProbedInstance } from './plugin-instance.js';
 import type { PluginThread } from './plugin-thread.js';
 import { NodeProcessInstance } from './node-process-instance.js';
 import { ProcessInstance } from './process-instance.js';
+import { Spawner } from './spawner.js';
 import { linkHostPackage } from './host-package.js';
 import { SLOT_COUNT } from './wire-constants.mjs';
 import { WorkerInstance } from './worker-instance.js';
@@ -59,6 +60,8 @@ export class Instances implements InstanceHost {
   readonly #unpublishing = new Set<Promise<void>>();
   /** Instances started and neither activated nor ended: the warm pool refills when there are none. */
   readonly #activating = new Set<PluginInstance>();
+  /** Starts the wrappers of process plugins off the main thread; its thread starts with the first one. */
+  readonly #spawner = new Spawner();
   /** `<root>/node_modules/plugd`, made as the first plugin starts (host-package.ts). */
   #hostPackage: Promise<string | null> | null = null;
 
@@ -258,6 +261,7 @@ export class Instances implements InstanceHost {
       watchdogMs: this.#options.watchdogMs,
       tasks: this.#tasks,
       stderrTail: () => this.#pump.stderrTail(input.id, input.instance, STDERR_TAIL_LINES),
+      spawner: this.#spawner,
     });
   }
 
@@ -294,6 +298,8 @@ export class Instances implements InstanceHost {
     this.#watchdog.close();
     this.#probes.close();
     await Promise.all([...this.#live].map((i) => i.exited));
+    // Only now: a wrapper's parent-death signal fires when the thread that started it ends.
+    await this.#spawner.close();
     await this.#warm?.close();
     await Promise.all(this.#unpublishing);
     await this.#containers.close();

@@ -1,12 +1,10 @@
 // One running incarnation of a process plugin, seen from the main thread: the wrapper process
 // (process-wrapper-sh.mjs, or process-wrapper.mjs where setpriv is missing) that owns the plugin's
 // process group, the handshake on the task pool, and calls in Docker's protocol, each raced
-// against the end of the process.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import net from 'node:net';
-import { getPriority, setPriority } from 'node:os';
-import type { Readable } from 'node:stream';
+// against the end of the process. The spawner thread starts the wrapper and reports on it; the
+// main thread signals it and the plugin's group by pid, synchronously.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { Address } from '../docker/docker-protocol.mjs';
 import { DockerPluginClient } from '../docker/plugin-client.mjs';
 import { dockerCallError, handshakeResult } from '../docker/plugin-errors.js';
@@ -19,8 +17,9 @@ import { InstanceEnd } from './instance-end.js';
 import type { ProbedInstance } from './plugin-instance.js';
 import { answersPing, readAllThreads } from './process-hang.js';
 import type { ActivationResult } from './protocol.js';
-import { WRAPPER_SCRIPT } from './entry/process-wrapper-sh.mjs';
 import { SETPRIV } from './permission-flags.js';
+import type { Spawner } from './spawner.js';
+import type { LeanTools, SpawnEvent } from './spawner-protocol.js';
 import { SLOT_COUNT } from './wire-constants.mjs';
 
 const WRAPPER = new URL('./entry/process-wrapper.mjs', import.meta.url);
@@ -29,7 +28,7 @@ const WRAPPER = new URL('./entry/process-wrapper.mjs', import.meta.url);
  * The lean wrapper needs setpriv (the parent-death signal), setsid and a POSIX sh (util-linux and
  * dash on Debian); without them the Node wrapper does the same job at ~40 MB a plugin.
  */
-const LEAN =
+const LEAN: LeanTools | null =
   SETPRIV !== null && existsSync('/usr/bin/setsid') && existsSync('/bin/sh') && existsSync('/usr/bin/env')
     ? { setpriv: SETPRIV, nice: ['/usr/bin/nice', '/bin/nice'].find((p) => existsSync(p)) ?? null }
     : null;
@@ -58,6 +57,8 @@ export interface ProcessInstanceOptions {
   tasks: TaskPool;
   /** The last lines the plugin wrote to stderr, once the log pump has read all its output. */
   stderrTail: () => Promise<string[]>;
+  /** The supervisor's spawner thread, which starts the wrapper. */
+  spawner: Spawner;
 }
 
 /** How long an unexpected exit waits for the log pump to read the plugin's last stderr lines. */
@@ -71,26 +72,53 @@ export class ProcessInstance implements ProbedInstance {
   readonly booted: Promise<void>;
   readonly address: Address;
   readonly #options: ProcessInstanceOptions;
-  readonly #child: ChildProcess;
   readonly #client: DockerPluginClient;
   readonly #end: InstanceEnd;
   #reason: ExitReason | null = null;
+  /** The wrapper's pid while it runs: null once it has exited (or never started). */
+  #wrapperPid: number | null;
   /** The plugin's pid, which is also its process group (the wrapper reports it). */
   #pluginPid: number | null = null;
   #activated = false;
+  /** The SIGKILL that follows a SIGTERM after the grace, until the wrapper exits. */
+  #force: NodeJS.Timeout | null = null;
 
-  /** Starts the wrapper: the lean one with the log pump's sockets as its fds 3 and 4, or the Node one. */
-  static async start(options: ProcessInstanceOptions): Promise<ProcessInstance> {
-    if (!LEAN) return new ProcessInstance(options, null);
-    const streams = await Promise.all((['stdout', 'stderr'] as const).map((stream) => pumpStream(options, stream)));
-    try {
-      return new ProcessInstance(options, streams as [net.Socket, net.Socket]);
-    } finally {
-      for (const s of streams) s.destroy(); // the wrapper holds its own copies now (or never started)
-    }
+  /**
+   * Has the spawner thread start the wrapper (the lean one, with the log pump's sockets as its
+   * fds 3 and 4, or the Node one). Resolves once it runs, or with an ended instance when it could
+   * not start; rejects when the log pump cannot be reached.
+   */
+  static start(options: ProcessInstanceOptions): Promise<ProcessInstance> {
+    return new Promise((resolve, reject) => {
+      let instance: ProcessInstance | null = null;
+      options.spawner.spawn(
+        {
+          lean: LEAN,
+          nodeWrapper: fileURLToPath(WRAPPER),
+          command: options.command,
+          args: options.args,
+          cwd: options.cwd,
+          env: options.env,
+          socketPath: options.socketPath,
+          logSocket: options.logSocket,
+          id: options.id,
+          name: options.name,
+          instance: options.instance,
+          graceMs: options.graceMs,
+          nice: options.nice,
+        },
+        (event) => {
+          if (instance) return instance.#on(event);
+          if (event.type === 'failed') return reject(event.error);
+          instance = new ProcessInstance(options, event.type === 'spawned' ? event.pid : null);
+          if (event.type !== 'spawned') instance.#on(event);
+          resolve(instance);
+        },
+      );
+    });
   }
 
-  private constructor(options: ProcessInstanceOptions, pump: [net.Socket, net.Socket] | null) {
+  private constructor(options: ProcessInstanceOptions, wrapperPid: number | null) {
     this.#options = options;
     this.name = options.name;
     this.instance = options.instance;
@@ -98,75 +126,53 @@ export class ProcessInstance implements ProbedInstance {
     this.address = { socketPath: options.socketPath };
     this.#client = new DockerPluginClient(this.address);
     this.#end = new InstanceEnd(options.name, { watchdogMs: options.watchdogMs });
-    const config = {
-      command: options.command,
-      args: options.args,
-      cwd: options.cwd,
-      logSocket: options.logSocket,
-      id: options.id,
-      name: options.name,
-      instance: options.instance,
-      graceMs: options.graceMs,
-      // The wrapper checks its parent is still this process, and ends the plugin when it is not.
-      hostPid: process.pid,
-    };
-    this.#child = pump
-      ? spawnLean(options, pump)
-      : spawn(process.execPath, [WRAPPER.pathname], {
-          env: { ...options.env, PLUGD_SOCKET: options.socketPath, PLUGD_WRAPPER: JSON.stringify(config) },
-          // stdin is the lifeline: never written, its end tells the wrapper the host is gone.
-          stdio: ['pipe', 'pipe', 'ignore'],
-        });
-    if (!pump && options.nice > 0 && this.#child.pid !== undefined) {
-      try {
-        setPriority(this.#child.pid, options.nice);
-      } catch {
-        /* not permitted: normal priority */
-      }
-    }
-    this.booted = new Promise((resolve) => {
-      this.#child.once('spawn', () => resolve());
-      void this.exited.then(() => resolve());
-    });
-    this.#readWrapper(this.#child.stdout!);
-    this.#child.on('error', (e) => this.#finish('crash', null, e));
-    this.#child.on('exit', (code, signal) => {
-      const reason = this.#reason ?? (signal ? 'crash' : 'exit');
-      const cause = signal ? new Error(`killed by ${signal}`) : undefined;
-      if (this.#reason !== null || !this.running) return this.#finish(reason, code, cause);
-      // An exit nobody asked for: its last stderr lines say why, as systemd's status shows them.
-      void this.#lastStderr().then((stderr) => {
-        this.#finish(reason, code, exitError(this.name, reason, { code, cause, stderr, activating: !this.#activated }));
-      });
-    });
+    this.#wrapperPid = wrapperPid;
+    this.booted = Promise.resolve(); // the fork is done, off this thread
   }
 
-  /**
-   * The wrapper says one thing, once: "pid N\n". Anything else on that pipe (the plugin can
-   * open it through /proc) is a protocol violation that ends the instance; a pid is trusted
-   * only if it is a child of the wrapper, since the host signals its group.
-   */
-  #readWrapper(stdout: Readable): void {
-    let buffered = '';
-    stdout.setEncoding('utf8');
-    const onData = (text: string) => {
-      buffered += text;
-      const nl = buffered.indexOf('\n');
-      if (nl === -1 && buffered.length < 32) return;
-      stdout.off('data', onData);
-      stdout.resume(); // whatever follows is drained, never read
-      const pid = wrapperPid(buffered.slice(0, nl), this.#child.pid);
-      if (typeof pid === 'number') this.#pluginPid = pid;
-      else if (pid === 'malformed')
-        this.kill(
+  /** What the spawner thread reports of the wrapper. */
+  #on(event: SpawnEvent): void {
+    switch (event.type) {
+      case 'pid':
+        this.#pluginPid = event.pid;
+        return;
+      case 'malformed':
+        return this.kill(
           'crash',
           new PlugdError(
             'PLUGD_E_PROTOCOL',
             `the wrapper of plugin "${this.name}" sent a malformed message instead of "pid N"; the instance was ended`,
           ),
         );
-    };
-    stdout.on('data', onData);
+      case 'error':
+        return this.#finish('crash', null, event.error);
+      case 'lost':
+        // The kernel signals the wrapper, which ends the group; nothing will report its exit.
+        this.#signal('SIGTERM');
+        this.#exitedWrapper();
+        return this.#finish(this.#reason ?? 'crash', null, this.#reason === 'stopped' ? undefined : event.error);
+      case 'exit':
+        return this.#onExit(event.code, event.signal);
+      default:
+        return; // 'spawned' and 'failed' come first, to start()
+    }
+  }
+
+  #onExit(code: number | null, signal: NodeJS.Signals | null): void {
+    this.#exitedWrapper();
+    const reason = this.#reason ?? (signal ? 'crash' : 'exit');
+    const cause = signal ? new Error(`killed by ${signal}`) : undefined;
+    if (this.#reason !== null || !this.running) return this.#finish(reason, code, cause);
+    // An exit nobody asked for: its last stderr lines say why, as systemd's status shows them.
+    void this.#lastStderr().then((stderr) => {
+      this.#finish(reason, code, exitError(this.name, reason, { code, cause, stderr, activating: !this.#activated }));
+    });
+  }
+
+  #exitedWrapper(): void {
+    this.#wrapperPid = null;
+    if (this.#force) clearTimeout(this.#force);
+    this.#force = null;
   }
 
   get exited() {
@@ -265,9 +271,9 @@ export class ProcessInstance implements ProbedInstance {
 
   #terminate(graceMs: number): void {
     this.#signal('SIGTERM');
-    const force = setTimeout(() => this.#signal('SIGKILL'), graceMs);
-    force.unref();
-    this.#child.once('exit', () => clearTimeout(force));
+    if (this.#wrapperPid === null || this.#force) return; // the wrapper is gone, or a SIGKILL is due already
+    this.#force = setTimeout(() => this.#signal('SIGKILL'), graceMs);
+    this.#force.unref();
   }
 
   /** Signals the plugin's process group and the wrapper (which forwards to the group too). */
@@ -279,71 +285,16 @@ export class ProcessInstance implements ProbedInstance {
         /* the group is gone */
       }
     }
-    if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill(signal);
+    if (this.#wrapperPid !== null) {
+      try {
+        process.kill(this.#wrapperPid, signal);
+      } catch {
+        /* it has exited; its exit is on its way from the spawner thread */
+      }
+    }
   }
 
   #finish(reason: ExitReason, code: number | null, cause: unknown): void {
     if (this.#end.finish(reason, code, cause)) this.#client.close();
   }
-}
-
-/** The plugin's pid from the wrapper's line, if the line is well-formed and names the wrapper's child. */
-function wrapperPid(line: string, wrapperPid: number | undefined): number | 'malformed' | 'gone' {
-  const match = /^pid ([1-9]\d{0,9})$/.exec(line);
-  if (!match) return 'malformed';
-  const pid = Number(match[1]);
-  if (pid <= 1 || pid === process.pid || pid === wrapperPid) return 'malformed';
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === wrapperPid ? pid : 'malformed';
-  } catch {
-    return 'gone'; // the plugin has ended already: its wrapper ends its group
-  }
-}
-
-/**
- * `[nice -n N] setpriv --pdeathsig TERM -- sh -c WRAPPER_SCRIPT`, each exec'ing the next (one
- * process): the kernel signals the wrapper when the host dies, and nice applies before the
- * plugin is spawned, so the plugin inherits it.
- */
-function spawnLean(options: ProcessInstanceOptions, [stdout, stderr]: [net.Socket, net.Socket]): ChildProcess {
-  const lean = LEAN!;
-  let increment = 0;
-  try {
-    increment = options.nice - getPriority();
-  } catch {
-    /* unknown: leave it */
-  }
-  const nice = lean.nice && increment > 0 ? [lean.nice, '-n', String(increment)] : [];
-  const [command, ...args] = [
-    ...nice,
-    lean.setpriv,
-    '--pdeathsig',
-    'TERM',
-    '--',
-    '/bin/sh',
-    '-c',
-    WRAPPER_SCRIPT,
-    'plugd-wrapper',
-    String(options.graceMs / 1_000),
-    String(process.pid),
-    options.command,
-    ...options.args,
-  ];
-  return spawn(command!, args, {
-    cwd: options.cwd,
-    env: { ...options.env, PLUGD_SOCKET: options.socketPath },
-    // fd 1 carries "pid N"; fds 3 and 4 become the plugin's stdout and stderr.
-    stdio: ['ignore', 'pipe', 'ignore', stdout, stderr],
-  });
-}
-
-/** A connection to the log pump, announced with the header it expects. */
-function pumpStream(options: ProcessInstanceOptions, stream: 'stdout' | 'stderr'): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(options.logSocket);
-    socket.once('error', reject);
-    const header = `${JSON.stringify({ id: options.id, name: options.name, instance: options.instance, stream })}\n`;
-    socket.once('connect', () => socket.write(header, (e) => (e ? reject(e) : resolve(socket))));
-  });
 }

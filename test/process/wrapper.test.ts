@@ -66,7 +66,7 @@ async function startShellWrapper(hostPid: number) {
       '-c',
       WRAPPER_SCRIPT,
       'plugd-wrapper',
-      '0.5',
+      '500', // the grace, ms
       String(hostPid),
       process.execPath,
       '-e',

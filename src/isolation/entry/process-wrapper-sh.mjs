@@ -5,14 +5,30 @@
 //        <──stdout: "pid N"────────────    fd 3, fd 4 (log pump sockets) ──> plugin's stdout, stderr
 //
 // The kernel sends SIGTERM when the host dies, SIGKILL included; the trap takes the plugin's whole
-// group down (SIGTERM, then SIGKILL after the grace). The trap is set before anything is spawned,
+// group down: SIGTERM, then SIGKILL once the grace has passed, or an exit as soon as the group has
+// ended, whichever comes first. The trap is set before anything is spawned,
 // and a parent that is no longer the host (it died before the death signal was armed) starts nothing.
 
-/** The wrapper, run as `sh -c WRAPPER_SCRIPT plugd-wrapper <grace s> <host pid> <command> [args...]`. */
+/** The wrapper, run as `sh -c WRAPPER_SCRIPT plugd-wrapper <grace ms> <host pid> <command> [args...]`. */
 export const WRAPPER_SCRIPT = `grace=$1
 host=$2
 shift 2
 pid=
+
+# Whether the plugin's leader or anyone in its group is still there. A leader that has exited stays
+# a zombie until this shell waits for it, which it does for each foreground command (the sleep).
+lives() {
+  kill -s 0 "$pid" 2>/dev/null || kill -s 0 -- "-$pid" 2>/dev/null
+}
+
+# Waits (in 50 ms steps) until the plugin's group has ended, at most the grace.
+settle() {
+  steps=$(( (grace + 49) / 50 ))
+  while [ "$steps" -gt 0 ] && lives; do
+    /usr/bin/env -i /bin/sleep 0.05 2>/dev/null
+    steps=$((steps - 1))
+  done
+}
 
 end() {
   trap '' TERM INT HUP PIPE
@@ -21,9 +37,11 @@ end() {
     # The pid as well as the group: the plugin may not have called setsid yet.
     kill -s TERM "$pid" 2>/dev/null
     kill -s TERM -- "-$pid" 2>/dev/null
-    /usr/bin/env -i /bin/sleep "$grace" 2>/dev/null
-    kill -s KILL "$pid" 2>/dev/null # first the leader, so that it forks nothing after the group's kill
-    kill -s KILL -- "-$pid" 2>/dev/null
+    settle
+    if lives; then
+      kill -s KILL "$pid" 2>/dev/null # first the leader, so that it forks nothing after the group's kill
+      kill -s KILL -- "-$pid" 2>/dev/null
+    fi
   fi
   exit 0
 }
@@ -36,6 +54,8 @@ pid=$!
 echo "pid $pid" || end
 wait "$pid"
 code=$?
+trap '' TERM INT HUP PIPE
 kill -s KILL -- "-$pid" 2>/dev/null # whatever the plugin left behind in its group
+settle # the wrapper's exit says the whole group has ended
 exit "$code"
 `;
