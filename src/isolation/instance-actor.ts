@@ -10,6 +10,7 @@
 //                                                      │ pino, console, stdout ──┐
 //   LogPump (handle) ──attach(port)──> pump thread <──── MessagePort batches ────┘
 //   TaskPool (piscina) ── bundle digests on short-lived pool threads
+//   Spawner ──postMessage──> spawner thread ──fork──> process plugin's wrapper ──> plugin
 import { fromCallback } from 'xstate';
 import { PlugdError } from '../errors.js';
 import type { InstanceActorEvent, InstanceActorInput } from '../../machines/plugin.machine.js';
