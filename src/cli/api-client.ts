@@ -8,7 +8,8 @@ export class NoDaemonError extends Error {
     cause: unknown,
   ) {
     super(
-      `no plugd daemon answers on ${socket} (${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}); start one with \`plugd daemon\`, or run a host with control: true`,
+      `no plugd daemon answers on ${socket} (${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}); ` +
+        `start one with \`plugd daemon\`, or run a host with control: true`,
     );
   }
 }

@@ -65,5 +65,6 @@ export function eventLine(e: Record<string, unknown>): string {
   const time = typeof e.at === 'number' ? new Date(e.at).toISOString() : '-';
   const error = e.error as { code: string; message: string } | null;
   const restarts = typeof e.restarts === 'number' && e.restarts > 0 ? ` (restarts ${e.restarts})` : '';
-  return `${time} ${String(e.name)} ${String(e.from ?? '-')} -> ${String(e.to)}${restarts}${error ? ` ${error.code}: ${error.message}` : ''}`;
+  const why = error ? ` ${error.code}: ${error.message}` : '';
+  return `${time} ${String(e.name)} ${String(e.from ?? '-')} -> ${String(e.to)}${restarts}${why}`;
 }

@@ -26,7 +26,8 @@ export function exitError(name: string, reason: ExitReason, detail: ExitDetail):
     case 'hung':
       return new PlugdError(
         'PLUGD_E_PLUGIN_HUNG',
-        `plugin "${name}" blocked its event loop for more than ${detail.watchdogMs} ms and was terminated; move long synchronous work out of the plugin's event loop`,
+        `plugin "${name}" blocked its event loop for more than ${detail.watchdogMs} ms and was terminated; move long ` +
+          `synchronous work out of the plugin's event loop`,
         cause,
       );
     case 'oom':

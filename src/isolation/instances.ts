@@ -159,7 +159,8 @@ export class Instances implements InstanceHost {
     return linkHostPackage(this.#store.root).catch((e: unknown) => {
       this.#log.warn(
         { err: e },
-        `cannot link ${path.join(this.#store.root, 'node_modules', 'plugd')} to the host's plugd; plugins that import 'plugd' will not find it`,
+        `cannot link ${path.join(this.#store.root, 'node_modules', 'plugd')} to the host's plugd; plugins that import ` +
+          `'plugd' will not find it`,
       );
       return null;
     });

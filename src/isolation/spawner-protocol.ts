@@ -37,7 +37,10 @@ export interface WireError {
 
 export type SpawnerRequest = SpawnRequest | { type: 'close' };
 
-/** What the thread reports about one wrapper, in this order: `failed`, or `spawned` (or `error`), then `pid` or `malformed`, then `exit`. */
+/**
+ * What the thread reports about one wrapper, in this order: `failed`, or `spawned` (or `error`),
+ * then `pid` or `malformed`, then `exit`.
+ */
 export type SpawnerReply =
   /** The log pump's sockets could not be connected: nothing was started. */
   | { type: 'failed'; seq: number; error: WireError }

@@ -126,7 +126,8 @@ export function checkPermissions(manifest: Manifest, granted: boolean): string[]
   if (asked.length > 0 && !granted) {
     throw new PlugdError(
       'PLUGD_E_PERMISSION',
-      `plugin "${manifest.name}" asks to read the host env variables ${asked.join(', ')}; review them and install with { grantPermissions: true }`,
+      `plugin "${manifest.name}" asks to read the host env variables ${asked.join(', ')}; review them and install with { ` +
+        `grantPermissions: true }`,
       { details: { permissions: manifest.permissions } },
     );
   }
@@ -172,7 +173,8 @@ export function carrySettings(old: PluginRecord, manifest: Manifest, granted: bo
   if (newlyAsked.length > 0 && !granted) {
     throw new PlugdError(
       'PLUGD_E_PERMISSION',
-      `plugin "${manifest.name}" ${manifest.version} newly asks to read the host env variables ${newlyAsked.join(', ')}; review them and upgrade with { grantPermissions: true }`,
+      `plugin "${manifest.name}" ${manifest.version} newly asks to read the host env variables ${newlyAsked.join(', ')}; ` +
+        `review them and upgrade with { grantPermissions: true }`,
       { details: { permissions: manifest.permissions } },
     );
   }

@@ -75,7 +75,7 @@ describe('the inspector a host serves with control: { inspector }', () => {
     expect(script.text).not.toMatch(/https?:\/\/(cdn|unpkg|esm\.sh)/);
   });
 
-  it('shows a lazy plugin waiting for its first call as enabled (idle), in the enabled.idle sub-state, and running once called', async () => {
+  it('shows a lazy plugin waiting for its first call as enabled (idle), in enabled.idle, and running once called', async () => {
     const sup = await supervisor({ control: { inspector: { port: 0 } } });
     await sup.install(await bundle('lazy-greeter'));
     await sup.enable('lazy-greeter');

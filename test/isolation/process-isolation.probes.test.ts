@@ -94,7 +94,7 @@ describe('a plugin with "isolation": "process" cannot reach outside its confinem
     });
   });
 
-  it("is NOT confined on the network: Node 20's permission model has no net permission, so a UNIX socket the host serves is reachable", async () => {
+  it("is NOT confined on the network: Node 20's permission model has no net permission (a host's UNIX socket is reachable)", async () => {
     const dir = await tempDir();
     const socket = path.join(dir, 'host.sock');
     const server = net.createServer((c) => c.end('hello from the host'));

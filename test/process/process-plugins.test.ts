@@ -38,7 +38,7 @@ describe("a process plugin speaking Docker's protocol", () => {
     expect(seen.map((e) => e.to)).toEqual(['installed', 'enabled', 'activating', 'running', 'stopping', 'disabled', 'removed']);
   });
 
-  it('rejects an { Err } answer with PLUGD_E_PLUGIN_ERROR, an unknown method with PLUGD_E_METHOD (as for workers), and arguments JSON cannot carry with PLUGD_E_CALL', async () => {
+  it('rejects { Err } (PLUGD_E_PLUGIN_ERROR), an unknown method (PLUGD_E_METHOD), arguments JSON cannot carry (PLUGD_E_CALL)', async () => {
     const sup = await supervisor();
     await sup.install(VOLUMES);
     await sup.enable('volumes');

@@ -21,7 +21,8 @@ describe('20 process plugins starting at once', () => {
     expect(delay.count).toBeGreaterThan(0);
     const ms = (ns: number) => Math.max(0, ns / 1e6 - 5).toFixed(1);
     console.log(
-      `20 process plugins up in ${Math.round(elapsed)} ms; host event-loop delay (beyond a 5 ms timer): p50 ${ms(delay.percentile(50))} ms, p99 ${ms(delay.percentile(99))} ms, max ${ms(delay.max)} ms`,
+      `20 process plugins up in ${Math.round(elapsed)} ms; host event-loop delay (beyond a 5 ms timer): p50 ` +
+        `${ms(delay.percentile(50))} ms, p99 ${ms(delay.percentile(99))} ms, max ${ms(delay.max)} ms`,
     );
   }, 60_000);
 });

@@ -98,7 +98,7 @@ describe('the spawner thread', () => {
     expect((await instance.exited).reason).toBe('stopped');
   });
 
-  it('that dies takes its plugins down (the kernel signals their wrappers), reports each instance as crashed, and a new thread serves the next start', async () => {
+  it('that dies takes its plugins down (wrappers signalled), reports each as crashed; a new thread serves the next start', async () => {
     const { spawner, start, marker } = await setup();
     const instances = [await start(), await start()];
     const pids = await Promise.all(instances.map(pluginPid));

@@ -55,7 +55,9 @@ const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 /** Starts the shell wrapper as plugd does, on a plugin that starts a child; `hostPid` is who it serves. */
 async function startShellWrapper(hostPid: number) {
   const marker = `plugd-lean-${randomBytes(4).toString('hex')}`;
-  const family = `require('node:child_process').spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', '${marker}'], { stdio: 'ignore' }); setInterval(() => {}, 1000)`;
+  const family =
+    `require('node:child_process').spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', '${marker}'], { stdio: 'ignore' });` +
+    ' setInterval(() => {}, 1000)';
   const wrapper = spawn(
     SETPRIV!,
     [

@@ -43,7 +43,11 @@ export function registerVersion(program: Command): void {
       if (shell === 'bash') {
         print(`_plugd() {
   local cur=\${COMP_WORDS[COMP_CWORD]}
-  if [ "$COMP_CWORD" -eq 1 ]; then COMPREPLY=( $(compgen -W "${commands} ${options}" -- "$cur") ); else COMPREPLY=( $(compgen -f -- "$cur") ); fi
+  if [ "$COMP_CWORD" -eq 1 ]; then
+    COMPREPLY=( $(compgen -W "${commands} ${options}" -- "$cur") )
+  else
+    COMPREPLY=( $(compgen -f -- "$cur") )
+  fi
 }
 complete -F _plugd plugd`);
       } else if (shell === 'zsh') {

@@ -44,7 +44,10 @@ syncBuiltinESMExports();
 
 /**
  * @typedef {import('../isolated-protocol.ts').IsolatedInit} IsolatedInit
- * @typedef {{ name: string, id: string, instance: number, env: Readonly<Record<string, string | undefined>>, args: string[], dataDir: string, log: PluginLog }} PluginContext
+ * @typedef {{
+ *   name: string, id: string, instance: number, env: Readonly<Record<string, string | undefined>>,
+ *   args: string[], dataDir: string, log: PluginLog
+ * }} PluginContext
  * @typedef {import('./plugin-definition.mjs').PluginDefinition<PluginContext>} PluginDefinition
  */
 
@@ -61,7 +64,8 @@ const LEVELS = /** @type {const} */ ({ trace: 10, debug: 20, info: 30, warn: 40,
 
 /**
  * A logger with pino's level methods: `log.info('text %s', x)` or `log.info({ field }, 'text')`.
- * @typedef {{ [K in keyof typeof LEVELS]: (...args: unknown[]) => void } & { level: string, child: (bindings: object) => PluginLog }} PluginLog
+ * @typedef {{ [K in keyof typeof LEVELS]: (...args: unknown[]) => void }
+ *   & { level: string, child: (bindings: object) => PluginLog }} PluginLog
  * @param {string} level @param {object} bindings @returns {PluginLog}
  */
 function createLog(level, bindings) {

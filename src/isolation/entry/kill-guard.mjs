@@ -28,7 +28,8 @@ function refused(pid, signal) {
 /** @param {unknown} pid */
 function refusal(pid) {
   const err = new Error(
-    `a plugin cannot signal its host (process.kill(${String(pid)}) refused): a worker plugin runs inside the host's process; to end the plugin, throw or return from its methods`,
+    `a plugin cannot signal its host (process.kill(${String(pid)}) refused): a worker plugin runs inside the host's ` +
+      `process; to end the plugin, throw or return from its methods`,
   );
   err.name = 'PlugdError';
   return Object.assign(err, { code: 'PLUGD_E_PERMISSION' });

@@ -8,7 +8,11 @@ import { codedError, toPlain } from './plain-error.mjs';
 
 /**
  * @template Ctx
- * @typedef {{ activate?: (ctx: Ctx) => unknown, methods?: Record<string, (args: unknown, ctx: Ctx) => unknown>, deactivate?: (ctx: Ctx) => unknown }} PluginDefinition
+ * @typedef {{
+ *   activate?: (ctx: Ctx) => unknown,
+ *   methods?: Record<string, (args: unknown, ctx: Ctx) => unknown>,
+ *   deactivate?: (ctx: Ctx) => unknown
+ * }} PluginDefinition
  */
 /** @typedef {{ name: string, entry: string }} PluginSource */
 
@@ -110,7 +114,8 @@ export function replyWith(outcome, name, method, reply) {
       } catch (e) {
         const unsendable = codedError(
           'PLUGD_E_PLUGIN_ERROR',
-          `plugin "${name}" method "${method}" returned a value that cannot be sent back to the host (it must be structured-cloneable): ${messageOf(e)}`,
+          `plugin "${name}" method "${method}" returned a value that cannot be sent back to the host (it must be ` +
+            `structured-cloneable): ${messageOf(e)}`,
         );
         reply(1, toPlain(unsendable));
       }

@@ -27,7 +27,14 @@ export function createPluginOutput(data, slots) {
   // The notice itself bypasses the limiter: one per interval at most.
   const notice = createDropNotice((dropped, now) => {
     batch.push(
-      `${JSON.stringify({ level: 40, time: now, plugin: data.name, instance: data.instance, dropped, msg: dropNoticeMessage(dropped, ratePerSec) })}\n`,
+      `${JSON.stringify({
+        level: 40,
+        time: now,
+        plugin: data.name,
+        instance: data.instance,
+        dropped,
+        msg: dropNoticeMessage(dropped, ratePerSec),
+      })}\n`,
     );
     schedule();
   });

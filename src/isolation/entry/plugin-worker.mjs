@@ -21,7 +21,10 @@ const tid = threadId();
 lowerThreadPriority(tid, boot.nice);
 
 /**
- * @typedef {{ name: string, id: string, instance: number, env: Readonly<Record<string, string | undefined>>, args: string[], log: import('pino').Logger }} PluginContext
+ * @typedef {{
+ *   name: string, id: string, instance: number, env: Readonly<Record<string, string | undefined>>,
+ *   args: string[], log: import('pino').Logger
+ * }} PluginContext
  * @typedef {import('./plugin-definition.mjs').PluginDefinition<PluginContext>} PluginDefinition
  */
 

@@ -53,7 +53,12 @@ process.stdin.on('end', endGroup);
 process.stdin.on('error', endGroup);
 process.stdin.resume();
 
-/** @type {{ command: string, args: string[], cwd: string, logSocket: string, id: string, name: string, instance: number, graceMs: number, hostPid: number }} */
+/**
+ * @type {{
+ *   command: string, args: string[], cwd: string, logSocket: string, id: string, name: string,
+ *   instance: number, graceMs: number, hostPid: number
+ * }}
+ */
 const config = JSON.parse(process.env.PLUGD_WRAPPER ?? '{}');
 delete process.env.PLUGD_WRAPPER;
 
