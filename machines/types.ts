@@ -4,6 +4,8 @@
 export interface ErrorInfo {
   code: string;
   message: string;
+  /** The error's extra facts, when it has any (a hung verdict's reason...). */
+  details?: Record<string, unknown>;
 }
 
 /** Docker's four restart policies. */
