@@ -1,9 +1,11 @@
 // One client for one plugin at one address, in Docker's plugin protocol (moby's
-// pkg/plugins/client.go): calls, the handshake with its retries, and health probes, over one
-// keep-alive agent. Plain JS: the handshake runs on the task pool, calls on the main thread.
+// pkg/plugins/client.go): calls, the handshake with its retries, over one keep-alive agent, and
+// health probes, on a socket of their own (probe-socket.mjs) unless the plugin speaks TLS.
+// Plain JS: the handshake runs on the task pool, calls on the main thread.
 import http from 'node:http';
 import https from 'node:https';
 import { ACTIVATE, DockerCallError, dockerCall } from './docker-protocol.mjs';
+import { ProbeSocket } from './probe-socket.mjs';
 
 /** @typedef {import('./docker-protocol.mjs').Address} Address */
 
@@ -17,6 +19,8 @@ export class DockerPluginClient {
     this.address = address;
     const options = { keepAlive: true, maxSockets: 64 };
     this.agent = 'tls' in address && address.tls ? new https.Agent(options) : new http.Agent(options);
+    /** @type {ProbeSocket | null} */
+    this.probes = null;
   }
 
   /**
@@ -76,6 +80,11 @@ export class DockerPluginClient {
    * @param {number} timeoutMs @returns {Promise<boolean>}
    */
   async probe(timeoutMs) {
+    const { address } = this;
+    if (!('tls' in address && address.tls)) {
+      this.probes ??= new ProbeSocket(address);
+      return this.probes.probe(timeoutMs);
+    }
     try {
       await this.call(ACTIVATE, {}, timeoutMs);
       return true;
@@ -88,5 +97,6 @@ export class DockerPluginClient {
   /** Closes the kept-alive connections. */
   close() {
     this.agent.destroy();
+    this.probes?.close();
   }
 }

@@ -225,7 +225,10 @@ export class ProcessInstance implements ProbedInstance {
       () =>
         this.running
           ? // Only an answer counts: an unreachable plugin is judged like a silent one.
-            this.#client.probe(STARVATION_CAP * watchdogMs).then((answered) => (answered ? undefined : new Promise<void>(() => {})))
+            this.#client.probe(STARVATION_CAP * watchdogMs).then(
+              (answered) => (answered ? undefined : new Promise<void>(() => {})),
+              () => new Promise<void>(() => {}),
+            )
           : null,
       readAllThreads,
     ).then((verdict) => verdict ?? true);
