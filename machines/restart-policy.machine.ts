@@ -1,5 +1,6 @@
 // The restart policy of one plugin: told of each instance exit, it answers RESTART after a
-// backoff or GIVE_UP. Docker's four policies and restartmanager backoff, plus OTP's intensity.
+// backoff or GIVE_UP. Docker's four policies and restartmanager backoff, plus OTP's intensity;
+// the first restart of a series is immediate (OTP, PM2), the following ones back off.
 import { assertEvent, assign, sendParent, setup } from 'xstate';
 import {
   DEFAULT_BACKOFF,
@@ -38,11 +39,16 @@ function isFailure(e: Exited): boolean {
   return !(e.reason === 'exit' && e.code === 0);
 }
 
+/** The keys of `o` whose value is not undefined (a spread must not erase a default). */
+function withoutUndefined<T extends object>(o: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
 function initialContext(input: RestartPolicyInput): RestartPolicyContext {
   return {
     policy: input.policy,
     maxRetries: input.maxRetries ?? null,
-    backoff: { ...DEFAULT_BACKOFF, ...input.backoff },
+    backoff: { ...DEFAULT_BACKOFF, firstMs: input.backoff?.initialMs ?? DEFAULT_BACKOFF.firstMs, ...withoutUndefined(input.backoff) },
     intensity: { ...DEFAULT_INTENSITY, ...input.intensity },
     failures: 0,
     timeline: 0,
@@ -87,8 +93,9 @@ export const restartPolicyMachine = setup({
       assertEvent(event, 'EXITED');
       const exited = event;
       const failures = exited.uptimeMs >= context.backoff.resetAfterMs ? 1 : context.failures + 1;
-      const { initialMs, factor, maxMs } = context.backoff;
-      const nextDelayMs = Math.min(maxMs, Math.round(initialMs * factor ** (failures - 1)));
+      const { firstMs, initialMs, factor, maxMs } = context.backoff;
+      // The first restart of a series at once (OTP), the next ones backed off (Docker).
+      const nextDelayMs = Math.min(maxMs, Math.round(failures === 1 ? firstMs : initialMs * factor ** (failures - 1)));
       const restartAt = context.timeline + exited.uptimeMs;
       return {
         failures,

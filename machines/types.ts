@@ -4,6 +4,8 @@
 export interface ErrorInfo {
   code: string;
   message: string;
+  /** The error's extra facts, when it has any (a hung verdict's reason...). */
+  details?: Record<string, unknown>;
 }
 
 /** Docker's four restart policies. */
@@ -21,7 +23,13 @@ export interface InstanceExit {
 }
 
 export interface BackoffConfig {
-  /** First restart delay (Docker: 100 ms). */
+  /**
+   * The delay of the first restart of a series (after the first failure, or the first since an
+   * instance ran resetAfterMs): 0, at once, as OTP and PM2 restart. Defaults to initialMs when
+   * initialMs is given, so that a configured initialMs keeps Docker's series.
+   */
+  firstMs: number;
+  /** The n-th consecutive restart (n ≥ 2) waits initialMs × factor^(n−1) (Docker: 100 ms). */
   initialMs: number;
   /** Upper bound of the delay (Docker: 60 s). */
   maxMs: number;
@@ -43,7 +51,7 @@ export interface RestartPolicyInput {
   intensity?: Partial<IntensityConfig>;
 }
 
-export const DEFAULT_BACKOFF: BackoffConfig = { initialMs: 100, maxMs: 60_000, factor: 2, resetAfterMs: 10_000 };
+export const DEFAULT_BACKOFF: BackoffConfig = { firstMs: 0, initialMs: 100, maxMs: 60_000, factor: 2, resetAfterMs: 10_000 };
 export const DEFAULT_INTENSITY: IntensityConfig = { maxRestarts: 10, periodMs: 60_000 };
 
 /** The states of a plugin: the public contract. */

@@ -77,7 +77,9 @@ export class PlugdError extends Error {
 
   /** The plain form kept in snapshots and shown by `inspect`. */
   toInfo(): ErrorInfo {
-    return { code: this.code, message: this.message };
+    return this.details === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, details: this.details };
   }
 }
 
@@ -93,7 +95,7 @@ export function withoutCode(message: string): string {
 /** Rebuilds a PlugdError from its plain form (as kept in machine context, or by an older plugd). */
 export function fromInfo(info: ErrorInfo): PlugdError {
   const code = isErrorCode(info.code) ? info.code : 'PLUGD_E_PLUGIN_ERROR';
-  return new PlugdError(code, withoutCode(info.message));
+  return new PlugdError(code, withoutCode(info.message), info.details === undefined ? undefined : { details: info.details });
 }
 
 /**

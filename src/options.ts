@@ -29,9 +29,13 @@ export interface SupervisorOptions {
   /** How long deactivate() may take on disable or close before the worker is terminated. Default 5 s. */
   stopTimeoutMs?: number;
   /**
-   * Restart backoff and intensity for every plugin (Docker's and OTP's numbers by default).
-   * `jitter` (default 0.25) lengthens each delay by up to that fraction, at random, so plugins
-   * that failed together do not all restart in the same tick.
+   * Restart backoff and intensity for every plugin. By default the first restart of a series is
+   * immediate (`backoff.firstMs` 0, as OTP and PM2 restart), the n-th consecutive one waits
+   * 100 ms × 2^(n−1) up to 60 s (Docker's series from its second step), and more than 10
+   * restarts within 60 s give up (OTP's intensity). Setting `backoff.initialMs` alone makes the
+   * first restart wait it too (Docker's series from its start). `jitter` (default 0.25)
+   * lengthens each delay by up to that fraction, at random, so plugins that failed together do
+   * not all restart in the same tick.
    */
   restart?: { backoff?: Partial<BackoffConfig>; intensity?: Partial<IntensityConfig>; jitter?: number };
   logs?: {

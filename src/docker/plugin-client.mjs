@@ -1,13 +1,20 @@
 // One client for one plugin at one address, in Docker's plugin protocol (moby's
-// pkg/plugins/client.go): calls, the handshake with its retries, and health probes, over one
-// keep-alive agent. Plain JS: the handshake runs on the task pool, calls on the main thread.
+// pkg/plugins/client.go): calls, the handshake with its retries, over one keep-alive agent, and
+// health probes, on a socket of their own (probe-socket.mjs) unless the plugin speaks TLS.
+// Plain JS: the handshake runs on the task pool, calls on the main thread.
+import { watch } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import path from 'node:path';
 import { ACTIVATE, DockerCallError, dockerCall } from './docker-protocol.mjs';
+import { ProbeSocket } from './probe-socket.mjs';
 
 /** @typedef {import('./docker-protocol.mjs').Address} Address */
 
-/** The handshake's retry backoff: from 10 ms, doubling, capped at 500 ms. */
+/**
+ * The handshake's retry backoff: from 10 ms, doubling, capped at 500 ms. On a UNIX socket, the
+ * socket's appearance in its folder (inotify) retries at once, whatever the backoff has reached.
+ */
 const FIRST_RETRY_MS = 10;
 const MAX_RETRY_MS = 500;
 
@@ -17,6 +24,8 @@ export class DockerPluginClient {
     this.address = address;
     const options = { keepAlive: true, maxSockets: 64 };
     this.agent = 'tls' in address && address.tls ? new https.Agent(options) : new http.Agent(options);
+    /** @type {ProbeSocket | null} */
+    this.probes = null;
   }
 
   /**
@@ -36,6 +45,16 @@ export class DockerPluginClient {
    * @param {number} timeoutMs @returns {Promise<string[]>}
    */
   async activate(timeoutMs) {
+    const appears = socketAppears(this.address);
+    try {
+      return await this.#activate(timeoutMs, appears);
+    } finally {
+      appears.close();
+    }
+  }
+
+  /** @param {number} timeoutMs @param {ReturnType<typeof socketAppears>} appears @returns {Promise<string[]>} */
+  async #activate(timeoutMs, appears) {
     const deadline = Date.now() + timeoutMs;
     let delay = FIRST_RETRY_MS;
     /** @type {unknown} */
@@ -64,8 +83,8 @@ export class DockerPluginClient {
         }
         if (!(e instanceof DockerCallError) || !e.transport) throw e;
         last = e; // not listening yet: try again
-        await new Promise((resolve) => setTimeout(resolve, Math.min(delay, Math.max(0, deadline - Date.now()))));
-        delay = Math.min(delay * 2, MAX_RETRY_MS);
+        const woken = await appears.wait(Math.min(delay, Math.max(0, deadline - Date.now())));
+        delay = woken ? FIRST_RETRY_MS : Math.min(delay * 2, MAX_RETRY_MS);
       }
     }
   }
@@ -76,6 +95,11 @@ export class DockerPluginClient {
    * @param {number} timeoutMs @returns {Promise<boolean>}
    */
   async probe(timeoutMs) {
+    const { address } = this;
+    if (!('tls' in address && address.tls)) {
+      this.probes ??= new ProbeSocket(address);
+      return this.probes.probe(timeoutMs);
+    }
     try {
       await this.call(ACTIVATE, {}, timeoutMs);
       return true;
@@ -88,5 +112,53 @@ export class DockerPluginClient {
   /** Closes the kept-alive connections. */
   close() {
     this.agent.destroy();
+    this.probes?.close();
   }
+}
+
+/**
+ * Watches the folder of a UNIX socket: `wait(ms)` resolves after `ms`, or sooner, with true, once
+ * something happened to the socket's name there since the last wait (level, not edge: an event
+ * during an attempt is kept for the next wait). Without a socket path, or a folder to watch, it
+ * only waits.
+ * @param {Address} address
+ */
+export function socketAppears(address) {
+  let seen = false;
+  /** @type {(() => void) | null} */
+  let wake = null;
+  /** @type {import('node:fs').FSWatcher | null} */
+  let watcher = null;
+  if ('socketPath' in address) {
+    const name = path.basename(address.socketPath);
+    try {
+      watcher = watch(path.dirname(address.socketPath), { persistent: false }, (_event, file) => {
+        if (file !== null && file !== name) return;
+        seen = true;
+        wake?.();
+      });
+      watcher.on('error', () => watcher?.close());
+    } catch {
+      watcher = null; // no folder (yet): the backoff alone
+    }
+  }
+  return {
+    /** @param {number} ms @returns {Promise<boolean>} */
+    wait(ms) {
+      return new Promise((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          wake = null;
+          const woken = seen;
+          seen = false;
+          resolve(woken);
+        };
+        const timer = setTimeout(done, seen ? 0 : ms);
+        wake = done;
+      });
+    },
+    close() {
+      watcher?.close();
+    },
+  };
 }

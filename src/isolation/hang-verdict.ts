@@ -32,8 +32,20 @@ export const CPU_BUDGET_MIN_US = 20_000;
  * reading (not Linux), overdue means hung.
  */
 export function isHung(overdueMs: number, watchdogMs: number, reading: ThreadReading | null): boolean {
-  if (overdueMs >= STARVATION_CAP * watchdogMs || reading === null) return true;
-  return reading.cpuSinceBeatUs >= cpuBudgetUs(watchdogMs);
+  return hangVerdict(overdueMs, watchdogMs, reading) !== null;
+}
+
+/**
+ * Why a silent thread or process is hung, or null while it is not: `cpu-budget` (it ran its CPU
+ * budget without answering), `starvation-cap` (silent past STARVATION_CAP × watchdogMs however
+ * little it ran), `unobservable` (overdue, and /proc cannot tell: not Linux, or no pid yet).
+ */
+export type HangReason = 'cpu-budget' | 'starvation-cap' | 'unobservable';
+
+export function hangVerdict(overdueMs: number, watchdogMs: number, reading: ThreadReading | null): HangReason | null {
+  if (reading === null) return 'unobservable';
+  if (reading.cpuSinceBeatUs >= cpuBudgetUs(watchdogMs)) return 'cpu-budget';
+  return overdueMs >= STARVATION_CAP * watchdogMs ? 'starvation-cap' : null;
 }
 
 export function cpuBudgetUs(watchdogMs: number): number {

@@ -1,9 +1,11 @@
 // The watchdog of process (and discovered) plugins: one timer probes every running one with a
-// handshake; one whose probe reports false counts as hung. What a silence means is the
+// handshake; one whose probe does not answer counts as hung. What a silence means is the
 // instance's to judge: a process plugin whose pid is known is judged by its CPU time in /proc
 // (process-hang.ts), so one only starved of a core under load is given up to STARVATION_CAP ×
 // watchdogMs; one it cannot observe is hung after watchdogMs. (A worker's heartbeat lives in
-// shared memory; a process can only be asked.)
+// shared memory; a process can only be asked.) A verdict with a reason ends the instance with
+// PLUGD_E_PLUGIN_HUNG carrying `details.verdict`, before the owner is told.
+import { PlugdError } from '../errors.js';
 import type { ProbedInstance } from './plugin-instance.js';
 
 export class HealthProbes {
@@ -36,10 +38,20 @@ export class HealthProbes {
     for (const [instance, entry] of this.#watched) {
       if (entry.probing) continue;
       entry.probing = true;
-      void instance.probe().then((healthy) => {
+      void instance.probe().then((result) => {
         entry.probing = false;
-        if (healthy || !this.#watched.has(instance)) return;
+        if (result === true || !this.#watched.has(instance)) return;
         this.#unwatch(instance);
+        if (result !== false) {
+          instance.kill(
+            'hung',
+            new PlugdError(
+              'PLUGD_E_PLUGIN_HUNG',
+              `plugin "${instance.name}" did not answer a health check within ${this.#intervalMs} ms and was terminated`,
+              { details: { verdict: result } },
+            ),
+          );
+        }
         entry.onHung();
       });
     }

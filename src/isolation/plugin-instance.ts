@@ -2,6 +2,7 @@
 // thread (WorkerInstance), a child process speaking Docker's protocol (ProcessInstance) or a
 // connection to a plugin someone else runs (ExternalInstance).
 import type { ExitReason, InstanceExit } from '../../machines/types.js';
+import type { HangReason } from './hang-verdict.js';
 import type { ActivationResult } from './protocol.js';
 
 export interface PluginInstance {
@@ -28,6 +29,6 @@ export interface PluginInstance {
 
 /** An instance whose health is asked over its socket (process and external plugins). */
 export interface ProbedInstance extends PluginInstance {
-  /** False when the plugin does not answer a handshake within watchdogMs. */
-  probe(): Promise<boolean>;
+  /** True when the plugin answers a handshake; false, or why (hang-verdict.ts), when it is hung. */
+  probe(): Promise<boolean | HangReason>;
 }

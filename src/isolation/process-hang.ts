@@ -1,9 +1,11 @@
-// Whether a plugin process's event loop is blocked: it must answer a ping over IPC. A silence past
-// watchdogMs is judged by the process's main thread in /proc, with hang-verdict.ts's rules for
+// Whether a plugin process's event loop is blocked: it must answer a ping. A silence past
+// watchdogMs is judged by the process's CPU time in /proc, with hang-verdict.ts's rules for
 // threads: hung once it has run its CPU budget without answering (a loop that does not yield),
 // or past STARVATION_CAP × watchdogMs; a process only waiting for a core is given the time.
+// /proc is read only once a ping is overdue: an answered ping (nearly every one) costs nothing
+// but itself, which is what keeps an idle supervisor of many process plugins cheap.
 import { readdir, readFile } from 'node:fs/promises';
-import { isHung } from './hang-verdict.js';
+import { cpuBudgetUs, type HangReason, hangVerdict } from './hang-verdict.js';
 
 /**
  * Sends a ping with `ping()` (which returns the promise of its answer, or null when it cannot be
@@ -16,17 +18,38 @@ export async function answersPing(
   ping: () => Promise<void> | null,
   read: ProcessReader = readMainThread,
 ): Promise<boolean> {
-  const before = await read(pid);
+  return (await pingVerdict(pid, watchdogMs, ended, ping, read)) === null;
+}
+
+/**
+ * As answersPing, with the reason: null when the ping is answered or the process ends, else why
+ * it is hung. The CPU time counts from the moment the ping is overdue (the first reading), so
+ * the first verdict comes after that reading plus twice the CPU budget, the time a loop with a
+ * core of its own takes to use it; a process that gets less of a core is judged every quarter of
+ * watchdogMs after that, until STARVATION_CAP × watchdogMs from the ping.
+ */
+export async function pingVerdict(
+  pid: number,
+  watchdogMs: number,
+  ended: Promise<unknown>,
+  ping: () => Promise<void> | null,
+  read: ProcessReader = readMainThread,
+): Promise<HangReason | null> {
   const sentAt = performance.now();
   const pong = ping();
-  if (!pong) return true; // ending: its exit reports why
-  if (await settlesWithin([pong, ended], watchdogMs)) return true;
+  if (!pong) return null; // ending: its exit reports why
+  if (await settlesWithin([pong, ended], watchdogMs)) return null;
+  const before = await read(pid);
+  let wait = Math.min(watchdogMs / 4, (2 * cpuBudgetUs(watchdogMs)) / 1000);
   for (;;) {
-    const now = await read(pid);
+    // Without a first reading, there is nothing to wait for: /proc cannot tell.
+    if (before !== null && (await settlesWithin([pong, ended], wait))) return null;
+    const now = before === null ? null : await read(pid);
     const reading = before && now ? { state: now.state, cpuSinceBeatUs: now.cpuUs - before.cpuUs } : null;
-    if (await settlesWithin([ended], 0)) return true;
-    if (isHung(performance.now() - sentAt, watchdogMs, reading)) return false;
-    if (await settlesWithin([pong, ended], watchdogMs / 4)) return true;
+    if (await settlesWithin([pong, ended], 0)) return null;
+    const verdict = hangVerdict(performance.now() - sentAt, watchdogMs, reading);
+    if (verdict !== null) return verdict;
+    wait = watchdogMs / 4;
   }
 }
 

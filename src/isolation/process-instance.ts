@@ -12,10 +12,10 @@ import { PlugdError } from '../errors.js';
 import type { ExitReason } from '../../machines/types.js';
 import type { TaskPool } from '../tasks/task-pool.js';
 import { exitError } from './exit-errors.js';
-import { STARVATION_CAP } from './hang-verdict.js';
+import { type HangReason, STARVATION_CAP } from './hang-verdict.js';
 import { InstanceEnd } from './instance-end.js';
 import type { ProbedInstance } from './plugin-instance.js';
-import { answersPing, readAllThreads } from './process-hang.js';
+import { pingVerdict, readAllThreads } from './process-hang.js';
 import type { ActivationResult } from './protocol.js';
 import { SETPRIV } from './permission-flags.js';
 import type { Spawner } from './spawner.js';
@@ -216,24 +216,28 @@ export class ProcessInstance implements ProbedInstance {
    * One health probe (a handshake). A silence past watchdogMs is judged by the plugin's CPU time
    * in /proc (process-hang.ts): hung once it ran its budget without answering, or past
    * STARVATION_CAP × watchdogMs; a plugin only waiting for a core under load is given the time.
-   * Before the wrapper reports the pid, or off Linux, a silence past watchdogMs is hung.
+   * Before the wrapper reports the pid, or off Linux, a silence past watchdogMs is hung. Resolves
+   * true when it answered, else the verdict's reason.
    */
-  probe(): Promise<boolean> {
+  probe(): Promise<boolean | HangReason> {
     if (!this.running) return Promise.resolve(true);
     const { watchdogMs } = this.#options;
     const pid = this.#pluginPid;
-    if (pid === null || process.platform !== 'linux') return this.#client.probe(watchdogMs);
-    return answersPing(
+    if (pid === null || process.platform !== 'linux') return this.#client.probe(watchdogMs).then((answered) => answered || 'unobservable');
+    return pingVerdict(
       pid,
       watchdogMs,
       this.exited,
       () =>
         this.running
           ? // Only an answer counts: an unreachable plugin is judged like a silent one.
-            this.#client.probe(STARVATION_CAP * watchdogMs).then((answered) => (answered ? undefined : new Promise<void>(() => {})))
+            this.#client.probe(STARVATION_CAP * watchdogMs).then(
+              (answered) => (answered ? undefined : new Promise<void>(() => {})),
+              () => new Promise<void>(() => {}),
+            )
           : null,
       readAllThreads,
-    );
+    ).then((verdict) => verdict ?? true);
   }
 
   /** SIGTERM to the plugin's group, SIGKILL after graceMs; resolves when the process is gone. */

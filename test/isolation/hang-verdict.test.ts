@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cpuBudgetUs, isHung, STARVATION_CAP } from '../../src/isolation/hang-verdict.js';
+import { cpuBudgetUs, hangVerdict, isHung, STARVATION_CAP } from '../../src/isolation/hang-verdict.js';
 
 describe('telling a hung worker from a starved one', () => {
   it('declares hung a thread that ran without beating (a loop that does not yield)', () => {
@@ -25,5 +25,13 @@ describe('telling a hung worker from a starved one', () => {
   it('declares hung even a starved thread past the cap, and any overdue thread where /proc says nothing', () => {
     expect(isHung(STARVATION_CAP * 500, 500, { state: 'R', cpuSinceBeatUs: 0 })).toBe(true);
     expect(isHung(600, 500, null)).toBe(true);
+  });
+
+  it('names its reason: the CPU budget run, the starvation cap, or nothing to observe', () => {
+    expect(hangVerdict(600, 500, { state: 'R', cpuSinceBeatUs: 25_000 })).toBe('cpu-budget');
+    expect(hangVerdict(STARVATION_CAP * 500, 500, { state: 'R', cpuSinceBeatUs: 300_000 })).toBe('cpu-budget');
+    expect(hangVerdict(STARVATION_CAP * 500, 500, { state: 'T', cpuSinceBeatUs: 0 })).toBe('starvation-cap');
+    expect(hangVerdict(600, 500, null)).toBe('unobservable');
+    expect(hangVerdict(600, 500, { state: 'R', cpuSinceBeatUs: 3_000 })).toBeNull();
   });
 });

@@ -25,7 +25,7 @@ describe('a process plugin that exits while it activates', () => {
     expect(error.message).not.toContain('checking setting 3\n'); // the last 10 lines, not all
     const info = sup.inspect('proc-stderr-exit');
     expect(info.state).toBe('disabled');
-    expect(info.lastError).toEqual({ code: 'PLUGD_E_PLUGIN_EXITED', message: error.message });
+    expect(info.lastError).toEqual({ code: 'PLUGD_E_PLUGIN_EXITED', message: error.message, details: error.details });
     const lines = error.message.split('\n').slice(1);
     expect(lines).toHaveLength(10);
     expect(lines.at(-1)).toBe('  proc-stderr-exit: cannot open /etc/proc-stderr-exit.conf: no such file');

@@ -40,7 +40,7 @@ describe('restart policy "no"', () => {
 describe('restart policy "on-failure"', () => {
   it('restarts a failing plugin maxRetries times, then gives up', () => {
     const { exit, answers } = startPolicy({ policy: 'on-failure', maxRetries: 2 });
-    expect(exit('crash')).toEqual({ type: 'RESTART', delayMs: 100 });
+    expect(exit('crash')).toEqual({ type: 'RESTART', delayMs: 0 });
     expect(exit('hung')).toEqual({ type: 'RESTART', delayMs: 200 });
     expect(exit('oom')).toMatchObject({ type: 'GIVE_UP', why: expect.stringContaining('on-failure:2') });
     expect(answers).toHaveLength(3);
@@ -60,7 +60,7 @@ describe('restart policy "on-failure"', () => {
 describe.each(['always', 'unless-stopped'] as const)('restart policy "%s"', (policy) => {
   it('restarts even a clean exit', () => {
     const { exit } = startPolicy({ policy });
-    expect(exit('exit', 0)).toEqual({ type: 'RESTART', delayMs: 100 });
+    expect(exit('exit', 0)).toEqual({ type: 'RESTART', delayMs: 0 });
   });
 
   it('never answers a stop the user asked for', () => {
@@ -70,11 +70,25 @@ describe.each(['always', 'unless-stopped'] as const)('restart policy "%s"', (pol
   });
 });
 
-describe('backoff (Docker restartmanager numbers)', () => {
-  it('starts at 100 ms, doubles per consecutive failure and caps at 60 s', () => {
+describe('backoff (at once first, as OTP; then Docker restartmanager numbers)', () => {
+  it('restarts at once the first time, then waits 200 ms, doubling per consecutive failure, capped at 60 s', () => {
     const { exit } = startPolicy({ policy: 'always', intensity: { maxRestarts: 1000 } });
     const delays = Array.from({ length: 12 }, () => (exit('crash', 1, 10) as { delayMs: number }).delayMs);
-    expect(delays).toEqual([100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600, 51200, 60000, 60000]);
+    expect(delays).toEqual([0, 200, 400, 800, 1600, 3200, 6400, 12800, 25600, 51200, 60000, 60000]);
+  });
+
+  it("keeps Docker's whole series when initialMs is given, and takes firstMs on its own", () => {
+    const docker = startPolicy({ policy: 'always', backoff: { initialMs: 100 } });
+    expect([1, 2, 3].map(() => (docker.exit('crash') as { delayMs: number }).delayMs)).toEqual([100, 200, 400]);
+    const first = startPolicy({ policy: 'always', backoff: { firstMs: 30, initialMs: 100 } });
+    expect([1, 2, 3].map(() => (first.exit('crash') as { delayMs: number }).delayMs)).toEqual([30, 200, 400]);
+  });
+
+  it('still gives up a plugin that crashes at once in a loop: the intensity window holds', () => {
+    const { exit } = startPolicy({ policy: 'always', intensity: { maxRestarts: 3, periodMs: 60_000 } });
+    const answers = Array.from({ length: 4 }, () => exit('crash', 1, 5));
+    expect(answers.slice(0, 3).map((a) => a?.type)).toEqual(['RESTART', 'RESTART', 'RESTART']);
+    expect(answers[3]).toMatchObject({ type: 'GIVE_UP', why: expect.stringContaining('more than 3 restarts within 60000 ms') });
   });
 
   it('resets to the start after an instance ran 10 s', () => {
@@ -82,7 +96,7 @@ describe('backoff (Docker restartmanager numbers)', () => {
     exit('crash');
     exit('crash');
     expect(exit('crash')).toEqual({ type: 'RESTART', delayMs: 400 });
-    expect(exit('crash', 1, 10_000)).toEqual({ type: 'RESTART', delayMs: 100 });
+    expect(exit('crash', 1, 10_000)).toEqual({ type: 'RESTART', delayMs: 0 });
   });
 
   it('takes its numbers from the input', () => {
@@ -122,6 +136,6 @@ describe('RESET', () => {
     exit('crash');
     expect(exit('crash')?.type).toBe('GIVE_UP');
     reset();
-    expect(exit('crash')).toEqual({ type: 'RESTART', delayMs: 100 });
+    expect(exit('crash')).toEqual({ type: 'RESTART', delayMs: 0 });
   });
 });
