@@ -43,7 +43,10 @@ export interface ProcsResult {
   leftAfterClose: number;
 }
 
-/** Times the synchronous part of every process plugin's start, of every spawn of a wrapper and of setPriority on this thread, until `restore()`. */
+/**
+ * Times the synchronous part of every process plugin's start, of every spawn of a wrapper and of
+ * setPriority on this thread, until `restore()`.
+ */
 function timeSpawns() {
   const spawnMs: number[] = [];
   const niceMs: number[] = [];

@@ -84,7 +84,8 @@ export default async function bundleDigest({ dir, maxEntries = Number.POSITIVE_I
         const target = await readlink(full);
         if (path.isAbsolute(target)) {
           throw bundleError(
-            `bundle ${dir}: symlink "${relPath}" is absolute; an installed bundle cannot depend on files outside the store: make it relative, or replace it by the file`,
+            `bundle ${dir}: symlink "${relPath}" is absolute; an installed bundle cannot depend on files outside the ` +
+              `store: make it relative, or replace it by the file`,
           );
         }
         if ((await resolvesInside(root, relPath)) === null) {

@@ -52,7 +52,8 @@ describe('the process handshake task', () => {
         setTimeout(
           () =>
             socket.end(
-              'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 25\r\nConnection: close\r\n\r\n{"Implements":["Volume"]}',
+              'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 25\r\nConnection: close\r\n\r\n' +
+                '{"Implements":["Volume"]}',
             ),
           100,
         ),
