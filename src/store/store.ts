@@ -419,7 +419,14 @@ export class Store {
 
   /** A record's folder, logs and run folder, once the index no longer names it. */
   async #removeFiles(id: string): Promise<void> {
-    await rm(this.recordDir(id), { recursive: true, force: true });
+    // Out of the way in one rename first: a recursive rm may delete the in-progress marker before
+    // plugin.json, and a host killed in between would leave an unmarked, complete-looking record
+    // that the next open recovers. A temp name is swept on open instead.
+    const doomed = path.join(this.pluginsDir, `${INCOMING_PREFIX}removed-${id}`);
+    await rename(this.recordDir(id), doomed).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+    });
+    await rm(doomed, { recursive: true, force: true });
     await rm(this.pluginRunDir(id), { recursive: true, force: true });
     await rm(path.join(this.logsDir, `${id}.log`), { force: true });
     await rm(path.join(this.logsDir, `${id}.log.1`), { force: true });
