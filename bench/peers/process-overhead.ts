@@ -3,22 +3,17 @@
 // - the time one start blocks the host's main thread on its way to the wrapper: the synchronous
 //   part of ProcessInstance.start (with a spawner thread: handing the request over, and starting
 //   that thread on the first start) plus any child_process.spawn / os.setPriority on the main
-//   thread (without one: the fork itself). Measured by wrapping them in this process, not in
-//   plugd's code: ESM named imports of builtins are live bindings, which
-//   module.syncBuiltinESMExports() updates, and the class's static method is a plain property.
-//   A spawn on another thread uses that thread's own bindings, so it is not counted here;
+//   thread (without one: the fork itself), timed by spawn-timing.ts;
 // - the host's event-loop delay during a burst of starts, against the same window idle, and the
 //   main thread's busy time per start over the burst (event-loop utilization: everything plugd
 //   does there for a start, up to the plugin running).
-import childProcess from 'node:child_process';
-import { syncBuiltinESMExports } from 'node:module';
-import os from 'node:os';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { ProcessInstance } from '../../src/isolation/process-instance.js';
 import { round, summarize } from '../report.js';
 import { enableAll, sleep } from '../scenarios/plugd-fixtures.js';
 import { plugdTree, plugdWithServers } from './plugd-side.js';
 import { pssBytes, rssBytes } from './proc.js';
+import { timeSpawns } from './spawn-timing.js';
 
 const MB = 2 ** 20;
 const RESOLUTION_MS = 1;
@@ -43,54 +38,6 @@ export interface ProcsResult {
   leftAfterClose: number;
 }
 
-/**
- * Times the synchronous part of every process plugin's start, of every spawn of a wrapper and of
- * setPriority on this thread, until `restore()`.
- */
-function timeSpawns() {
-  const spawnMs: number[] = [];
-  const niceMs: number[] = [];
-  const handoffMs: number[] = [];
-  const originalSpawn = childProcess.spawn;
-  const originalSetPriority = os.setPriority;
-  const originalStart = ProcessInstance.start;
-  ProcessInstance.start = function timedStart(this: typeof ProcessInstance, ...args: Parameters<typeof ProcessInstance.start>) {
-    const t0 = performance.now();
-    try {
-      return originalStart.apply(this, args);
-    } finally {
-      handoffMs.push(performance.now() - t0);
-    }
-  };
-  childProcess.spawn = function timedSpawn(this: unknown, ...args: unknown[]) {
-    const t0 = performance.now();
-    const child = (originalSpawn as (...a: unknown[]) => childProcess.ChildProcess).apply(this, args);
-    const elapsed = performance.now() - t0;
-    if (Array.isArray(args[1]) && args[1].some((a) => /process-wrapper|plugd-wrapper/.test(String(a)))) spawnMs.push(elapsed);
-    return child;
-  } as typeof childProcess.spawn;
-  os.setPriority = function timedSetPriority(this: unknown, ...args: unknown[]) {
-    const t0 = performance.now();
-    try {
-      return (originalSetPriority as (...a: unknown[]) => void).apply(this, args);
-    } finally {
-      niceMs.push(performance.now() - t0);
-    }
-  } as typeof os.setPriority;
-  syncBuiltinESMExports();
-  return {
-    spawnMs,
-    niceMs,
-    handoffMs,
-    restore() {
-      ProcessInstance.start = originalStart;
-      childProcess.spawn = originalSpawn;
-      os.setPriority = originalSetPriority;
-      syncBuiltinESMExports();
-    },
-  };
-}
-
 function delaySummary(h: ReturnType<typeof monitorEventLoopDelay>) {
   const beyond = (ns: number) => round(Math.max(0, ns / 1e6 - RESOLUTION_MS), 2);
   return { p50: beyond(h.percentile(50)), p99: beyond(h.percentile(99)), max: beyond(h.max) };
@@ -98,7 +45,7 @@ function delaySummary(h: ReturnType<typeof monitorEventLoopDelay>) {
 
 export async function processOverhead(burst = 20): Promise<ProcsResult> {
   const bench = await plugdWithServers(burst);
-  const timing = timeSpawns();
+  const timing = timeSpawns(ProcessInstance);
   let result: Omit<ProcsResult, 'leftAfterClose'>;
   try {
     const idle = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
@@ -125,7 +72,7 @@ export async function processOverhead(burst = 20): Promise<ProcsResult> {
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
     const fork = summarize(timing.spawnMs);
     const handoff = summarize(timing.handoffMs);
-    const spawn = summarize(timing.handoffMs.map((ms, i) => ms + (timing.spawnMs[i] ?? 0)));
+    const spawn = summarize(timing.perStartMs);
     const nice = summarize(timing.niceMs);
     const idleDelay = delaySummary(idle);
     const burstDelay = delaySummary(during);

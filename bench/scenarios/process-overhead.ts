@@ -4,15 +4,14 @@
 // The plugins are `sleep` (a process that never opens its socket), measured while they activate:
 // the wrapper is all that is plugd's, whatever the plugin is.
 // Run: npx tsx bench/scenarios/process-overhead.ts [--n 1,10,50] [--src <dir of plugd's src>]
-import childProcess from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { readdirSync, readFileSync } from 'node:fs';
-import { syncBuiltinESMExports } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
+import { timeSpawns } from '../peers/spawn-timing.js';
 
 const MB = 1024;
 const { values } = parseArgs({ options: { n: { type: 'string', default: '1,10,50' }, src: { type: 'string' } } });
@@ -46,44 +45,6 @@ function childrenOf(pid: number): number[] {
   return found;
 }
 
-/**
- * Times, until `restore()`, the synchronous part of every start (ProcessInstance.start) plus the
- * child_process.spawn that a start runs on this thread, if any (a spawner thread's spawns use
- * that thread's own bindings). Paired in order: one figure per start.
- */
-function timeSpawns() {
-  const handoff: number[] = [];
-  const fork: number[] = [];
-  const original = childProcess.spawn;
-  const originalStart = ProcessInstance.start;
-  ProcessInstance.start = function timedStart(this: typeof ProcessInstance, ...args: Parameters<typeof ProcessInstance.start>) {
-    const t0 = performance.now();
-    try {
-      return originalStart.apply(this, args);
-    } finally {
-      handoff.push(performance.now() - t0);
-    }
-  };
-  childProcess.spawn = function timed(this: unknown, ...args: unknown[]) {
-    const t0 = performance.now();
-    const child = (original as (...a: unknown[]) => childProcess.ChildProcess).apply(this, args);
-    fork.push(performance.now() - t0);
-    return child;
-  } as typeof childProcess.spawn;
-  syncBuiltinESMExports();
-  return {
-    get ms() {
-      return handoff.map((ms, i) => ms + (fork[i] ?? 0));
-    },
-    forks: fork,
-    restore() {
-      ProcessInstance.start = originalStart;
-      childProcess.spawn = original;
-      syncBuiltinESMExports();
-    },
-  };
-}
-
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))] ?? 0;
 const r = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
@@ -114,7 +75,7 @@ async function measure(n: number) {
       names.push((await sup.install(bundle)).name);
     }
     const before = new Set(childrenOf(process.pid));
-    const timing = timeSpawns();
+    const timing = timeSpawns(ProcessInstance);
     const enabling = names.map((name) => sup.enable(name).catch(() => {}));
     // Every wrapper up with its plugin below it.
     let wrappers: number[] = [];
@@ -124,6 +85,7 @@ async function measure(n: number) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     timing.restore();
+    const perStart = timing.perStartMs;
     await new Promise((resolve) => setTimeout(resolve, 500));
     const rss = wrappers.map((pid) => kb(pid, 'status', 'VmRSS'));
     const pss = wrappers.map((pid) => kb(pid, 'smaps_rollup', 'Pss'));
@@ -137,8 +99,8 @@ async function measure(n: number) {
       wrapperRssMbPerPlugin: r(sum(rss) / MB / n),
       wrapperPssMbPerPlugin: r(sum(pss) / MB / n),
       pluginRssMb: r(sum(plugins) / MB / n),
-      spawnMs: { p50: r(pct(timing.ms, 50)), p99: r(pct(timing.ms, 99)), max: r(Math.max(...timing.ms)), count: timing.ms.length },
-      forksOnMainThread: timing.forks.length,
+      spawnMs: { p50: r(pct(perStart, 50)), p99: r(pct(perStart, 99)), max: r(Math.max(...perStart)), count: perStart.length },
+      forksOnMainThread: timing.spawnMs.length,
     };
   } finally {
     await sup.close();
