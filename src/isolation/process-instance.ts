@@ -19,7 +19,7 @@ import { pingVerdict, readAllThreads } from './process-hang.js';
 import type { ActivationResult } from './protocol.js';
 import { SETPRIV } from './permission-flags.js';
 import type { Spawner } from './spawner.js';
-import type { LeanTools, SpawnEvent } from './spawner-protocol.js';
+import type { LeanTools, PluginCommand, SpawnEvent } from './spawner-protocol.js';
 import { SLOT_COUNT } from './wire-constants.mjs';
 
 const WRAPPER = new URL('./entry/process-wrapper.mjs', import.meta.url);
@@ -33,25 +33,9 @@ const LEAN: LeanTools | null =
     ? { setpriv: SETPRIV, nice: ['/usr/bin/nice', '/bin/nice'].find((p) => existsSync(p)) ?? null }
     : null;
 
-export interface ProcessInstanceOptions {
-  name: string;
-  id: string;
-  instance: number;
-  /** The command: absolute, or a name looked up on PATH. */
-  command: string;
-  args: string[];
-  cwd: string;
-  env: Record<string, string>;
-  /** Where the plugin must listen; given to it as PLUGD_SOCKET. */
-  socketPath: string;
-  /** The log pump's socket for the plugin's stdout and stderr. */
-  logSocket: string;
+export interface ProcessInstanceOptions extends PluginCommand {
   /** Shared with the log pump, which counts the lines. */
   slots: SharedArrayBuffer;
-  /** Between SIGTERM and SIGKILL. */
-  graceMs: number;
-  /** Nice value of the wrapper, which the plugin inherits (pluginNice): the host comes first. */
-  nice: number;
   activationTimeoutMs: number;
   watchdogMs: number;
   tasks: TaskPool;

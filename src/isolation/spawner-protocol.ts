@@ -7,26 +7,34 @@ export interface LeanTools {
   nice: string | null;
 }
 
+/** What starts one process plugin: its command and where it talks, as its instance knows them. */
+export interface PluginCommand {
+  name: string;
+  id: string;
+  instance: number;
+  /** The command: absolute, or a name looked up on PATH. */
+  command: string;
+  args: string[];
+  cwd: string;
+  env: Record<string, string>;
+  /** Where the plugin must listen; given to it as PLUGD_SOCKET. */
+  socketPath: string;
+  /** The log pump's socket for the plugin's stdout and stderr. */
+  logSocket: string;
+  /** Between SIGTERM and SIGKILL. */
+  graceMs: number;
+  /** Nice value of the wrapper, which the plugin inherits (pluginNice): the host comes first. */
+  nice: number;
+}
+
 /** One wrapper to start: everything the thread needs, cloned with the message. */
-export interface SpawnRequest {
+export interface SpawnRequest extends PluginCommand {
   type: 'spawn';
   /** Numbers the wrappers of one spawner; every reply names it. */
   seq: number;
   lean: LeanTools | null;
   /** process-wrapper.mjs, for the Node wrapper. */
   nodeWrapper: string;
-  command: string;
-  args: string[];
-  cwd: string;
-  env: Record<string, string>;
-  socketPath: string;
-  /** The log pump's socket for the plugin's stdout and stderr. */
-  logSocket: string;
-  id: string;
-  name: string;
-  instance: number;
-  graceMs: number;
-  nice: number;
 }
 
 /** An error as it crosses the thread boundary (a structured clone drops `code`). */
