@@ -6,6 +6,8 @@ export interface ErrorInfo {
   message: string;
   /** The error's extra facts, when it has any (a hung verdict's reason...). */
   details?: Record<string, unknown>;
+  /** What caused it, when that was an error of its own (what a plugin's activate() threw...). */
+  cause?: { name: string; message: string; code?: string };
 }
 
 /** Docker's four restart policies. */

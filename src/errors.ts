@@ -77,9 +77,14 @@ export class PlugdError extends Error {
 
   /** The plain form kept in snapshots and shown by `inspect`. */
   toInfo(): ErrorInfo {
-    return this.details === undefined
-      ? { code: this.code, message: this.message }
-      : { code: this.code, message: this.message, details: this.details };
+    const info: ErrorInfo = { code: this.code, message: this.message };
+    if (this.details !== undefined) info.details = this.details;
+    if (this.cause instanceof Error) {
+      const { name, message } = this.cause;
+      const code = (this.cause as Error & { code?: unknown }).code;
+      info.cause = typeof code === 'string' ? { name, message, code } : { name, message };
+    }
+    return info;
   }
 }
 
@@ -95,7 +100,11 @@ export function withoutCode(message: string): string {
 /** Rebuilds a PlugdError from its plain form (as kept in machine context, or by an older plugd). */
 export function fromInfo(info: ErrorInfo): PlugdError {
   const code = isErrorCode(info.code) ? info.code : 'PLUGD_E_PLUGIN_ERROR';
-  return new PlugdError(code, withoutCode(info.message), info.details === undefined ? undefined : { details: info.details });
+  const cause = info.cause && Object.assign(new Error(info.cause.message), info.cause);
+  return new PlugdError(code, withoutCode(info.message), {
+    ...(info.details === undefined ? {} : { details: info.details }),
+    ...(cause ? { cause } : {}),
+  });
 }
 
 /**

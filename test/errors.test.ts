@@ -105,8 +105,14 @@ describe('errors that read once', () => {
     expect(error).toBeInstanceOf(PlugdError);
     expect(error.code).toBe('PLUGD_E_ACTIVATION');
     expect(error.message).toBe('plugin "thrower": activate() threw: no database');
+    // What activate() threw is the cause, for the caller of enable() as for inspect().
+    expect(error.cause).toMatchObject({ name: 'Error', message: 'no database' });
     const info = sup.inspect('thrower').lastError!;
-    expect(info).toEqual({ code: 'PLUGD_E_ACTIVATION', message: 'plugin "thrower": activate() threw: no database' });
+    expect(info).toEqual({
+      code: 'PLUGD_E_ACTIVATION',
+      message: 'plugin "thrower": activate() threw: no database',
+      cause: { name: 'Error', message: 'no database' },
+    });
   });
 
   it('no message of a failed call or activation carries a code, and no error is its own cause', async () => {
