@@ -38,30 +38,33 @@ export async function pingVerdict(
   const sentAt = performance.now();
   const pong = ping();
   if (!pong) return null; // ending: its exit reports why
-  if (await settlesWithin([pong, ended], watchdogMs)) return null;
+  // Only the ping at first: a handler on `ended`, which lives as long as the instance, is added
+  // once a ping is overdue, or every answered probe would leave one behind.
+  if (await settlesWithin(pong, watchdogMs)) return null;
+  const over = Promise.race([pong, ended]);
   const before = await read(pid);
   let wait = Math.min(watchdogMs / 4, (2 * cpuBudgetUs(watchdogMs)) / 1000);
   for (;;) {
     // Without a first reading, there is nothing to wait for: /proc cannot tell.
-    if (before !== null && (await settlesWithin([pong, ended], wait))) return null;
+    if (before !== null && (await settlesWithin(over, wait))) return null;
     const now = before === null ? null : await read(pid);
     const reading = before && now ? { state: now.state, cpuSinceBeatUs: now.cpuUs - before.cpuUs } : null;
-    if (await settlesWithin([pong, ended], 0)) return null;
+    if (await settlesWithin(over, 0)) return null;
     const verdict = hangVerdict(performance.now() - sentAt, watchdogMs, reading);
     if (verdict !== null) return verdict;
     wait = watchdogMs / 4;
   }
 }
 
-/** True once any of `promises` settles within `ms`. */
-function settlesWithin(promises: Promise<unknown>[], ms: number): Promise<boolean> {
+/** True once `promise` settles within `ms`. */
+function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(false), ms);
     const yes = () => {
       clearTimeout(timer);
       resolve(true);
     };
-    for (const p of promises) void p.then(yes, yes);
+    void promise.then(yes, yes);
   });
 }
 
