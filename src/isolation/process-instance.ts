@@ -45,6 +45,9 @@ export interface ProcessInstanceOptions extends PluginCommand {
   spawner: Spawner;
 }
 
+/** How much longer than its grace a wrapper that alone knows its plugin's group is given. */
+const WRAPPER_MARGIN_MS = 1_000;
+
 /** How long an unexpected exit waits for the log pump to read the plugin's last stderr lines. */
 const STDERR_TAIL_WAIT_MS = 1_000;
 
@@ -260,7 +263,10 @@ export class ProcessInstance implements ProbedInstance {
   #terminate(graceMs: number): void {
     this.#signal('SIGTERM');
     if (this.#wrapperPid === null || this.#force) return; // the wrapper is gone, or a SIGKILL is due already
-    this.#force = setTimeout(() => this.#signal('SIGKILL'), graceMs);
+    // Without the plugin's pid, only the wrapper can kill its group: it is given its grace and a
+    // margin, or a plugin that ignores SIGTERM would outlive a wrapper killed first.
+    const due = this.#pluginPid === null ? graceMs + WRAPPER_MARGIN_MS : graceMs;
+    this.#force = setTimeout(() => this.#signal('SIGKILL'), due);
     this.#force.unref();
   }
 

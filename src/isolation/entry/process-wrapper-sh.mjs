@@ -15,10 +15,18 @@ host=$2
 shift 2
 pid=
 
-# Whether the plugin's leader or anyone in its group is still there. A leader that has exited stays
-# a zombie until this shell waits for it, which it does for each foreground command (the sleep).
+# Whether the plugin's leader or anyone in its group still runs. A zombie does not count: a child
+# the plugin left behind is reparented to init and stays a zombie until init reaps it, which can
+# take seconds (or forever, under a PID 1 that never reaps). /proc/N/stat, after the last ") ":
+# state, ppid, pgrp.
 lives() {
-  kill -s 0 "$pid" 2>/dev/null || kill -s 0 -- "-$pid" 2>/dev/null
+  kill -s 0 -- "-$pid" 2>/dev/null || kill -s 0 "$pid" 2>/dev/null || return 1
+  for stat in /proc/[0-9]*/stat; do
+    read -r line < "$stat" 2>/dev/null || continue
+    set -- \${line##*') '}
+    [ "$1" != Z ] && { [ "$3" = "$pid" ] || [ "\${stat#/proc/}" = "$pid/stat" ]; } && return 0
+  done
+  return 1
 }
 
 # Waits (in 50 ms steps) until the plugin's group has ended, at most the grace.
