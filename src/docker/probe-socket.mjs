@@ -82,6 +82,7 @@ export class ProbeSocket {
     return new Promise((resolve) => {
       const deadline = performance.now() + timeoutMs;
       const timer = setTimeout(() => this.#settle(false), timeoutMs);
+      timer.unref(); // as the probes' own interval: a probe in flight does not keep a host alive
       this.#pending = { resolve, timer, reused: false, deadline };
       this.#send();
     });
@@ -98,7 +99,7 @@ export class ProbeSocket {
     this.#idle = false;
     try {
       const socket = this.#socket ?? this.#connect();
-      socket.ref();
+      socket.unref(); // a probe never keeps a host alive, as the probes' own interval
       socket.write(REQUEST);
     } catch {
       this.#settle(false); // an address net cannot use: no answer

@@ -71,7 +71,10 @@ export class PluginThread {
           this.worker.off('exit', ended);
           resolve(true);
         },
-        () => resolve(false),
+        () => {
+          this.worker.off('exit', ended);
+          resolve(false);
+        },
       );
     });
   }

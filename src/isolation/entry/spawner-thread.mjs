@@ -109,7 +109,7 @@ function readWrapper(seq, wrapper, stdout) {
     if (nl === -1 && buffered.length < 32) return;
     stdout.off('data', onData);
     stdout.resume(); // whatever follows is drained, never read
-    const pid = pluginPid(buffered.slice(0, nl), wrapper);
+    const pid = pluginPid(nl === -1 ? buffered : buffered.slice(0, nl), wrapper);
     if (typeof pid === 'number') post({ type: 'pid', seq, pid });
     else if (pid === 'malformed') post({ type: 'malformed', seq });
   };
@@ -210,7 +210,6 @@ port.on('message', (/** @type {SpawnerRequest} */ request) => {
     if (running === 0) port.close();
   } else if (request.type === 'spawn') {
     void start(request);
-  } else {
-    throw new Error(`spawner thread: unknown request ${JSON.stringify(request)}`);
   }
+  // Anything else is ignored: throwing here would end the thread, and with it every process plugin.
 });
