@@ -27,7 +27,7 @@ export const ErrorCodes = {
   PLUGD_E_PLUGIN_EXITED: "the plugin's worker or process exited or crashed",
   PLUGD_E_PLUGIN_ERROR: "a plugin method threw or answered an error; the plugin's error is the cause",
   PLUGD_E_PROTOCOL: 'a plugin thread or process sent a malformed message; that instance was ended',
-  PLUGD_E_REPLY_TOO_LARGE: "a plugin's answer in Docker's protocol was larger than the limit (64 MiB); it was not read",
+  PLUGD_E_REPLY_TOO_LARGE: "a plugin's answer in Docker's protocol was larger than the limit (64 MiB); it was read no further",
   PLUGD_E_STORE: 'the store on disk cannot be read or written, or holds a corrupt record',
   PLUGD_E_STORE_LOCKED: 'another live supervisor holds the store (one supervisor per root)',
   PLUGD_E_CLOSED: 'the supervisor is closed',
