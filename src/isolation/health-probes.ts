@@ -6,7 +6,27 @@
 // shared memory; a process can only be asked.) A verdict with a reason ends the instance with
 // PLUGD_E_PLUGIN_HUNG carrying `details.verdict`, before the owner is told.
 import { PlugdError } from '../errors.js';
+import { cpuBudgetUs, type HangReason, STARVATION_CAP } from './hang-verdict.js';
 import type { ProbedInstance } from './plugin-instance.js';
+
+/** Why the plugin was judged hung, in words: each verdict comes after its own time. */
+export function hungMessage(name: string, verdict: HangReason, watchdogMs: number): string {
+  const cpuMs = Math.round(cpuBudgetUs(watchdogMs) / 1000);
+  switch (verdict) {
+    case 'cpu-budget':
+      return (
+        `plugin "${name}" did not answer a health check within ${watchdogMs} ms, then ran ${cpuMs} ms of CPU ` +
+        'without answering (a loop that does not yield); it was terminated'
+      );
+    case 'starvation-cap':
+      return (
+        `plugin "${name}" did not answer a health check within ${STARVATION_CAP * watchdogMs} ms ` +
+        `(${STARVATION_CAP} × the ${watchdogMs} ms watchdog, the most a plugin waiting for a core is given); it was terminated`
+      );
+    case 'unobservable':
+      return `plugin "${name}" did not answer a health check within ${watchdogMs} ms and was terminated`;
+  }
+}
 
 export class HealthProbes {
   readonly #intervalMs: number;
@@ -45,11 +65,7 @@ export class HealthProbes {
         if (result !== false) {
           instance.kill(
             'hung',
-            new PlugdError(
-              'PLUGD_E_PLUGIN_HUNG',
-              `plugin "${instance.name}" did not answer a health check within ${this.#intervalMs} ms and was terminated`,
-              { details: { verdict: result } },
-            ),
+            new PlugdError('PLUGD_E_PLUGIN_HUNG', hungMessage(instance.name, result, this.#intervalMs), { details: { verdict: result } }),
           );
         }
         entry.onHung();
