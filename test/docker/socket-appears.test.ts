@@ -1,9 +1,10 @@
 // The handshake retries as soon as the plugin's socket appears, not at its backoff's next step:
 // its wait ends on the socket's name showing up in the folder, and keeps an event that came while
 // no wait was under way (an attempt was). How soon is the bench's to measure (restart-profile).
+import { watch } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DockerPluginClient, socketAppears } from '../../src/docker/plugin-client.mjs';
 import { onCleanup, tempDir } from '../helpers.js';
 
@@ -31,8 +32,15 @@ describe('waiting for a plugin socket', () => {
     const socketPath = path.join(await tempDir('plugd-appears-'), 'p.sock');
     const appears = socketAppears({ socketPath });
     onCleanup(() => appears.close());
+    // A second watch of the folder: its event comes from the same inotify read as the first's.
+    const seen = new Promise<void>((resolve) => {
+      const other = watch(path.dirname(socketPath), () => {
+        other.close();
+        resolve();
+      });
+    });
     await listen(socketPath);
-    await new Promise((resolve) => setTimeout(resolve, 50)); // the event may come before the wait, or during it
+    await seen; // the event came before the wait began
     await expect(appears.wait(HOUR)).resolves.toBe(true);
   });
 
@@ -44,12 +52,20 @@ describe('waiting for a plugin socket', () => {
 });
 
 describe('the handshake', () => {
-  it('answers once the socket appears, however far its backoff has grown', async () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('answers once the socket appears, with no retry timer ever firing', async () => {
+    // The backoff's timers are fake and never advanced: the socket's appearance is the only thing
+    // that can end the wait after the first, refused attempt. Sockets and inotify stay real.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const socketPath = path.join(await tempDir('plugd-appears-'), 'late.sock');
     const client = new DockerPluginClient({ socketPath });
     onCleanup(() => client.close());
     const activation = client.activate(HOUR);
-    await new Promise((resolve) => setTimeout(resolve, 1_200)); // the backoff reaches 500 ms steps
+    // The first attempt found no socket, and the backoff's wait is under way.
+    await expect.poll(() => vi.getTimerCount()).toBe(1);
     await listen(socketPath);
     await expect(activation).resolves.toEqual(['X']);
   });
