@@ -6,15 +6,11 @@
 //     │ attach stream (stdout/stderr frames) ──demux──> unix socket ──> log pump thread
 //     └─ Docker's plugin protocol ──> <root>/run/<id>/<socket>  (the same folder, bind-mounted)
 import type Dockerode from 'dockerode';
-import type { Address } from '../docker/docker-protocol.mjs';
-import { DockerPluginClient } from '../docker/plugin-client.mjs';
-import { dockerCallError, handshakeResult } from '../docker/plugin-errors.js';
 import { PlugdError } from '../errors.js';
 import type { ExitReason } from '../../machines/types.js';
 import type { TaskPool } from '../tasks/task-pool.js';
-import { InstanceEnd } from './instance-end.js';
 import type { ProbedInstance } from './plugin-instance.js';
-import type { ActivationResult } from './protocol.js';
+import { SocketInstance } from './socket-instance.js';
 import { SLOT_COUNT } from './wire-constants.mjs';
 
 export interface ContainerInstanceOptions {
@@ -36,16 +32,12 @@ export interface ContainerInstanceOptions {
   remove(container: Dockerode.Container): Promise<void>;
 }
 
-export class ContainerInstance implements ProbedInstance {
+export class ContainerInstance extends SocketInstance implements ProbedInstance {
   readonly kind = 'container' as const;
-  readonly name: string;
   readonly instance: number;
   readonly slots: Int32Array;
   readonly booted = Promise.resolve();
-  readonly address: Address;
   readonly #options: ContainerInstanceOptions;
-  readonly #client: DockerPluginClient;
-  readonly #end: InstanceEnd;
   #reason: ExitReason | null = null;
   #force: NodeJS.Timeout | null = null;
   /** Settles when the container has stopped (whoever stopped it). */
@@ -54,13 +46,10 @@ export class ContainerInstance implements ProbedInstance {
   readonly removed: Promise<void>;
 
   constructor(options: ContainerInstanceOptions) {
+    super(options.name, { socketPath: options.socketPath }, { ...options, memoryLimitMb: options.memoryMb });
     this.#options = options;
-    this.name = options.name;
     this.instance = options.instance;
     this.slots = new Int32Array(options.slots, 0, SLOT_COUNT);
-    this.address = { socketPath: options.socketPath };
-    this.#client = new DockerPluginClient(this.address);
-    this.#end = new InstanceEnd(options.name, { watchdogMs: options.watchdogMs, memoryLimitMb: options.memoryMb });
     this.#stopped = options.container
       .wait()
       .then(
@@ -75,53 +64,18 @@ export class ContainerInstance implements ProbedInstance {
               'PLUGD_E_PLUGIN_OOM',
               `the container of plugin "${this.name}" reached its memory limit (memoryMb ${options.memoryMb}) and was killed`,
             );
-            this.#finish('oom', result.StatusCode, error);
+            this.finish('oom', result.StatusCode, error);
           } else {
             // 128 + n: ended by signal n that plugd did not send.
-            this.#finish(this.#reason ?? (result.StatusCode > 128 ? 'crash' : 'exit'), result.StatusCode, undefined);
+            this.finish(this.#reason ?? (result.StatusCode > 128 ? 'crash' : 'exit'), result.StatusCode, undefined);
           }
         },
-        (e: unknown) => this.#finish(this.#reason ?? 'crash', null, e),
+        (e: unknown) => this.finish(this.#reason ?? 'crash', null, e),
       )
       .finally(() => {
         if (this.#force) clearTimeout(this.#force);
       });
     this.removed = this.#stopped.then(() => options.remove(options.container));
-  }
-
-  get exited() {
-    return this.#end.exited;
-  }
-  get running(): boolean {
-    return this.#end.running;
-  }
-  get uptimeMs(): number {
-    return this.#end.uptimeMs;
-  }
-
-  /** Docker's handshake on the bind-mounted socket, retried on the task pool until activationTimeoutMs. */
-  async activate(): Promise<ActivationResult> {
-    try {
-      const implemented = handshakeResult(
-        this.name,
-        await this.#end.race(this.#options.tasks.handshake(this.address, this.#options.activationTimeoutMs)),
-      );
-      return { implements: implemented };
-    } catch (e) {
-      this.kill('activation-failed', e);
-      throw this.#end.error;
-    }
-  }
-
-  call(method: string, args: unknown, timeoutMs: number): Promise<unknown> {
-    if (!this.running) return Promise.reject(this.#end.error);
-    return this.#end.race(this.#client.call(method, args, timeoutMs)).catch((e: unknown) => {
-      throw dockerCallError(this.name, method, e);
-    });
-  }
-
-  probe(): Promise<boolean> {
-    return this.running ? this.#client.probe(this.#options.watchdogMs) : Promise.resolve(true);
   }
 
   /** SIGTERM to the container, SIGKILL after graceMs; resolves when it has stopped. */
@@ -137,7 +91,7 @@ export class ContainerInstance implements ProbedInstance {
     if (!this.running) return;
     this.#reason ??= reason;
     this.#terminate(this.#options.graceMs);
-    this.#finish(reason, null, cause);
+    this.finish(reason, null, cause);
   }
 
   #terminate(graceMs: number): void {
@@ -148,9 +102,5 @@ export class ContainerInstance implements ProbedInstance {
       });
     void signal('SIGTERM');
     this.#force = setTimeout(() => void signal('SIGKILL'), graceMs);
-  }
-
-  #finish(reason: ExitReason, code: number | null, cause: unknown): void {
-    if (this.#end.finish(reason, code, cause)) this.#client.close();
   }
 }

@@ -9,7 +9,7 @@ import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { PlugdError } from '../errors.js';
 import type { ExitReason } from '../../machines/types.js';
-import { InstanceEnd } from './instance-end.js';
+import { EndedInstance } from './ended-instance.js';
 import { PendingRequests } from './pending-requests.js';
 import { answersPing } from './process-hang.js';
 import { readChildMessage, type ChildMessage, type IsolatedInit, type ParentMessage } from './isolated-protocol.js';
@@ -44,7 +44,7 @@ export interface NodeProcessInstanceOptions extends Omit<IsolatedInit, 'logLevel
   readable?: string[];
 }
 
-export class NodeProcessInstance implements ProbedInstance {
+export class NodeProcessInstance extends EndedInstance implements ProbedInstance {
   // A process to the supervisor: probed for health, no shared heartbeat.
   readonly kind = 'process' as const;
   readonly name: string;
@@ -53,7 +53,6 @@ export class NodeProcessInstance implements ProbedInstance {
   readonly booted: Promise<void>;
   readonly #options: NodeProcessInstanceOptions;
   readonly #child: ChildProcess;
-  readonly #end: InstanceEnd;
   /** Method calls in flight, by id (the info is the method's name and its time). */
   readonly #calls: PendingRequests<unknown, CallInfo>;
   /** Health probes in flight, by sequence number: the silence is judged by answersPing, not by a deadline here. */
@@ -82,11 +81,11 @@ export class NodeProcessInstance implements ProbedInstance {
   }
 
   private constructor(options: NodeProcessInstanceOptions, confinement: Confinement, [stdout, stderr]: [net.Socket, net.Socket]) {
+    super(options.name, { watchdogMs: options.watchdogMs, memoryLimitMb: options.memoryLimitMb });
     this.#options = options;
     this.name = options.name;
     this.instance = options.instance;
     this.slots = new Int32Array(options.slots, 0, SLOT_COUNT);
-    this.#end = new InstanceEnd(options.name, { watchdogMs: options.watchdogMs, memoryLimitMb: options.memoryLimitMb });
     this.#calls = new PendingRequests(
       ({ method, timeoutMs }) =>
         new PlugdError('PLUGD_E_CALL_TIMEOUT', `plugin "${this.name}" did not answer "${method}" within ${timeoutMs} ms`),
@@ -124,15 +123,6 @@ export class NodeProcessInstance implements ProbedInstance {
     });
   }
 
-  get exited() {
-    return this.#end.exited;
-  }
-  get running(): boolean {
-    return this.#end.running;
-  }
-  get uptimeMs(): number {
-    return this.#end.uptimeMs;
-  }
   /** The child's pid (undefined if it could not start). */
   get pid(): number | undefined {
     return this.#child.pid;
@@ -155,21 +145,21 @@ export class NodeProcessInstance implements ProbedInstance {
         this.#activation = { resolve, reject };
       });
       this.#send(['activate', init]);
-      return { implements: await this.#end.race(answer) };
+      return { implements: await this.end.race(answer) };
     } catch (e) {
       if (this.running) this.kill('activation-failed', e);
-      throw this.#end.error;
+      throw this.end.error;
     }
   }
 
   /** Calls a plugin method; rejects rather than hangs when the instance ends or times out. */
   call(method: string, args: unknown, timeoutMs: number): Promise<unknown> {
-    if (!this.running) return Promise.reject(this.#end.error);
+    if (!this.running) return Promise.reject(this.end.error);
     const id = this.#calls.nextId();
     try {
       if (!this.#send(['call', id, method, args]))
         return this.exited.then(() => {
-          throw this.#end.error;
+          throw this.end.error;
         });
     } catch (e) {
       return Promise.reject(unsendableArguments(this.name, method, 'a plugin process', e));
@@ -200,7 +190,7 @@ export class NodeProcessInstance implements ProbedInstance {
     });
     try {
       this.#send(['deactivate']);
-      await this.#end.race(done, graceMs);
+      await this.end.race(done, graceMs);
     } catch {
       /* a failing or slow deactivate still ends in a stop */
     }
@@ -277,7 +267,7 @@ export class NodeProcessInstance implements ProbedInstance {
   }
 
   #finish(reason: ExitReason, code: number | null, cause: unknown): void {
-    this.#end.finish(reason, code, cause, (error) => {
+    this.end.finish(reason, code, cause, (error) => {
       this.#calls.rejectAll(error);
       this.#pings.rejectAll(error);
       this.#activation?.reject(error);

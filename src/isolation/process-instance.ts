@@ -5,21 +5,18 @@
 // main thread signals it and the plugin's group by pid, synchronously.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Address } from '../docker/docker-protocol.mjs';
-import { DockerPluginClient } from '../docker/plugin-client.mjs';
-import { dockerCallError, handshakeResult } from '../docker/plugin-errors.js';
 import { PlugdError } from '../errors.js';
 import type { ExitReason } from '../../machines/types.js';
 import type { TaskPool } from '../tasks/task-pool.js';
 import { exitError } from './exit-errors.js';
 import { type HangReason, STARVATION_CAP } from './hang-verdict.js';
-import { InstanceEnd } from './instance-end.js';
 import type { ProbedInstance } from './plugin-instance.js';
 import { pingVerdict, readAllThreads } from './process-hang.js';
 import type { ActivationResult } from './protocol.js';
 import { SETPRIV } from './permission-flags.js';
 import type { Spawner } from './spawner.js';
 import type { LeanTools, PluginCommand, SpawnEvent } from './spawner-protocol.js';
+import { SocketInstance } from './socket-instance.js';
 import { SLOT_COUNT } from './wire-constants.mjs';
 
 const WRAPPER = new URL('./entry/process-wrapper.mjs', import.meta.url);
@@ -51,16 +48,12 @@ const WRAPPER_MARGIN_MS = 1_000;
 /** How long an unexpected exit waits for the log pump to read the plugin's last stderr lines. */
 const STDERR_TAIL_WAIT_MS = 1_000;
 
-export class ProcessInstance implements ProbedInstance {
+export class ProcessInstance extends SocketInstance implements ProbedInstance {
   readonly kind = 'process' as const;
-  readonly name: string;
   readonly instance: number;
   readonly slots: Int32Array;
   readonly booted: Promise<void>;
-  readonly address: Address;
   readonly #options: ProcessInstanceOptions;
-  readonly #client: DockerPluginClient;
-  readonly #end: InstanceEnd;
   #reason: ExitReason | null = null;
   /** The wrapper's pid while it runs: null once it has exited (or never started). */
   #wrapperPid: number | null;
@@ -106,13 +99,10 @@ export class ProcessInstance implements ProbedInstance {
   }
 
   private constructor(options: ProcessInstanceOptions, wrapperPid: number | null) {
+    super(options.name, { socketPath: options.socketPath }, options);
     this.#options = options;
-    this.name = options.name;
     this.instance = options.instance;
     this.slots = new Int32Array(options.slots, 0, SLOT_COUNT);
-    this.address = { socketPath: options.socketPath };
-    this.#client = new DockerPluginClient(this.address);
-    this.#end = new InstanceEnd(options.name, { watchdogMs: options.watchdogMs });
     this.#wrapperPid = wrapperPid;
     this.booted = Promise.resolve(); // the fork is done, off this thread
   }
@@ -132,12 +122,12 @@ export class ProcessInstance implements ProbedInstance {
           ),
         );
       case 'error':
-        return this.#finish('crash', null, event.error);
+        return this.finish('crash', null, event.error);
       case 'lost':
         // The kernel signals the wrapper, which ends the group; nothing will report its exit.
         this.#signal('SIGTERM');
         this.#exitedWrapper();
-        return this.#finish(this.#reason ?? 'crash', null, this.#reason === 'stopped' ? undefined : event.error);
+        return this.finish(this.#reason ?? 'crash', null, this.#reason === 'stopped' ? undefined : event.error);
       case 'exit':
         return this.#onExit(event.code, event.signal);
       default:
@@ -149,10 +139,10 @@ export class ProcessInstance implements ProbedInstance {
     this.#exitedWrapper();
     const reason = this.#reason ?? (signal ? 'crash' : 'exit');
     const cause = signal ? new Error(`killed by ${signal}`) : undefined;
-    if (this.#reason !== null || !this.running) return this.#finish(reason, code, cause);
+    if (this.#reason !== null || !this.running) return this.finish(reason, code, cause);
     // An exit nobody asked for: its last stderr lines say why, as systemd's status shows them.
     void this.#lastStderr().then((stderr) => {
-      this.#finish(reason, code, exitError(this.name, reason, { code, cause, stderr, activating: !this.#activated }));
+      this.finish(reason, code, exitError(this.name, reason, { code, cause, stderr, activating: !this.#activated }));
     });
   }
 
@@ -162,41 +152,15 @@ export class ProcessInstance implements ProbedInstance {
     this.#force = null;
   }
 
-  get exited() {
-    return this.#end.exited;
-  }
-  get running(): boolean {
-    return this.#end.running;
-  }
   /** The plugin's own pid once the wrapper reported it (for its CPU and memory in the metrics). */
   get pid(): number | null {
     return this.#pluginPid;
   }
-  get uptimeMs(): number {
-    return this.#end.uptimeMs;
-  }
-
-  /** Docker's handshake, retried on the task pool until activationTimeoutMs. */
-  async activate(): Promise<ActivationResult> {
-    try {
-      const implemented = handshakeResult(
-        this.name,
-        await this.#end.race(this.#options.tasks.handshake(this.address, this.#options.activationTimeoutMs)),
-      );
-      this.#activated = true;
-      return { implements: implemented };
-    } catch (e) {
-      this.kill('activation-failed', e);
-      throw this.#end.error;
-    }
-  }
-
-  /** POST /<method> with the JSON body; an { Err } answer rejects with PLUGD_E_PLUGIN_ERROR. */
-  call(method: string, args: unknown, timeoutMs: number): Promise<unknown> {
-    if (!this.running) return Promise.reject(this.#end.error);
-    return this.#end.race(this.#client.call(method, args, timeoutMs)).catch((e: unknown) => {
-      throw dockerCallError(this.name, method, e);
-    });
+  /** Docker's handshake; an exit after it is no longer one "before it activated". */
+  override async activate(): Promise<ActivationResult> {
+    const result = await super.activate();
+    this.#activated = true;
+    return result;
   }
 
   /**
@@ -206,11 +170,11 @@ export class ProcessInstance implements ProbedInstance {
    * Before the wrapper reports the pid, or off Linux, a silence past watchdogMs is hung. Resolves
    * true when it answered, else the verdict's reason.
    */
-  probe(): Promise<boolean | HangReason> {
+  override probe(): Promise<boolean | HangReason> {
     if (!this.running) return Promise.resolve(true);
     const { watchdogMs } = this.#options;
     const pid = this.#pluginPid;
-    if (pid === null || process.platform !== 'linux') return this.#client.probe(watchdogMs).then((answered) => answered || 'unobservable');
+    if (pid === null || process.platform !== 'linux') return this.client.probe(watchdogMs).then((answered) => answered || 'unobservable');
     return pingVerdict(
       pid,
       watchdogMs,
@@ -218,7 +182,7 @@ export class ProcessInstance implements ProbedInstance {
       () =>
         this.running
           ? // Only an answer counts: an unreachable plugin is judged like a silent one.
-            this.#client.probe(STARVATION_CAP * watchdogMs).then(
+            this.client.probe(STARVATION_CAP * watchdogMs).then(
               (answered) => (answered ? undefined : new Promise<void>(() => {})),
               () => new Promise<void>(() => {}),
             )
@@ -247,7 +211,7 @@ export class ProcessInstance implements ProbedInstance {
             `plugin "${this.name}" did not answer a health check within ${this.#options.watchdogMs} ms and was terminated`,
           )
         : cause;
-    this.#finish(reason, null, why);
+    this.finish(reason, null, why);
   }
 
   /** The plugin's last stderr lines, or none if the log pump cannot tell within STDERR_TAIL_WAIT_MS. */
@@ -286,9 +250,5 @@ export class ProcessInstance implements ProbedInstance {
         /* it has exited; its exit is on its way from the spawner thread */
       }
     }
-  }
-
-  #finish(reason: ExitReason, code: number | null, cause: unknown): void {
-    if (this.#end.finish(reason, code, cause)) this.#client.close();
   }
 }

@@ -7,7 +7,7 @@ import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threa
 import { transfer } from 'comlink/dist/esm/comlink.mjs';
 import { PlugdError } from '../errors.js';
 import type { ExitReason } from '../../machines/types.js';
-import { InstanceEnd } from './instance-end.js';
+import { EndedInstance } from './ended-instance.js';
 import { PendingRequests } from './pending-requests.js';
 import type { PluginInstance } from './plugin-instance.js';
 import { PluginThread } from './plugin-thread.js';
@@ -24,7 +24,7 @@ export interface WorkerInstanceOptions extends Pick<PluginInit, 'name' | 'id' | 
   watchdogMs: number;
 }
 
-export class WorkerInstance implements PluginInstance {
+export class WorkerInstance extends EndedInstance implements PluginInstance {
   readonly kind = 'worker' as const;
   readonly name: string;
   readonly instance: number;
@@ -40,15 +40,14 @@ export class WorkerInstance implements PluginInstance {
   /** Method calls in flight on the call channel, by id (the info is the method's name). */
   readonly #calls: PendingRequests<unknown, CallInfo>;
   readonly #callPort: MessagePort;
-  readonly #end: InstanceEnd;
   #workerError: unknown = null;
   #stopping = false;
 
   /** Starts a thread for the instance, or takes on `standby`, a ready thread of the warm pool. */
   constructor(options: WorkerInstanceOptions, standby?: PluginThread) {
+    super(options.name, { watchdogMs: options.watchdogMs, memoryLimitMb: options.memoryLimitMb });
     this.name = options.name;
     this.instance = options.instance;
-    this.#end = new InstanceEnd(options.name, { watchdogMs: options.watchdogMs, memoryLimitMb: options.memoryLimitMb });
     this.#calls = new PendingRequests(
       ({ method, timeoutMs }) =>
         new PlugdError('PLUGD_E_CALL_TIMEOUT', `plugin "${this.name}" did not answer "${method}" within ${timeoutMs} ms`),
@@ -91,32 +90,22 @@ export class WorkerInstance implements PluginInstance {
     this.#worker.on('exit', (code) => this.#onWorkerExit(code));
   }
 
-  get exited() {
-    return this.#end.exited;
-  }
-  get running(): boolean {
-    return this.#end.running;
-  }
-  get uptimeMs(): number {
-    return this.#end.uptimeMs;
-  }
-
   /** The handshake. Rejects with PLUGD_E_ACTIVATION and ends the instance if activate() fails. */
   async activate(): Promise<ActivationResult> {
     try {
       const init = this.#standbyInit;
       const { api } = this.#thread;
       const handshake = init ? api.activate(transfer(init, [init.logPort, init.callPort])) : api.activate();
-      return await this.#end.race(handshake);
+      return await this.end.race(handshake);
     } catch (e) {
       if (this.running) this.kill('activation-failed', e);
-      throw this.running ? e : this.#end.error;
+      throw this.running ? e : this.end.error;
     }
   }
 
   /** Calls a plugin method; rejects rather than hangs when the instance ends or times out. */
   call(method: string, args: unknown, timeoutMs: number): Promise<unknown> {
-    if (!this.running) return Promise.reject(this.#end.error);
+    if (!this.running) return Promise.reject(this.end.error);
     const id = this.#calls.nextId();
     const request: CallRequest = [id, method, args];
     try {
@@ -150,7 +139,7 @@ export class WorkerInstance implements PluginInstance {
   async stop(graceMs: number): Promise<void> {
     if (!this.running || this.#stopping) return;
     this.#stopping = true;
-    await this.#end.race(this.#thread.api.deactivate(), graceMs).catch(() => {
+    await this.end.race(this.#thread.api.deactivate(), graceMs).catch(() => {
       /* a failing deactivate still ends in a stop */
     });
     this.kill('stopped');
@@ -178,7 +167,7 @@ export class WorkerInstance implements PluginInstance {
   }
 
   #finish(reason: ExitReason, code: number | null, cause: unknown): void {
-    this.#end.finish(reason, code, cause, (error) => {
+    this.end.finish(reason, code, cause, (error) => {
       this.#calls.rejectAll(error);
       this.#callPort.close();
     });
