@@ -1,11 +1,12 @@
 // plugd supervising N copies of the peers bench's server as process plugins, on a temp store.
-import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { createSupervisor, type Supervisor, type SupervisorOptions } from '../../src/index.js';
 import { childrenOf, cmdline, descendants, processesServing, processTable } from './proc.js';
+import { installCopies } from '../scenarios/plugd-fixtures.js';
 
 export const SERVER_BUNDLE = fileURLToPath(new URL('./server/', import.meta.url));
 export const SERVER_SCRIPT = path.join(SERVER_BUNDLE, 'server.mjs');
@@ -27,16 +28,7 @@ export async function plugdWithServers(n: number, options: Partial<SupervisorOpt
   // PM2 waits for its apps without a deadline (the bench polls them for up to 60 s): the same
   // 60 s for plugd's activations, since a loaded machine boots 50 Node processes slowly.
   const sup = await createSupervisor({ root, logger: pino({ level: 'silent' }), restore: false, activationTimeoutMs: 60_000, ...options });
-  const names: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const name = `peer-${i}`;
-    const bundle = path.join(dir, 'bundles', name);
-    await cp(SERVER_BUNDLE, bundle, { recursive: true });
-    const manifest = JSON.parse(await readFile(path.join(bundle, 'plugin.json'), 'utf8'));
-    await writeFile(path.join(bundle, 'plugin.json'), JSON.stringify({ ...manifest, name }));
-    await sup.install(bundle);
-    names.push(name);
-  }
+  const names = await installCopies(sup, dir, SERVER_BUNDLE, 'peer', n);
   return {
     sup,
     names,

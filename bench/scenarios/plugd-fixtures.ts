@@ -16,20 +16,26 @@ export interface BenchSupervisor {
   dispose(): Promise<void>;
 }
 
-/** A supervisor on a temp store with `count` noop plugins installed (not enabled). */
-export async function supervisorWithPlugins(count: number, options: Partial<SupervisorOptions> = {}): Promise<BenchSupervisor> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'plugd-bench-'));
-  const sup = await createSupervisor({ root: path.join(dir, 'store'), logger: pino({ level: 'silent' }), restore: false, ...options });
+/** Installs `count` copies of the bundle at `source`, named `<prefix>-<i>`, from copies under `dir`; returns their names. */
+export async function installCopies(sup: Supervisor, dir: string, source: string, prefix: string, count: number): Promise<string[]> {
   const names: string[] = [];
   for (let i = 0; i < count; i++) {
-    const name = `noop-${i}`;
+    const name = `${prefix}-${i}`;
     const bundle = path.join(dir, 'bundles', name);
-    await cp(NOOP_BUNDLE, bundle, { recursive: true });
+    await cp(source, bundle, { recursive: true });
     const manifest = JSON.parse(await readFile(path.join(bundle, 'plugin.json'), 'utf8'));
     await writeFile(path.join(bundle, 'plugin.json'), JSON.stringify({ ...manifest, name }));
     await sup.install(bundle);
     names.push(name);
   }
+  return names;
+}
+
+/** A supervisor on a temp store with `count` noop plugins installed (not enabled). */
+export async function supervisorWithPlugins(count: number, options: Partial<SupervisorOptions> = {}): Promise<BenchSupervisor> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'plugd-bench-'));
+  const sup = await createSupervisor({ root: path.join(dir, 'store'), logger: pino({ level: 'silent' }), restore: false, ...options });
+  const names = await installCopies(sup, dir, NOOP_BUNDLE, 'noop', count);
   return {
     sup,
     names,
