@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { bundle, onCleanup, tempDir } from '../helpers.js';
-import { describeProcess, killAll, marked } from './proc-scan.js';
+import { describeProcess, killAll, marked, untilNoneMarked } from './proc-scan.js';
 
 const HOST = fileURLToPath(new URL('../fixtures/enable-host.ts', import.meta.url));
 const KILLS = Number(process.env.PLUGD_KILL_CAMPAIGN ?? 50);
@@ -17,16 +17,6 @@ const KILLS = Number(process.env.PLUGD_KILL_CAMPAIGN ?? 50);
 const KILL_WINDOW_MS = 400;
 /** How long the processes of a killed host may take to end (the wrappers' grace is 1 s). */
 const SETTLE_MS = 8_000;
-
-/** Resolves once no marked process is left, or with those still there after SETTLE_MS. */
-async function survivors(marker: string): Promise<number[]> {
-  const until = performance.now() + SETTLE_MS;
-  for (;;) {
-    const left = marked(marker);
-    if (left.length === 0 || performance.now() > until) return left;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe(`a host SIGKILLed at random moments of enables and disables (${KILLS} kills)`, () => {
   it(
@@ -53,7 +43,7 @@ describe(`a host SIGKILLed at random moments of enables and disables (${KILLS} k
         await new Promise((resolve) => setTimeout(resolve, Math.random() * KILL_WINDOW_MS)); // the random moment
         host.kill('SIGKILL');
         await exited;
-        const left = await survivors(marker);
+        const left = await untilNoneMarked(marker, SETTLE_MS);
         orphans.push(...left.map(describeProcess).map((p) => `kill ${kill + 1}: ${p}`));
         killAll(left);
       }

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 export function marked(marker: string): number[] {
   const found: number[] = [];
   for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
       if (statFields(Number(entry))[0] === 'Z') continue; // a zombie has ended
       const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
@@ -40,5 +40,18 @@ export function killAll(pids: number[]): void {
     } catch {
       /* gone */
     }
+  }
+}
+
+/**
+ * Resolves once no process carries `marker`, or with those still there after `ms`. It polls
+ * /proc: another process's end (one that is not our child) has no event to wait for.
+ */
+export async function untilNoneMarked(marker: string, ms: number): Promise<number[]> {
+  const until = performance.now() + ms;
+  for (;;) {
+    const left = marked(marker);
+    if (left.length === 0 || performance.now() > until) return left;
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

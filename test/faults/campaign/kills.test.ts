@@ -10,7 +10,8 @@ import { createSupervisor } from '../../../src/index.js';
 import { bundle, onCleanup, silent, supervisor, tempDir } from '../../helpers.js';
 import { figure, SEED, SIZES } from './campaign.js';
 import { Prng } from './prng.js';
-import { debris, killMarked, processesMarked, storeDisagreements } from './store-check.js';
+import { untilNoneMarked } from '../../process/proc-scan.js';
+import { debris, killMarked, storeDisagreements } from './store-check.js';
 
 const HOST = fileURLToPath(new URL('../../fixtures/campaign-host.ts', import.meta.url));
 const OPEN_BOUND_MS = 30_000;
@@ -47,16 +48,6 @@ async function within<T>(work: Promise<T>, ms: number): Promise<T | 'timeout'> {
     return await Promise.race([work, timeout]);
   } finally {
     clearTimeout(timer);
-  }
-}
-
-/** Waits until no process carries `marker`, polling /proc; what is left after `ms` is returned. */
-async function leftAfter(marker: string, ms: number): Promise<number[]> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const pids = await processesMarked(marker);
-    if (pids.length === 0 || Date.now() > until) return pids;
-    await new Promise((resolve) => setTimeout(resolve, 50)); // polling /proc: no event to wait for
   }
 }
 
@@ -133,7 +124,7 @@ async function campaign(
     if (signal !== 'SIGKILL') throw new Error(`campaign host (seed ${SEED + round}) ended by itself (${signal}); its stderr is above`);
     tally.kills++;
 
-    const orphans = await leftAfter(root, ORPHAN_BOUND_MS);
+    const orphans = await untilNoneMarked(root, ORPHAN_BOUND_MS);
     tally.orphans.push(...orphans);
     await killMarked(root);
 
@@ -174,7 +165,7 @@ async function campaign(
     } finally {
       await sup.close();
     }
-    tally.orphans.push(...(await leftAfter(root, ORPHAN_BOUND_MS)));
+    tally.orphans.push(...(await untilNoneMarked(root, ORPHAN_BOUND_MS)));
     await killMarked(root);
   }
   return tally;

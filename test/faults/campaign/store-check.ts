@@ -2,6 +2,7 @@
 // nothing half-done is left lying around, and no process of a dead host is still alive.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { marked } from '../../process/proc-scan.js';
 import bundleDigest from '../../../src/tasks/bundle-digest.mjs';
 import { parseManifestText, pluginId } from '../../../src/store/manifest.js';
 
@@ -68,29 +69,9 @@ export async function debris(root: string, running: ReadonlySet<string>): Promis
   return found;
 }
 
-/** Pids (other than this process) whose command line or initial environment holds `marker`. */
-export async function processesMarked(marker: string): Promise<number[]> {
-  const pids: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      const [cmdline, environ, status] = await Promise.all([
-        readFile(`/proc/${entry}/cmdline`, 'latin1'),
-        readFile(`/proc/${entry}/environ`, 'latin1'),
-        readFile(`/proc/${entry}/status`, 'latin1'),
-      ]);
-      if (/^State:\s+Z/m.test(status)) continue; // a zombie is dead, only not yet reaped
-      if (cmdline.includes(marker) || environ.includes(marker)) pids.push(Number(entry));
-    } catch {
-      // ended while we looked
-    }
-  }
-  return pids;
-}
-
-/** Kills what processesMarked() finds (cleanup after a failed check). */
+/** Kills what marked() finds (cleanup after a failed check). */
 export async function killMarked(marker: string): Promise<void> {
-  for (const pid of await processesMarked(marker)) {
+  for (const pid of marked(marker)) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {
