@@ -29,11 +29,6 @@ export function bytes(n: number | null | undefined): string {
   return `${(n / 1024 / 1024).toFixed(1)}MiB`;
 }
 
-/** A plugin's state as a person reads it: `enabled (idle)` for a lazy plugin waiting for its next call. */
-export function stateLabel(plugin: { state: string; idle?: boolean }): string {
-  return plugin.idle === true ? `${plugin.state} (idle)` : plugin.state;
-}
-
 export function cut(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }

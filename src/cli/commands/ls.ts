@@ -4,7 +4,8 @@ import type { PluginInfo } from '../../runtime/plugin-info.js';
 import { NoDaemonError, RefusedError } from '../api-client.js';
 import { contextOf, seg, type CliContext } from '../context.js';
 import { findPlugin, readPlugins, storeExists, type OfflinePlugin } from '../offline-store.js';
-import { cut, duration, note, print, printJson, stateLabel, table } from '../output.js';
+import { cut, duration, note, print, printJson, table } from '../output.js';
+import { stateLabel } from '../../runtime/state-label.js';
 
 /** The store on disk, when no daemon answers: said on stderr, plugins shown as not running. */
 export async function offline(ctx: CliContext, e: unknown): Promise<OfflinePlugin[]> {

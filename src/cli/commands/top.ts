@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import type { PluginInfo } from '../../runtime/plugin-info.js';
 import { contextOf, UsageError } from '../context.js';
-import { bytes, duration, print, stateLabel, table } from '../output.js';
+import { bytes, duration, print, table } from '../output.js';
+import { stateLabel } from '../../runtime/state-label.js';
 import { buckets, parseProm, perPlugin, quantile, type Sample } from '../prom-text.js';
 
 const CALL_HISTOGRAM = 'plugd_plugin_call_duration_seconds';

@@ -4,6 +4,7 @@
 import { h, type ComponentChild } from 'preact';
 import { useState } from 'preact/hooks';
 import { SUPERVISOR_SESSION, type PluginRow } from '../inspection-events.js';
+import { stateLabel } from '../../runtime/state-label.js';
 import { ChartView } from './chart.js';
 import type { Model } from './model.js';
 
@@ -119,7 +120,7 @@ export function Overview({ model, now }: { model: Model; now: number }): Compone
             h('td', null, h('a', { href: link(p.sessionId) }, p.name)),
             h('td', null, p.version),
             h('td', null, p.kind),
-            h('td', null, h('span', { class: `state state-${p.state}`, 'data-testid': 'state' }, p.idle ? 'enabled (idle)' : p.state)),
+            h('td', null, h('span', { class: `state state-${p.state}`, 'data-testid': 'state' }, stateLabel(p))),
             h('td', { 'data-testid': 'enabled' }, p.enabled ? 'yes' : 'no'),
             h('td', null, String(p.restarts)),
             h('td', null, uptime(p, now)),
