@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { WRAPPER_SCRIPT } from '../../src/isolation/entry/process-wrapper-sh.mjs';
+import { wrapperCommand } from '../../src/isolation/entry/process-wrapper-sh.mjs';
 import { onCleanup, tempDir } from '../helpers.js';
 import { killAll, marked } from './proc-scan.js';
 
@@ -58,27 +58,16 @@ async function startShellWrapper(hostPid: number) {
   const family =
     `require('node:child_process').spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)', '${marker}'], { stdio: 'ignore' });` +
     ' setInterval(() => {}, 1000)';
-  const wrapper = spawn(
-    SETPRIV!,
-    [
-      '--pdeathsig',
-      'TERM',
-      '--',
-      '/bin/sh',
-      '-c',
-      WRAPPER_SCRIPT,
-      'plugd-wrapper',
-      '500', // the grace, ms
-      String(hostPid),
-      process.execPath,
-      '-e',
-      family,
-      marker,
-    ],
-    {
-      stdio: ['ignore', 'pipe', 'ignore', 'pipe', 'pipe'], // fds 3 and 4: the plugin's stdout, stderr
-    },
-  );
+  const [setpriv, ...args] = wrapperCommand({
+    setpriv: SETPRIV!,
+    graceMs: 500,
+    hostPid,
+    command: process.execPath,
+    args: ['-e', family, marker],
+  });
+  const wrapper = spawn(setpriv!, args, {
+    stdio: ['ignore', 'pipe', 'ignore', 'pipe', 'pipe'], // fds 3 and 4: the plugin's stdout, stderr
+  });
   onCleanup(() => wrapper.kill('SIGKILL'));
   onCleanup(() => killAll(marked(marker)));
   const exited = new Promise<number | null>((resolve) => wrapper.once('exit', (code) => resolve(code)));

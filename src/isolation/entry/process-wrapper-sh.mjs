@@ -67,3 +67,26 @@ kill -s KILL -- "-$pid" 2>/dev/null # whatever the plugin left behind in its gro
 settle # the wrapper's exit says the whole group has ended
 exit "$code"
 `;
+
+/**
+ * The wrapper's command line, `setpriv --pdeathsig TERM -- sh -c WRAPPER_SCRIPT ...`, each exec'ing
+ * the next (one process): the kernel signals the wrapper when the thread that forked it ends.
+ * @param {{ setpriv: string, graceMs: number, hostPid: number, command: string, args: readonly string[] }} plugin
+ * @returns {string[]} the argv, `setpriv` first
+ */
+export function wrapperCommand({ setpriv, graceMs, hostPid, command, args }) {
+  return [
+    setpriv,
+    '--pdeathsig',
+    'TERM',
+    '--',
+    '/bin/sh',
+    '-c',
+    WRAPPER_SCRIPT,
+    'plugd-wrapper',
+    String(graceMs),
+    String(hostPid),
+    command,
+    ...args,
+  ];
+}

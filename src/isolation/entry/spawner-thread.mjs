@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { getPriority, setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
-import { WRAPPER_SCRIPT } from './process-wrapper-sh.mjs';
+import { wrapperCommand } from './process-wrapper-sh.mjs';
 
 /** @typedef {import('../spawner-protocol.ts').SpawnRequest} SpawnRequest */
 /** @typedef {import('../spawner-protocol.ts').SpawnerRequest} SpawnerRequest */
@@ -134,9 +134,9 @@ export function pluginPid(line, wrapper) {
 }
 
 /**
- * `[nice -n N] setpriv --pdeathsig TERM -- sh -c WRAPPER_SCRIPT`, each exec'ing the next (one
- * process): the kernel signals the wrapper when this thread ends, and nice applies before the
- * plugin is spawned, so the plugin inherits it.
+ * `[nice -n N] <wrapperCommand>`, each exec'ing the next (one process): the kernel signals the
+ * wrapper when this thread ends, and nice applies before the plugin is spawned, so the plugin
+ * inherits it.
  * @param {SpawnRequest} request @param {import('../spawner-protocol.ts').LeanTools} lean @param {net.Socket[]} pump
  */
 function spawnLean(request, lean, [stdout, stderr]) {
@@ -149,19 +149,14 @@ function spawnLean(request, lean, [stdout, stderr]) {
   const nice = lean.nice && increment > 0 ? [lean.nice, '-n', String(increment)] : [];
   const [command, ...args] = [
     ...nice,
-    lean.setpriv,
-    '--pdeathsig',
-    'TERM',
-    '--',
-    '/bin/sh',
-    '-c',
-    WRAPPER_SCRIPT,
-    'plugd-wrapper',
-    String(request.graceMs),
     // The wrapper checks its parent is still this process (threads share its pid), and starts nothing when it is not.
-    String(process.pid),
-    request.command,
-    ...request.args,
+    ...wrapperCommand({
+      setpriv: lean.setpriv,
+      graceMs: request.graceMs,
+      hostPid: process.pid,
+      command: request.command,
+      args: request.args,
+    }),
   ];
   return spawn(/** @type {string} */ (command), args, {
     cwd: request.cwd,
