@@ -111,6 +111,10 @@ describe('plugd against a real daemon', () => {
       const dir = await root();
       const first = await daemon(dir);
       await plugd(dir, 'install', await bundle('greeter'), '--enable');
+      // The log pump writes the plugin's log on its own thread: the line is on disk once a follower has read it.
+      const written = start(dir, 'logs', 'greeter', '-f');
+      await written.waitFor('greeter activating');
+      expect(await written.stop('SIGINT')).toBe(0);
       await first.stop('SIGKILL');
       // No daemon: read from the store, said to be not running; state changes need a daemon.
       const offline = await plugd(dir, 'ls');
