@@ -6,7 +6,7 @@ import type { PluginStateName } from '../../machines/types.js';
 import type { PluginInfo } from '../runtime/plugin-info.js';
 import type { StateEvent } from '../runtime/state-event.js';
 import { CALL_BUCKETS_MS, CallCounters } from './call-counters.js';
-import type { Usage } from './proc-usage.js';
+import type { PluginUsage } from './plugin-usage.js';
 
 const STATES: PluginStateName[] = ['installed', 'enabled', 'activating', 'running', 'restarting', 'stopping', 'disabled', 'removed'];
 const ACTIVATION_BUCKETS_MS = [5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000];
@@ -14,7 +14,7 @@ const ACTIVATION_BUCKETS_MS = [5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000
 /** What the metrics read from the supervisor at scrape time. */
 export interface MetricsSource {
   list(): PluginInfo[];
-  usageOf(name: string): Promise<Usage | null>;
+  usageOf(name: string): Promise<PluginUsage | null>;
 }
 
 /** The exit reason a failure's error code stands for. */
@@ -254,22 +254,39 @@ export class PluginMetrics {
     });
     const memory = new Gauge({
       name: 'plugd_plugin_memory_bytes',
-      help: "Resident memory of each process plugin (threads share the host's memory).",
+      help: "Resident memory of each process plugin (worker threads share the host's: see plugd_plugin_heap_used_bytes).",
       labelNames: ['plugin'],
       registers,
     });
-    // One read of /proc per plugin per scrape feeds both.
+    const heapUsed = new Gauge({
+      name: 'plugd_plugin_heap_used_bytes',
+      help: "V8 heap in use in each worker plugin's thread, as the thread last noted it (about once a second).",
+      labelNames: ['plugin'],
+      registers,
+    });
+    const heapTotal = new Gauge({
+      name: 'plugd_plugin_heap_total_bytes',
+      help: "V8 heap reserved by each worker plugin's thread (used and free), as the thread last noted it.",
+      labelNames: ['plugin'],
+      registers,
+    });
+    // One read of /proc (and of the heap slots) per plugin per scrape feeds all four.
+    const usageMetrics = [cpu, memory, heapUsed, heapTotal];
     let usage: Promise<void> | null = null;
     const readUsage = () => {
       usage ??= (async () => {
-        cpu.reset();
-        memory.reset();
+        for (const metric of usageMetrics) metric.reset();
         await Promise.all(
           source.list().map(async (p) => {
             const u = await source.usageOf(p.name);
             if (!u) return;
-            cpu.inc({ plugin: p.name }, u.cpuSeconds);
-            if (u.rssBytes !== null) memory.set({ plugin: p.name }, u.rssBytes);
+            const plugin = { plugin: p.name };
+            if (u.cpuSeconds !== null) cpu.inc(plugin, u.cpuSeconds);
+            if (u.rssBytes !== null) memory.set(plugin, u.rssBytes);
+            if (u.heap) {
+              heapUsed.set(plugin, u.heap.usedBytes);
+              heapTotal.set(plugin, u.heap.totalBytes);
+            }
           }),
         );
       })().finally(() => {
@@ -277,8 +294,7 @@ export class PluginMetrics {
       });
       return usage;
     };
-    (cpu as unknown as { collect: () => Promise<void> }).collect = readUsage;
-    (memory as unknown as { collect: () => Promise<void> }).collect = readUsage;
+    for (const metric of usageMetrics) (metric as unknown as { collect: () => Promise<void> }).collect = readUsage;
     return this.#registry;
   }
 }

@@ -15,4 +15,13 @@ export const THREAD_ID = 3;
 /** The thread's on-CPU time at its last heartbeat, in µs modulo 2^32 (0 where unknown). */
 export const CPU_AT_BEAT = 4;
 
-export const SLOT_COUNT = 5;
+/**
+ * The thread's V8 heap, in KiB, as its own `v8.getHeapStatistics()` reports it (`used_heap_size`,
+ * `total_heap_size`): the main thread of Node 20 cannot read another thread's heap. Written about
+ * once a second on the heartbeat; 0 until the first write, and always 0 for instances that are
+ * not worker threads. Read as unsigned (`>>> 0`): up to 4 TiB.
+ */
+export const HEAP_USED_KIB = 5;
+export const HEAP_TOTAL_KIB = 6;
+
+export const SLOT_COUNT = 7;

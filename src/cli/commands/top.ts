@@ -23,7 +23,9 @@ export interface TopRow {
   callsPerSec: number | null;
   callP99Ms: number | null;
   cpuPercent: number | null;
+  /** A process plugin's resident memory, or a worker plugin's V8 heap in use: `memory` says which. */
   memoryBytes: number | null;
+  memory: 'rss' | 'heap' | null;
 }
 
 export function topRows(plugins: PluginInfo[], now: Frame, before: Frame | null): TopRow[] {
@@ -32,7 +34,8 @@ export function topRows(plugins: PluginInfo[], now: Frame, before: Frame | null)
   const callsBefore = before ? perPlugin(before.samples, 'plugd_plugin_calls_total') : new Map<string, number>();
   const cpu = perPlugin(now.samples, 'plugd_plugin_cpu_seconds_total');
   const cpuBefore = before ? perPlugin(before.samples, 'plugd_plugin_cpu_seconds_total') : new Map<string, number>();
-  const memory = perPlugin(now.samples, 'plugd_plugin_memory_bytes');
+  const rss = perPlugin(now.samples, 'plugd_plugin_memory_bytes');
+  const heap = perPlugin(now.samples, 'plugd_plugin_heap_used_bytes');
   return plugins.map((p) => {
     // p99 of the last interval when it had calls, else of all calls so far.
     const recent = before
@@ -41,6 +44,8 @@ export function topRows(plugins: PluginInfo[], now: Frame, before: Frame | null)
     const p99 = recent ?? quantile(buckets(now.samples, CALL_HISTOGRAM, p.name), [], 0.99);
     const cpuNow = cpu.get(p.name);
     const cpuThen = cpuBefore.get(p.name);
+    const rssNow = rss.get(p.name);
+    const heapNow = heap.get(p.name);
     return {
       name: p.name,
       state: p.state,
@@ -50,7 +55,8 @@ export function topRows(plugins: PluginInfo[], now: Frame, before: Frame | null)
       callsPerSec: seconds > 0 ? ((calls.get(p.name) ?? 0) - (callsBefore.get(p.name) ?? 0)) / seconds : null,
       callP99Ms: p99 === null ? null : p99 * 1000,
       cpuPercent: seconds > 0 && cpuNow !== undefined && cpuThen !== undefined ? Math.max(0, ((cpuNow - cpuThen) / seconds) * 100) : null,
-      memoryBytes: memory.get(p.name) ?? null,
+      memoryBytes: rssNow ?? heapNow ?? null,
+      memory: rssNow !== undefined ? 'rss' : heapNow !== undefined ? 'heap' : null,
     };
   });
 }
@@ -67,7 +73,7 @@ function render(rows: TopRow[]): string {
       num(r.callsPerSec),
       num(r.callP99Ms, 2),
       num(r.cpuPercent),
-      bytes(r.memoryBytes),
+      r.memory === null ? '-' : `${bytes(r.memoryBytes)} ${r.memory}`,
     ]),
   );
 }
@@ -75,7 +81,7 @@ function render(rows: TopRow[]): string {
 export function registerTop(program: Command): void {
   program
     .command('top')
-    .description('a live table of the plugins, every second: state, uptime, restarts, calls/s, call p99, CPU, memory')
+    .description('a live table of the plugins, every second: state, uptime, restarts, calls/s, call p99, CPU, memory (rss or heap)')
     .option('-n, --iterations <n>', 'stop after n refreshes', (v) => {
       if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`--iterations takes a positive whole number, got "${v}"`);
       return Number(v);

@@ -3,15 +3,19 @@
 // warm pool) starts without a plugin and receives it with its first activate(init).
 // First of all, before any plugin code can run: process.kill refuses the host's own pid.
 import './kill-guard.mjs';
+import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { expose } from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { registerErrorTransfer } from '../error-transfer.mjs';
-import { CPU_AT_BEAT, HEARTBEAT, SLOT_COUNT, THREAD_ID } from '../wire-constants.mjs';
+import { CPU_AT_BEAT, HEAP_TOTAL_KIB, HEAP_USED_KIB, HEARTBEAT, SLOT_COUNT, THREAD_ID } from '../wire-constants.mjs';
 import { codedError } from './plain-error.mjs';
 import { activatePlugin, invokeMethod, loadPlugin, pluginContext, replyWith } from './plugin-definition.mjs';
 import { createPluginOutput } from './plugin-output.mjs';
 import { cpuMicros, lowerThreadPriority, threadId } from './thread-priority.mjs';
+
+/** How often the thread publishes its heap figures: metrics scrapes read them, nothing waits on them. */
+const HEAP_EVERY_MS = 1_000;
 
 if (!parentPort) throw new Error('plugin-worker.mjs must run in a worker thread');
 const port = parentPort;
@@ -49,15 +53,27 @@ function takeOn(init) {
   output = createPluginOutput(init, slots);
   Atomics.store(slots, THREAD_ID, tid);
   // The watchdog on the main thread samples this counter: if it stops moving, the loop is blocked
-  // (or starved: the CPU time noted with each beat tells which).
+  // (or starved: the CPU time noted with each beat tells which). Every few beats the thread also
+  // notes its heap, which only code on this thread can read on Node 20.
+  const beatsPerHeap = Math.max(1, Math.round(HEAP_EVERY_MS / init.heartbeatMs));
+  let beats = 0;
   const beat = () => {
     if (tid !== 0) Atomics.store(slots, CPU_AT_BEAT, cpuMicros());
+    if (beats++ % beatsPerHeap === 0) publishHeap(slots);
     Atomics.add(slots, HEARTBEAT, 1);
   };
   beat();
   heartbeat = setInterval(beat, init.heartbeatMs);
   heartbeat.unref();
   init.callPort.on('message', answerCall);
+}
+
+/** Notes this thread's V8 heap (its own isolate's figures) in KiB for the host's metrics. */
+/** @param {Int32Array} slots */
+function publishHeap(slots) {
+  const heap = getHeapStatistics();
+  Atomics.store(slots, HEAP_USED_KIB, Math.round(heap.used_heap_size / 1024));
+  Atomics.store(slots, HEAP_TOTAL_KIB, Math.round(heap.total_heap_size / 1024));
 }
 
 /** Answers a CallRequest on the call channel with a CallReply. */
