@@ -1,77 +1,16 @@
 // A registry download that stalls: the server sends the packument, then the tarball's headers and
 // part of its bytes, then nothing. close() ends it at once (the socket is closed, not left to time
 // out), and without close() it ends after registryTimeoutMs; either way nothing stays in the store.
-import { createHash, randomBytes } from 'node:crypto';
 import { readdir, writeFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { InstallProgress, Supervisor } from '../../src/index.js';
 import { onCleanup, supervisor, tempDir } from '../helpers.js';
-
-const NAME = 'stalling-plugin';
-/** The whole tarball the packument announces; only its first SENT bytes are ever sent. */
-const TARBALL = randomBytes(1024 * 1024);
-const SENT = 256 * 1024;
-const INTEGRITY = `sha512-${createHash('sha512').update(TARBALL).digest('base64')}`;
-
-interface StallingRegistry {
-  url: string;
-  /** Resolves once a tarball request's socket has closed: the client gave up on it. */
-  tarballSocketClosed: Promise<void>;
-  /** Whether the server has closed that socket itself (it never does before cleanup). */
-  closedByServer(): boolean;
-}
-
-/** A registry that answers the packument and stalls the tarball after SENT bytes. */
-async function stallingRegistry(): Promise<StallingRegistry> {
-  const sockets = new Set<Socket>();
-  let serverClosing = false;
-  let onTarballClosed!: () => void;
-  const tarballSocketClosed = new Promise<void>((resolve) => (onTarballClosed = resolve));
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const url = `http://127.0.0.1:${port}`;
-    if (req.url === `/${NAME}`) {
-      const tarball = `${url}/${NAME}/-/${NAME}-1.0.0.tgz`;
-      const packument = {
-        name: NAME,
-        'dist-tags': { latest: '1.0.0' },
-        versions: { '1.0.0': { name: NAME, version: '1.0.0', dist: { tarball, integrity: INTEGRITY } } },
-      };
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(packument));
-      return;
-    }
-    if (req.url === `/${NAME}/-/${NAME}-1.0.0.tgz`) {
-      req.socket.once('close', onTarballClosed);
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': TARBALL.length });
-      res.write(TARBALL.subarray(0, SENT)); // and nothing more
-      return;
-    }
-    res.writeHead(404, { 'content-type': 'application/json' });
-    res.end('{"error":"not found"}');
-  });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  onCleanup(
-    () =>
-      new Promise((resolve) => {
-        serverClosing = true;
-        for (const socket of sockets) socket.destroy();
-        server.close(resolve);
-      }),
-  );
-  return { url: `http://127.0.0.1:${port}/`, tarballSocketClosed, closedByServer: () => serverClosing };
-}
+import { greetPackage, type StallingRegistry, stallingRegistry } from './stalling-registry.js';
 
 const savedEnv: Record<string, string | undefined> = {};
 
-/** This process's npm settings: the stalling registry and an empty userconfig, nothing else. */
+/** This process's npm settings: an empty userconfig, and the test's registry once it starts. */
 beforeEach(async () => {
   for (const key of Object.keys(process.env).filter((k) => /^npm_config_/i.test(k))) {
     savedEnv[key] = process.env[key];
@@ -90,48 +29,95 @@ afterEach(() => {
   }
 });
 
-/** Starts installing from the stalling registry; resolves once part of the tarball has arrived. */
-async function stalledInstall(sup: Supervisor, registry: StallingRegistry): Promise<{ outcome: Promise<string | undefined> }> {
+/** `stalling` 1.0.0 installs; 2.0.0 stalls. `hosting` installs, but its dependency is `stalling` 2.0.0. */
+async function startRegistry(): Promise<StallingRegistry> {
+  const registry = await stallingRegistry({
+    stalling: { '1.0.0': { packageJson: await greetPackage('stalling', '1.0.0') }, '2.0.0': { stall: true } },
+    hosting: { '1.0.0': { packageJson: await greetPackage('hosting', '1.0.0', { dependencies: { stalling: '2.0.0' } }) } },
+  });
   process.env.npm_config_registry = registry.url;
-  let arrived!: () => void;
-  const downloading = new Promise<void>((resolve) => (arrived = resolve));
-  const onProgress = (e: InstallProgress) => {
-    if (e.step === 'download' && e.bytes > 0) arrived();
-  };
-  const outcome = sup.install(`npm:${NAME}@^1`, { onProgress }).then(
-    () => 'installed',
-    (e: { code?: string }) => e.code,
-  );
-  await Promise.race([downloading, outcome]);
-  return { outcome };
+  onCleanup(() => delete process.env.npm_config_registry);
+  return registry;
 }
 
-/** No record, and nothing under plugins/ (no scratch folder). */
-async function expectStoreUntouched(sup: Supervisor): Promise<void> {
-  expect(sup.list()).toEqual([]);
-  expect(await readdir(path.join(sup.root, 'plugins'))).toEqual([]);
+/** The error code an install or upgrade ends with ('done' if it succeeds). */
+function outcomeOf(work: Promise<unknown>): Promise<string | undefined> {
+  return work.then(
+    () => 'done',
+    (e: { code?: string }) => e.code,
+  );
+}
+
+/** Resolves once part of a tarball has reached the install (or once it has ended). */
+function downloading(): { onProgress: (e: InstallProgress) => void; arrived: Promise<void> } {
+  let arrive!: () => void;
+  const arrived = new Promise<void>((resolve) => (arrive = resolve));
+  return {
+    onProgress: (e) => {
+      if (e.step === 'download' && e.bytes > 0) arrive();
+    },
+    arrived,
+  };
+}
+
+/** Nothing under plugins/ but the folders of `ids`: no scratch folder is left. */
+async function expectPluginFolders(sup: Supervisor, ids: string[] = []): Promise<void> {
+  expect((await readdir(path.join(sup.root, 'plugins'))).sort()).toEqual([...ids].sort());
 }
 
 describe('a registry download that stalls mid-tarball', () => {
   it('is aborted by close(): the socket closes, the install rejects with PLUGD_E_CLOSED, nothing stays', async () => {
-    const registry = await stallingRegistry();
+    const registry = await startRegistry();
     const sup = await supervisor({ registryTimeoutMs: 60_000 });
-    const { outcome } = await stalledInstall(sup, registry);
+    const { onProgress, arrived } = downloading();
+    const outcome = outcomeOf(sup.install('npm:stalling@^2', { onProgress }));
+    await Promise.race([arrived, outcome]);
     await sup.close();
-    // close() resolved: the client closed the socket (the server never does, and its timeout is a minute off).
-    await registry.tarballSocketClosed;
+    // close() resolved, a minute before registryTimeoutMs: the client closed the socket (the server never does).
+    await registry.stalledSocketClosed;
     expect(registry.closedByServer()).toBe(false);
     expect(await outcome).toBe('PLUGD_E_CLOSED');
-    await expectStoreUntouched(sup);
+    expect(sup.list()).toEqual([]);
+    await expectPluginFolders(sup);
+  }, 20_000);
+
+  it('is aborted by close() during an upgrade: the installed version stays as it was', async () => {
+    const registry = await startRegistry();
+    const sup = await supervisor({ registryTimeoutMs: 60_000 });
+    const { id, name } = await sup.install('npm:stalling@1.0.0');
+    const { onProgress, arrived } = downloading();
+    const outcome = outcomeOf(sup.upgrade(name, 'npm:stalling@^2', { onProgress }));
+    await Promise.race([arrived, outcome]);
+    await sup.close();
+    await registry.stalledSocketClosed;
+    expect(registry.closedByServer()).toBe(false);
+    expect(await outcome).toBe('PLUGD_E_CLOSED');
+    expect(sup.list().map((p) => [p.id, p.version])).toEqual([[id, '1.0.0']]);
+    await expectPluginFolders(sup, [id]);
+  }, 20_000);
+
+  it("is aborted by close() while npm installs the package's dependencies: npm is killed", async () => {
+    const registry = await startRegistry();
+    const sup = await supervisor({ registryTimeoutMs: 60_000 });
+    const outcome = outcomeOf(sup.install('npm:hosting'));
+    await Promise.race([registry.stalled, outcome]);
+    await sup.close();
+    await registry.stalledSocketClosed;
+    expect(registry.closedByServer()).toBe(false);
+    expect(await outcome).toBe('PLUGD_E_CLOSED');
+    expect(sup.list()).toEqual([]);
+    await expectPluginFolders(sup);
   }, 20_000);
 
   it('gives up after registryTimeoutMs with PLUGD_E_REGISTRY, leaving the store untouched', async () => {
-    const registry = await stallingRegistry();
+    const registry = await startRegistry();
     const sup = await supervisor({ registryTimeoutMs: 1_000 });
-    const { outcome } = await stalledInstall(sup, registry);
+    const outcome = outcomeOf(sup.install('npm:stalling@^2'));
+    await registry.stalled;
     expect(await outcome).toBe('PLUGD_E_REGISTRY');
-    await registry.tarballSocketClosed;
+    await registry.stalledSocketClosed;
     expect(registry.closedByServer()).toBe(false);
-    await expectStoreUntouched(sup);
+    expect(sup.list()).toEqual([]);
+    await expectPluginFolders(sup);
   });
 });
