@@ -29,11 +29,15 @@ afterEach(() => {
   }
 });
 
-/** `stalling` 1.0.0 installs; 2.0.0 stalls. `hosting` installs, but its dependency is `stalling` 2.0.0. */
+/**
+ * `stalling` 1.0.0 installs; 2.0.0 stalls. `hosting` installs, but its dependency is `stalling`
+ * 2.0.0. `hanging`'s packument never comes.
+ */
 async function startRegistry(): Promise<StallingRegistry> {
   const registry = await stallingRegistry({
     stalling: { '1.0.0': { packageJson: await greetPackage('stalling', '1.0.0') }, '2.0.0': { stall: true } },
     hosting: { '1.0.0': { packageJson: await greetPackage('hosting', '1.0.0', { dependencies: { stalling: '2.0.0' } }) } },
+    hanging: 'hang',
   });
   process.env.npm_config_registry = registry.url;
   onCleanup(() => delete process.env.npm_config_registry);
@@ -106,6 +110,18 @@ describe('a registry download that stalls mid-tarball', () => {
     expect(registry.closedByServer()).toBe(false);
     expect(await outcome).toBe('PLUGD_E_CLOSED');
     expect(sup.list()).toEqual([]);
+    await expectPluginFolders(sup);
+  }, 20_000);
+
+  it('is aborted by close() while the packument has not come', async () => {
+    const registry = await startRegistry();
+    const sup = await supervisor({ registryTimeoutMs: 60_000 });
+    const outcome = outcomeOf(sup.install('npm:hanging'));
+    await Promise.race([registry.stalled, outcome]);
+    await sup.close();
+    await registry.stalledSocketClosed;
+    expect(registry.closedByServer()).toBe(false);
+    expect(await outcome).toBe('PLUGD_E_CLOSED');
     await expectPluginFolders(sup);
   }, 20_000);
 

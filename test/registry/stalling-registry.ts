@@ -1,6 +1,7 @@
-// A tiny npm registry on node:http whose chosen tarballs stall: it answers packuments, serves the
-// whole tarball of a `full` version, and for a `stall` version sends the headers and part of the
-// bytes, then nothing (it never closes that socket itself until cleanup).
+// A tiny npm registry on node:http whose chosen answers stall: it answers packuments (or, for a
+// package given as 'hang', never answers its packument), serves the whole tarball of a version
+// given its package.json, and for a `stall` version sends the headers and part of the bytes, then
+// nothing. It never closes a socket itself until cleanup.
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
@@ -19,9 +20,12 @@ export type Version = { stall: true } | { packageJson: Record<string, unknown> }
 
 export interface StallingRegistry {
   url: string;
-  /** Resolves once the first stalled tarball has been sent in part (its bytes are in the socket). */
+  /**
+   * Resolves once the first stalled answer is under way: a stalled tarball sent in part (its bytes
+   * are in the socket), or a hanging packument asked for.
+   */
   stalled: Promise<void>;
-  /** Resolves once that tarball's socket has closed: the client gave up on it. */
+  /** Resolves once that answer's socket has closed: the client gave up on it. */
   stalledSocketClosed: Promise<void>;
   /** Whether cleanup has begun closing sockets (the server closes none before). */
   closedByServer(): boolean;
@@ -46,11 +50,15 @@ export async function greetPackage(name: string, version: string, extra: Record<
 const integrity = (bytes: Buffer): string => `sha512-${createHash('sha512').update(bytes).digest('base64')}`;
 
 /** Starts the registry with `packages` (name, then version); stopped after the test. */
-export async function stallingRegistry(packages: Record<string, Record<string, Version>>): Promise<StallingRegistry> {
+export async function stallingRegistry(packages: Record<string, Record<string, Version> | 'hang'>): Promise<StallingRegistry> {
   const tarballs = new Map<string, Buffer | 'stall'>();
-  const packuments = new Map<string, (url: string) => object>();
+  const packuments = new Map<string, ((url: string) => object) | 'hang'>();
   const stalledBody = randomBytes(STALLED_BYTES);
   for (const [name, versions] of Object.entries(packages)) {
+    if (versions === 'hang') {
+      packuments.set(`/${name}`, 'hang');
+      continue;
+    }
     const dists: Record<string, { file: string; integrity: string }> = {};
     for (const [version, how] of Object.entries(versions)) {
       const file = `/${name}/-/${name}-${version}.tgz`;
@@ -84,6 +92,11 @@ export async function stallingRegistry(packages: Record<string, Record<string, V
   const stalledSocketClosed = new Promise<void>((resolve) => (onStalledClosed = resolve));
   const server = createServer((req, res) => {
     const packument = packuments.get(decodeURIComponent(req.url ?? ''));
+    if (packument === 'hang') {
+      req.socket.once('close', onStalledClosed);
+      onStalled(); // and no answer
+      return;
+    }
     if (packument) {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify(packument(`http://127.0.0.1:${port}`)));
