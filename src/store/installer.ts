@@ -51,6 +51,7 @@ export async function prepareFrom(bundle: string, context: InstallContext): Prom
     timeoutMs: context.registryTimeoutMs,
     allowScripts: context.allowScripts === true,
     onProgress: context.onProgress,
+    signal,
   });
   const dispose = () => rm(pkg.scratch, { recursive: true, force: true, maxRetries: 3 });
   try {

@@ -1,5 +1,7 @@
 // Resolves an `npm:` spec against the configured registry and downloads its tarball to a file,
 // checked against the published sha512 integrity as it streams (pacote and ssri do the checking).
+// An abort signal reaches the sockets: pacote hands it to npm-registry-fetch, whose fetch
+// (minipass-fetch) destroys the request and errors the body stream when it aborts.
 import { createWriteStream } from 'node:fs';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -22,10 +24,11 @@ export interface FetchedPackage {
 const PROGRESS_STEP_BYTES = 64 * 1024;
 
 /** pacote's options from npm's keys (auth and scoped-registry keys pass as they are). */
-function pacoteOptions(config: NpmConfig, cache: string, timeoutMs: number): Record<string, unknown> {
+function pacoteOptions(config: NpmConfig, cache: string, timeoutMs: number, signal: AbortSignal | undefined): Record<string, unknown> {
   return {
     ...config,
     cache,
+    signal, // each request's, not the agent's: make-fetch-happen keeps it off the shared agent
     preferOnline: true, // a fresh cache per install: never trust bytes from an earlier one
     timeout: timeoutMs,
     fetchRetries: 0, // a stopped registry fails now, not after npm's minute of backoff
@@ -39,23 +42,34 @@ function pacoteOptions(config: NpmConfig, cache: string, timeoutMs: number): Rec
 /**
  * Resolves `spec` to one version and downloads its tarball to `tarballFile`. Refused with
  * PLUGD_E_NOT_FOUND (no such package or version), PLUGD_E_INTEGRITY (no sha512 published, or
- * the bytes do not match it) or PLUGD_E_REGISTRY (unreachable, timed out, refused).
+ * the bytes do not match it) or PLUGD_E_REGISTRY (unreachable, timed out, refused). Once `signal`
+ * aborts, the request under way is torn down (its socket destroyed) and this rejects with the
+ * signal's reason; the tarball file may be left partly written.
  */
 export async function fetchPackage(
   spec: NpmSpec,
-  options: { config: NpmConfig; cache: string; timeoutMs: number; tarballFile: string; progress: ProgressListener },
+  options: {
+    config: NpmConfig;
+    cache: string;
+    timeoutMs: number;
+    tarballFile: string;
+    progress: ProgressListener;
+    signal?: AbortSignal;
+  },
 ): Promise<FetchedPackage> {
   const { default: pacote } = await import('pacote'); // loaded on the first registry install only
-  const { config, progress } = options;
+  const { config, progress, signal } = options;
+  signal?.throwIfAborted();
   const registry = registryFor(config, spec.name);
-  const opts = pacoteOptions(config, options.cache, options.timeoutMs);
+  const opts = pacoteOptions(config, options.cache, options.timeoutMs, signal);
+  const failed = (e: unknown, what: string): unknown => (signal?.aborted ? signal.reason : registryError(e, what, registry));
   const wanted = `${spec.name}@${spec.range}`;
   progress({ step: 'resolve', spec: spec.raw });
   let manifest: Awaited<ReturnType<typeof Pacote.manifest>>;
   try {
     manifest = await pacote.manifest(wanted, opts);
   } catch (e) {
-    throw registryError(e, spec.raw, registry);
+    throw failed(e, spec.raw);
   }
   const { name, version } = manifest;
   const integrity = manifest._integrity;
@@ -94,8 +108,9 @@ export async function fetchPackage(
       { ...opts, integrity, resolved },
     );
   } catch (e) {
-    throw registryError(e, `${name}@${version}`, registry);
+    throw failed(e, `${name}@${version}`);
   }
+  signal?.throwIfAborted();
   report(true);
   progress({ step: 'verify', integrity });
   return { name, version, tarball: options.tarballFile, source: { spec: spec.raw, resolved, integrity } };

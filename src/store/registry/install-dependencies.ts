@@ -31,6 +31,8 @@ export interface DependencyInstall {
   timeoutMs: number;
   /** Let the dependencies' (and the package's) install scripts run. */
   allowScripts: boolean;
+  /** Kills npm (SIGKILL) when aborted; this rejects with the signal's reason once npm has exited. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -55,7 +57,7 @@ export async function installDependencies(dir: string, spec: string, options: De
     '--fetch-retries=0',
     options.allowScripts ? '--ignore-scripts=false' : '--ignore-scripts',
   ];
-  const { code, stderr } = await run('npm', args, dir, Math.max(120_000, 4 * options.timeoutMs));
+  const { code, stderr } = await run('npm', args, dir, Math.max(120_000, 4 * options.timeoutMs), options.signal);
   if (code === 0) return;
   const tail = stderr.slice(-STDERR_TAIL_CHARS).trim();
   if (/\bcode (E404|ETARGET)\b/.test(stderr)) {
@@ -69,17 +71,34 @@ export async function installDependencies(dir: string, spec: string, options: De
   });
 }
 
-function run(command: string, args: string[], cwd: string, timeoutMs: number): Promise<{ code: number | string; stderr: string }> {
+function run(
+  command: string,
+  args: string[],
+  cwd: string,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+): Promise<{ code: number | string; stderr: string }> {
   return new Promise((resolve, reject) => {
+    signal?.throwIfAborted();
     const child = spawn(command, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' });
+    // Not spawn's own `signal` option: it reports the abort as an 'error' before npm has exited.
+    const kill = (): void => {
+      child.kill('SIGKILL');
+    };
+    signal?.addEventListener('abort', kill, { once: true });
     let stderr = '';
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => {
       stderr = (stderr + chunk).slice(-4 * STDERR_TAIL_CHARS);
     });
-    child.on('error', (e) =>
-      reject(new PlugdError('PLUGD_E_REGISTRY', `cannot run npm to install the dependencies: ${e.message}`, { cause: e })),
-    );
-    child.on('close', (code, signal) => resolve({ code: code ?? `signal ${signal}`, stderr }));
+    child.on('error', (e) => {
+      signal?.removeEventListener('abort', kill);
+      reject(new PlugdError('PLUGD_E_REGISTRY', `cannot run npm to install the dependencies: ${e.message}`, { cause: e }));
+    });
+    child.on('close', (code, killedBy) => {
+      signal?.removeEventListener('abort', kill);
+      if (signal?.aborted) reject(signal.reason);
+      else resolve({ code: code ?? `signal ${killedBy}`, stderr });
+    });
   });
 }

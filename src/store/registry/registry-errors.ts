@@ -12,6 +12,11 @@ const UNREACHABLE = new Set([
   'ENETUNREACH',
   'EPIPE',
   'ERR_SOCKET_TIMEOUT',
+  // @npmcli/agent's timeouts: registryTimeoutMs is its idle timeout (a download that stalls)
+  'ECONNECTIONTIMEOUT',
+  'EIDLETIMEOUT',
+  'ERESPONSETIMEOUT',
+  'ETRANSFERTIMEOUT',
 ]);
 
 export function registryError(e: unknown, spec: string, registry: string): PlugdError {
