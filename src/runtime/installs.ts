@@ -52,7 +52,7 @@ export class Installs {
   #storeQueue: Promise<unknown> = Promise.resolve();
   /** Installs and upgrades under way, each until its scratch folder is gone. */
   readonly #underWay = new Set<Promise<unknown>>();
-  /** Aborted by close(): what is under way ends after its current step. */
+  /** Aborted by close(): a registry download or dependency npm ends at once, other steps after they finish. */
   readonly #closing = new AbortController();
 
   constructor(host: InstallHost) {
@@ -168,9 +168,9 @@ export class Installs {
   }
 
   /**
-   * Ends what is under way: installs and upgrades stop after their current step (an unpack on the
-   * task pool is let finish) and remove their scratch folders, queued store writes land. Once it
-   * resolves, nothing of theirs changes the store.
+   * Ends what is under way: a registry download is cut off and a dependency npm killed, other steps
+   * (an unpack on the task pool) are let finish; each removes its scratch folder, and queued store
+   * writes land. Once it resolves, nothing of theirs changes the store.
    */
   async close(): Promise<void> {
     this.#closing.abort(new PlugdError('PLUGD_E_CLOSED', 'the supervisor closed while the plugin was being installed'));
