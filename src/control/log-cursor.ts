@@ -8,11 +8,18 @@ import type { LogCut } from '../logs/pump-protocol.js';
 const READ_CHUNK = 64 * 1024;
 const NOTHING = Buffer.alloc(0);
 
-interface OpenFile {
-  handle: FileHandle;
+/** A file's identity: its inode, and its birth time for when a deleted file's inode is reused. */
+interface FileId {
   ino: bigint;
+  birth: bigint;
+}
+
+interface OpenFile extends FileId {
+  handle: FileHandle;
   size: number;
 }
+
+const same = (a: FileId, b: FileId) => a.ino === b.ino && a.birth === b.birth;
 
 export type LineReader = (line: Buffer) => void;
 
@@ -77,11 +84,11 @@ export class LogCursor {
     await this.#readToEnd();
     for (;;) {
       const now = await stat(this.#file, { bigint: true }).then(
-        (s) => s.ino,
+        (s) => ({ ino: s.ino, birth: s.birthtimeNs }),
         () => null,
       );
       // Missing: mid-rotation (the new file's creation wakes us) or removed with its plugin.
-      if (this.#stopped || now === null || now === this.#current!.ino) return;
+      if (this.#stopped || now === null || same(now, this.#current!)) return;
       // Renamed away: the pump wrote its last line to it before the rename, so what is left is read now.
       await this.#readToEnd();
       if (!(await this.#openNext())) return;
@@ -91,12 +98,12 @@ export class LogCursor {
 
   /** Opens the file that held the cut: still <id>.log, or rotated to <id>.log.1 since. */
   async #openAtCut(): Promise<boolean> {
-    const { ino, offset } = this.#from;
+    const cut = this.#from;
     const log = await openFile(this.#file);
-    if (log && ino === 0n) return this.#use(log, 0, null); // no file at the cut: all of the first one is new
-    if (log && log.ino === ino) return this.#use(log, Math.min(offset, log.size), null);
+    if (log && cut.ino === 0n) return this.#use(log, 0, null); // no file at the cut: all of the first one is new
+    if (log && same(log, cut) && log.size >= cut.offset) return this.#use(log, cut.offset, null);
     const old = await openFile(`${this.#file}.1`);
-    if (old && old.ino === ino) return this.#use(old, offset, log);
+    if (old && same(old, cut)) return this.#use(old, cut.offset, log);
     // The cut's file was rotated away twice before we got to it: its lines after the cut are gone
     // from disk. Go on from the oldest file there is.
     return old ? this.#use(old, 0, log) : log ? this.#use(log, 0, null) : false;
@@ -113,7 +120,7 @@ export class LogCursor {
     if ((await this.#current!.handle.stat({ bigint: true })).nlink > 0n) return this.#use(log, 0, null);
     const old = await openFile(`${this.#file}.1`);
     const logStillLinked = (await log.handle.stat({ bigint: true })).nlink > 0n;
-    return old && old.ino !== log.ino && logStillLinked ? this.#use(old, 0, log) : this.#use(log, 0, old);
+    return old && !same(old, log) && logStillLinked ? this.#use(old, 0, log) : this.#use(log, 0, old);
   }
 
   async #use(file: OpenFile, offset: number, other: OpenFile | null): Promise<boolean> {
@@ -158,7 +165,7 @@ async function openFile(file: string): Promise<OpenFile | null> {
   if (!handle) return null;
   try {
     const info = await handle.stat({ bigint: true });
-    return { handle, ino: info.ino, size: Number(info.size) };
+    return { handle, ino: info.ino, birth: info.birthtimeNs, size: Number(info.size) };
   } catch {
     await handle.close().catch(() => undefined);
     return null;

@@ -9,7 +9,7 @@ const ENTRY = new URL('./entry/pump-worker.mjs', import.meta.url);
 
 type Question = Extract<PumpRequest, { seq: number }>;
 /** What a question gets once the pump thread has ended: nothing to tell. */
-const ENDED: PumpReply = { type: 'tail', seq: -1, lines: [], end: { ino: 0n, offset: 0 } };
+const ENDED: PumpReply = { type: 'tail', seq: -1, lines: [], end: { ino: 0n, birth: 0n, offset: 0 } };
 
 export class LogPump {
   readonly #worker: Worker;
@@ -48,7 +48,7 @@ export class LogPump {
     if (!Number.isInteger(lines) || lines <= 0)
       throw new PlugdError('PLUGD_E_OPTION', 'option "tail" must be a positive whole number', { details: { option: 'tail' } });
     const reply = await this.#ask((seq) => ({ type: 'tail', seq, id, lines }));
-    return reply.type === 'tail' ? { lines: reply.lines, end: reply.end } : { lines: [], end: { ino: 0n, offset: 0 } };
+    return reply.type === 'tail' ? { lines: reply.lines, end: reply.end } : { lines: [], end: { ino: 0n, birth: 0n, offset: 0 } };
   }
 
   /**

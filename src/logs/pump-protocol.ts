@@ -42,12 +42,17 @@ export interface LogLine {
 }
 
 /**
- * Where a plugin's log file stood when the pump answered a tail: the file (by inode) and its size.
- * The tail holds every line before this point and none after it, so a follower that reads on
- * from here gets each later line once.
+ * Where a plugin's log file stood when the pump answered a tail: the file and its size. The tail
+ * holds every line before this point and none after it, so a follower that reads on from here
+ * gets each later line once.
  */
 export interface LogCut {
   /** The inode of <id>.log then; 0n when there was no file. */
   ino: bigint;
+  /**
+   * Its birth time (ns), which tells it from a later file given the same inode once it is
+   * deleted (two rotations on); 0n where the file system keeps none.
+   */
+  birth: bigint;
   offset: number;
 }

@@ -98,11 +98,11 @@ function endOf(id) {
   const fd = logs.get(id)?.fd ?? null;
   try {
     const info = fd !== null ? fstatSync(fd, { bigint: true }) : statSync(fileOf(id), { bigint: true, throwIfNoEntry: false });
-    if (info) return { ino: info.ino, offset: Number(info.size) };
+    if (info) return { ino: info.ino, birth: info.birthtimeNs, offset: Number(info.size) };
   } catch {
     // Unreadable: a follower starts with whatever file comes next.
   }
-  return { ino: 0n, offset: 0 };
+  return { ino: 0n, birth: 0n, offset: 0 };
 }
 
 /** Counters shared with the main thread, per process instance ("id#instance"). */
