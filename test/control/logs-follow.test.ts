@@ -59,7 +59,7 @@ describe('logs?tail=N&follow=1', () => {
   });
 
   it('follows across rotations of the log file without losing a line', async () => {
-    const maxFileBytes = 64 * 1024;
+    const maxFileBytes = 128 * 1024;
     const { sup, id, socket, call } = await logging({ maxFileBytes });
     await call('Seq.Start', { perTick: 5 });
     await expect.poll(() => latestSeq(sup)).toBeGreaterThanOrEqual(100);
