@@ -31,6 +31,7 @@ export class LogCursor {
   #current: OpenFile | null = null;
   #offset = 0;
   #partial = NOTHING;
+  #buffer: Buffer | null = null;
   #running: Promise<void> | null = null;
   #again = false;
   #stopped = false;
@@ -117,10 +118,9 @@ export class LogCursor {
   async #openNext(): Promise<boolean> {
     const log = await openFile(this.#file);
     if (!log) return false; // mid-rotation: the new file's creation wakes us
-    if ((await this.#current!.handle.stat({ bigint: true })).nlink > 0n) return this.#use(log, 0, null);
+    if (await linked(this.#current!.handle)) return this.#use(log, 0, null);
     const old = await openFile(`${this.#file}.1`);
-    const logStillLinked = (await log.handle.stat({ bigint: true })).nlink > 0n;
-    return old && !same(old, log) && logStillLinked ? this.#use(old, 0, log) : this.#use(log, 0, old);
+    return old && !same(old, log) && (await linked(log.handle)) ? this.#use(old, 0, log) : this.#use(log, 0, old);
   }
 
   async #use(file: OpenFile, offset: number, other: OpenFile | null): Promise<boolean> {
@@ -139,12 +139,14 @@ export class LogCursor {
 
   async #readToEnd(): Promise<void> {
     const { handle } = this.#current!;
+    this.#buffer ??= Buffer.allocUnsafe(READ_CHUNK);
     while (!this.#stopped) {
-      const buffer = Buffer.allocUnsafe(READ_CHUNK);
-      const { bytesRead } = await handle.read(buffer, 0, READ_CHUNK, this.#offset);
+      const { bytesRead } = await handle.read(this.#buffer, 0, READ_CHUNK, this.#offset);
       if (bytesRead === 0) return;
       this.#offset += bytesRead;
-      this.#split(buffer.subarray(0, bytesRead));
+      // Copied to its size: a line queued to a slow reader keeps its chunk alive, and a whole
+      // 64 KiB buffer per line read one at a time would be far past the follower's bound.
+      this.#split(Buffer.from(this.#buffer.subarray(0, bytesRead)));
       if (bytesRead < READ_CHUNK) return; // a short read of a regular file is its end
     }
   }
@@ -170,4 +172,12 @@ async function openFile(file: string): Promise<OpenFile | null> {
     await handle.close().catch(() => undefined);
     return null;
   }
+}
+
+/** Whether an open file still has a name in its folder (a rotation onto it unlinks it). */
+function linked(handle: FileHandle): Promise<boolean> {
+  return handle.stat({ bigint: true }).then(
+    (info) => info.nlink > 0n,
+    () => true,
+  );
 }
