@@ -440,6 +440,7 @@ export class Supervisor {
         history,
         factsOf,
         logsDir: this.#store.logsDir,
+        logTail: (id, lines) => this.#pump.tailAt(id, lines),
         log: this.#log,
       });
       if (listen.kind === 'socket' && listen.inspector)

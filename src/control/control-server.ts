@@ -16,7 +16,7 @@ import { replyError, requestError } from './http-errors.js';
 import { LogFollowers } from './log-follower.js';
 import type { PluginMetrics } from './metrics.js';
 import { DEFAULT_FOLLOWER_BUFFER, type NdjsonStream } from './ndjson-stream.js';
-import { registerRoutes, type RouteEntry } from './routes.js';
+import { registerRoutes, type RouteContext, type RouteEntry } from './routes.js';
 
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -27,6 +27,8 @@ export interface ControlServerOptions {
   history: EventHistory;
   factsOf: (name: string) => PluginFacts;
   logsDir: string;
+  /** The last lines of a plugin's log and where its file ended after them (the log pump's tailAt). */
+  logTail: RouteContext['logTail'];
   log: Logger;
   followerBuffer?: number;
 }
@@ -61,6 +63,7 @@ export class ControlServer {
       factsOf: options.factsOf,
       history: options.history,
       followers: this.#followers,
+      logTail: options.logTail,
       metrics: options.metrics,
       followerBuffer: options.followerBuffer ?? DEFAULT_FOLLOWER_BUFFER,
       streams: this.#streams,

@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Supervisor } from '../supervisor.js';
 import type { EventHistory } from './event-history.js';
 import { inspectDetails, type PluginFacts } from './inspect-details.js';
+import type { LogCut, LogLine } from '../logs/pump-protocol.js';
 import type { LogFollowers } from './log-follower.js';
 import type { PluginMetrics } from './metrics.js';
 import { NdjsonStream } from './ndjson-stream.js';
@@ -17,6 +18,8 @@ export interface RouteContext {
   factsOf: (name: string) => PluginFacts;
   history: EventHistory;
   followers: LogFollowers;
+  /** The last lines of a plugin's log (by id) and where its file ended just after them. */
+  logTail: (id: string, lines: number) => Promise<{ lines: LogLine[]; end: LogCut }>;
   metrics: PluginMetrics;
   /** Bytes a follower may leave unread before its lines are dropped. */
   followerBuffer: number;
@@ -166,10 +169,14 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): RouteEn
       const q = req.query as { tail?: number; since?: string; follow?: string };
       const id = sup.inspect(n).id;
       const since = q.since === undefined ? null : parseSince(q.since);
-      const lines = (await sup.logs(n, { tail: q.tail ?? 100 })).filter((l) => since === null || l.time >= since);
+      const recent = (l: LogLine) => since === null || l.time >= since;
       if (!isSet(q.follow)) {
+        const lines = (await sup.logs(n, { tail: q.tail ?? 100 })).filter(recent);
         return reply.type('application/x-ndjson').send(lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
       }
+      // Tail and follow meet at one cut: the pump gives the tail with where the file ended right
+      // after its last line, and the follower reads on from exactly there, whenever it starts.
+      const { lines, end } = await ctx.logTail(id, q.tail ?? 100);
       reply.hijack();
       const stream = track(
         ctx,
@@ -177,8 +184,8 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): RouteEn
           ctx.metrics.followerDrops += 1;
         }),
       );
-      const unfollow = await ctx.followers.follow(id, (line) => stream.sendRaw(line));
-      for (const line of lines) stream.send(line);
+      for (const line of lines) if (recent(line)) stream.send(line);
+      const unfollow = ctx.followers.follow(id, end, (line) => stream.sendRaw(line));
       void stream.closed.then(unfollow);
     },
   );

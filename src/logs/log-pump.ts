@@ -3,13 +3,13 @@
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { PlugdError } from '../errors.js';
 import { PendingRequests } from '../isolation/pending-requests.js';
-import type { LogLine, PumpOptions, PumpReply, PumpRequest } from './pump-protocol.js';
+import type { LogCut, LogLine, PumpOptions, PumpReply, PumpRequest } from './pump-protocol.js';
 
 const ENTRY = new URL('./entry/pump-worker.mjs', import.meta.url);
 
 type Question = Extract<PumpRequest, { seq: number }>;
 /** What a question gets once the pump thread has ended: nothing to tell. */
-const ENDED: PumpReply = { type: 'tail', seq: -1, lines: [] };
+const ENDED: PumpReply = { type: 'tail', seq: -1, lines: [], end: { ino: 0n, birth: 0n, offset: 0 } };
 
 export class LogPump {
   readonly #worker: Worker;
@@ -40,10 +40,15 @@ export class LogPump {
 
   /** The last `lines` lines of a plugin's log, oldest first. */
   async tail(id: string, lines: number): Promise<LogLine[]> {
+    return (await this.tailAt(id, lines)).lines;
+  }
+
+  /** The last `lines` lines of a plugin's log, and where its file ended just after them (to follow on from). */
+  async tailAt(id: string, lines: number): Promise<{ lines: LogLine[]; end: LogCut }> {
     if (!Number.isInteger(lines) || lines <= 0)
       throw new PlugdError('PLUGD_E_OPTION', 'option "tail" must be a positive whole number', { details: { option: 'tail' } });
     const reply = await this.#ask((seq) => ({ type: 'tail', seq, id, lines }));
-    return reply.type === 'tail' ? reply.lines : [];
+    return reply.type === 'tail' ? { lines: reply.lines, end: reply.end } : { lines: [], end: { ino: 0n, birth: 0n, offset: 0 } };
   }
 
   /**

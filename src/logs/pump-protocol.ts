@@ -26,7 +26,7 @@ export type PumpRequest =
   | { type: 'close'; seq: number };
 
 export type PumpReply =
-  | { type: 'tail'; seq: number; lines: LogLine[] }
+  | { type: 'tail'; seq: number; lines: LogLine[]; end: LogCut }
   | { type: 'stderr'; seq: number; lines: string[] }
   | { type: 'listening'; seq: number }
   | { type: 'closed'; seq: number };
@@ -39,4 +39,20 @@ export interface LogLine {
   instance: number;
   msg: string;
   [field: string]: unknown;
+}
+
+/**
+ * Where a plugin's log file stood when the pump answered a tail: the file and its size. The tail
+ * holds every line before this point and none after it, so a follower that reads on from here
+ * gets each later line once.
+ */
+export interface LogCut {
+  /** The inode of <id>.log then; 0n when there was no file. */
+  ino: bigint;
+  /**
+   * Its birth time (ns), which tells it from a later file given the same inode once it is
+   * deleted (two rotations on); 0n where the file system keeps none.
+   */
+  birth: bigint;
+  offset: number;
 }

@@ -1,7 +1,7 @@
 // The log pump thread: reads every plugin's log port, and the raw output of process plugins on a
 // UNIX socket; keeps the last lines per plugin in a ring and appends them to <root>/logs/<id>.log,
 // rotated by size. Plugin output never touches the main thread; it only asks for a tail.
-import { chmodSync, closeSync, openSync, readSync, renameSync, fstatSync, writeSync, existsSync, rmSync } from 'node:fs';
+import { chmodSync, closeSync, openSync, readSync, renameSync, fstatSync, statSync, writeSync, existsSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
@@ -87,6 +87,22 @@ function tailOfFile(id, count) {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Where a plugin's file ends now. Asked right after a tail in this same thread, which alone writes
+ * and rotates the file: the tail's lines end exactly here.
+ * @param {string} id @returns {import('../pump-protocol.ts').LogCut}
+ */
+function endOf(id) {
+  const fd = logs.get(id)?.fd ?? null;
+  try {
+    const info = fd !== null ? fstatSync(fd, { bigint: true }) : statSync(fileOf(id), { bigint: true, throwIfNoEntry: false });
+    if (info) return { ino: info.ino, birth: info.birthtimeNs, offset: Number(info.size) };
+  } catch {
+    // Unreadable: a follower starts with whatever file comes next.
+  }
+  return { ino: 0n, birth: 0n, offset: 0 };
 }
 
 /** Counters shared with the main thread, per process instance ("id#instance"). */
@@ -307,7 +323,7 @@ port.on('message', (/** @type {import('../pump-protocol.ts').PumpRequest} */ msg
       drain(msg.id);
       const ring = logs.get(msg.id)?.ring ?? [];
       const lines = ring.length > 0 ? ring.slice(-msg.lines) : tailOfFile(msg.id, msg.lines);
-      port.postMessage({ type: 'tail', seq: msg.seq, lines: lines.map(parse) });
+      port.postMessage({ type: 'tail', seq: msg.seq, lines: lines.map(parse), end: endOf(msg.id) });
       break;
     }
     case 'forget': {
