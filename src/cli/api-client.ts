@@ -10,9 +10,10 @@ export class NoDaemonError extends Error {
     readonly address: string,
     cause: unknown,
   ) {
+    const start = address.startsWith('http://') ? '`plugd daemon --listen`' : '`plugd daemon`';
     super(
       `no plugd daemon answers on ${address} (${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}); ` +
-        `start one with \`plugd daemon\`, or run a host with control: true`,
+        `start one with ${start}, or run a host with control: true`,
     );
   }
 }

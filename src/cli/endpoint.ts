@@ -50,7 +50,9 @@ function parseUrl(text: string, from: string): URL {
     throw new UsageError(`${from} takes http://127.0.0.1:PORT (an http origin, no path), got "${text}"`);
   // The token travels in clear: only to this machine, where the daemon listens anyway.
   if (!LOOPBACK_HOSTS.has(url.hostname))
-    throw new UsageError(`${from} must name a loopback host (127.0.0.1, [::1] or localhost), got "${url.hostname}": plugd listens on nothing else`);
+    throw new UsageError(
+      `${from} must name a loopback host (127.0.0.1, [::1] or localhost), got "${url.hostname}": plugd listens on nothing else`,
+    );
   return url;
 }
 

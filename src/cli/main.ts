@@ -19,9 +19,7 @@ export const EXIT = { done: 0, refused: 1, usage: 2, noDaemon: 3 } as const;
 
 export function program(): Command {
   const cli = new Command('plugd')
-    .description(
-      'Operate a plugd supervisor: its plugins, their logs, events and metrics, over its control socket or loopback TCP.',
-    )
+    .description('Operate a plugd supervisor: its plugins, their logs, events and metrics, over its control socket or loopback TCP.')
     .version(plugdVersion(), '-V, --version')
     .option('--root <dir>', 'the store folder (default: $PLUGD_ROOT, else ./.plugd)')
     .option('--socket <path>', 'the control socket (default: <root>/plugd.sock)')

@@ -22,7 +22,10 @@ function exited(child: ChildProcess): Promise<number | null> {
 export type Env = Record<string, string | undefined>;
 
 function spawnPlugd(root: string, env: Env, args: string[]): ChildProcess {
-  return spawn(process.execPath, [PLUGD, ...args], { env: { ...process.env, PLUGD_ROOT: root, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [PLUGD, ...args], {
+    env: { ...process.env, PLUGD_ROOT: root, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /** Runs `plugd ...args` with PLUGD_ROOT=root and resolves with its exit code and output. */

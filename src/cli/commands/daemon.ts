@@ -68,7 +68,8 @@ function serving(command: Command, listen: Listen | undefined, root: string): Se
     if (!(e instanceof PlugdError) || (option !== 'control.host' && option !== 'control.token')) throw e;
     const message =
       option === 'control.host'
-        ? `--listen must be a loopback address (127.0.0.1, [::1] or localhost), got "${listen.host}": the control API is never exposed beyond this machine`
+        ? `--listen must be a loopback address (127.0.0.1, [::1] or localhost), got "${listen.host}": ` +
+          'the control API is never exposed beyond this machine'
         : `the token from ${token.from} has ${token.value.length} characters; a bearer token needs at least 16`;
     throw new PlugdError('PLUGD_E_OPTION', message, { cause: e, details: { option: option === 'control.host' ? '--listen' : token.from } });
   }
@@ -77,7 +78,10 @@ function serving(command: Command, listen: Listen | undefined, root: string): Se
 export function registerDaemon(program: Command): void {
   program
     .command('daemon')
-    .description('run a supervisor on --root that serves the control socket; restores enabled plugins; stops them on SIGTERM/SIGINT')
+    .description(
+      'run a supervisor on --root that serves the control socket (or loopback TCP with --listen); restores enabled plugins; ' +
+        'stops them on SIGTERM/SIGINT',
+    )
     .option('--pretty', 'readable logs instead of JSON lines')
     .option('--listen <host:port>', 'serve loopback TCP behind a bearer token instead of the socket (port 0: any free one)', parseListen)
     .addHelpText('after', CONNECTING)
