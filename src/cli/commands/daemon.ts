@@ -89,6 +89,15 @@ export function registerDaemon(program: Command): void {
       const root = rootOf(globalsOf(command));
       const { control, token, generated } = serving(command, opts.listen, root);
       const log = await logger(opts.pretty === true);
+      // Listened for from the start: a signal sent right after the ready line must stop the daemon, not kill it.
+      const stopped = new Promise<void>((resolve) => {
+        const stop = (signal: NodeJS.Signals) => {
+          log.info({ signal }, 'stopping the plugins');
+          resolve();
+        };
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+      });
       // Loaded here: the other commands are clients and start faster without the runtime.
       const { createSupervisor } = await import('../../supervisor.js');
       const sup = await createSupervisor({ root, logger: log, control });
@@ -110,14 +119,7 @@ export function registerDaemon(program: Command): void {
         const hint = tokenFile !== null ? `--token-file ${tokenFile}` : `the token of ${token!.from}`;
         log.info({ root: sup.root, url, tokenFile }, `plugd daemon ready: connect with plugd --url ${url} and ${hint}`);
       }
-      await new Promise<void>((resolve) => {
-        const stop = (signal: NodeJS.Signals) => {
-          log.info({ signal }, 'stopping the plugins');
-          resolve();
-        };
-        process.once('SIGTERM', stop);
-        process.once('SIGINT', stop);
-      });
+      await stopped;
       await sup.close();
       // A generated token dies with its daemon; the next start makes another.
       if (tokenFile !== null) await rm(tokenFile, { force: true });
