@@ -1,15 +1,19 @@
-// The CLI's side of the control API: JSON requests and NDJSON feeds over the UNIX socket.
+// The CLI's side of the control API: JSON requests and NDJSON feeds over the UNIX socket, or over
+// loopback TCP with a bearer token.
 import http from 'node:http';
+import { describe, type Endpoint } from './endpoint.js';
 
-/** No daemon (nor control-serving host) answers on the socket: exit code 3. */
+/** No daemon (nor control-serving host) answers at the endpoint: exit code 3. */
 export class NoDaemonError extends Error {
   constructor(
-    readonly socket: string,
+    /** The socket path or URL tried. */
+    readonly address: string,
     cause: unknown,
   ) {
+    const start = address.startsWith('http://') ? '`plugd daemon --listen`' : '`plugd daemon`';
     super(
-      `no plugd daemon answers on ${socket} (${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}); ` +
-        `start one with \`plugd daemon\`, or run a host with control: true`,
+      `no plugd daemon answers on ${address} (${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}); ` +
+        `start one with ${start}, or run a host with control: true`,
     );
   }
 }
@@ -25,26 +29,30 @@ export class RefusedError extends Error {
   }
 }
 
-const UNREACHABLE = new Set(['ENOENT', 'ECONNREFUSED', 'ENOTSOCK', 'EACCES', 'ECONNRESET']);
+const UNREACHABLE = new Set(['ENOENT', 'ECONNREFUSED', 'ENOTSOCK', 'EACCES', 'ECONNRESET', 'EADDRNOTAVAIL', 'ENETUNREACH']);
 
 function send(
-  socket: string,
+  endpoint: Endpoint,
   method: string,
   path: string,
   body: unknown,
   onResponse: (res: http.IncomingMessage) => void,
 ): http.ClientRequest {
   const payload = body === undefined ? undefined : JSON.stringify(body);
-  const req = http.request(
-    { socketPath: socket, method, path, headers: payload === undefined ? {} : { 'content-type': 'application/json' } },
-    onResponse,
-  );
+  const headers: http.OutgoingHttpHeaders = payload === undefined ? {} : { 'content-type': 'application/json' };
+  let req: http.ClientRequest;
+  if (endpoint.kind === 'socket') {
+    req = http.request({ socketPath: endpoint.socket, method, path, headers }, onResponse);
+  } else {
+    if (endpoint.token) headers.authorization = `Bearer ${endpoint.token.value}`;
+    req = http.request(new URL(path, endpoint.url), { method, headers }, onResponse);
+  }
   req.end(payload);
   return req;
 }
 
-function failure(socket: string, e: unknown): Error {
-  return UNREACHABLE.has((e as NodeJS.ErrnoException).code ?? '') ? new NoDaemonError(socket, e) : (e as Error);
+function failure(endpoint: Endpoint, e: unknown): Error {
+  return UNREACHABLE.has((e as NodeJS.ErrnoException).code ?? '') ? new NoDaemonError(describe(endpoint), e) : (e as Error);
 }
 
 async function readAll(res: http.IncomingMessage): Promise<string> {
@@ -54,7 +62,8 @@ async function readAll(res: http.IncomingMessage): Promise<string> {
   return text;
 }
 
-function refused(status: number, text: string): RefusedError {
+function refused(endpoint: Endpoint, status: number, text: string): RefusedError {
+  if (status === 401 && endpoint.kind === 'tcp') return unauthorized(endpoint);
   try {
     const body = JSON.parse(text) as { code?: string; message?: string };
     return new RefusedError(body.code ?? `HTTP_${status}`, body.message ?? text, status);
@@ -63,30 +72,51 @@ function refused(status: number, text: string): RefusedError {
   }
 }
 
+/** The daemon's 401, said once in words an operator can act on. */
+function unauthorized(endpoint: Endpoint & { kind: 'tcp' }): RefusedError {
+  const origin = endpoint.url.origin;
+  const message = endpoint.token
+    ? `the daemon at ${origin} refused the token from ${endpoint.token.from}: it is not this daemon's token ` +
+      `(one it generated is in its <root>/control.token, new at each start)`
+    : `the daemon at ${origin} wants a bearer token and none was given: put it in $PLUGD_TOKEN or pass --token-file ` +
+      `(plugd daemon --listen writes a generated one to <root>/control.token)`;
+  return new RefusedError('PLUGD_E_PERMISSION', message, 401);
+}
+
 export class ApiClient {
-  constructor(readonly socket: string) {}
+  readonly endpoint: Endpoint;
+
+  /** `target`: the socket path, or an endpoint (socket or loopback URL with its token). */
+  constructor(target: string | Endpoint) {
+    this.endpoint = typeof target === 'string' ? { kind: 'socket', socket: target } : target;
+  }
+
+  /** The socket path or URL, for messages. */
+  get address(): string {
+    return describe(this.endpoint);
+  }
 
   /** One request; resolves with the parsed JSON (or text) of a 2xx answer, rejects with RefusedError or NoDaemonError. */
   request<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
     return new Promise((resolve, reject) => {
-      const req = send(this.socket, method, path, body, (res) => {
+      const req = send(this.endpoint, method, path, body, (res) => {
         readAll(res).then((text) => {
           const status = res.statusCode ?? 0;
-          if (status >= 400) return reject(refused(status, text));
+          if (status >= 400) return reject(refused(this.endpoint, status, text));
           const json = (res.headers['content-type'] ?? '').startsWith('application/json');
           resolve((json && text !== '' ? JSON.parse(text) : text) as T);
         }, reject);
       });
-      req.on('error', (e) => reject(failure(this.socket, e)));
+      req.on('error', (e) => reject(failure(this.endpoint, e)));
     });
   }
 
   /** An NDJSON feed: `onLine` gets each parsed line; resolves when the daemon ends it (or on `signal`). */
   feed(path: string, onLine: (line: Record<string, unknown>) => void, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
-      const req = send(this.socket, 'GET', path, undefined, (res) => {
+      const req = send(this.endpoint, 'GET', path, undefined, (res) => {
         if ((res.statusCode ?? 0) >= 400) {
-          readAll(res).then((text) => reject(refused(res.statusCode ?? 0, text)), reject);
+          readAll(res).then((text) => reject(refused(this.endpoint, res.statusCode ?? 0, text)), reject);
           return;
         }
         let buffered = '';
@@ -103,7 +133,7 @@ export class ApiClient {
         res.on('end', () => resolve());
         res.on('close', () => resolve());
       });
-      req.on('error', (e) => (signal?.aborted ? resolve() : reject(failure(this.socket, e))));
+      req.on('error', (e) => (signal?.aborted ? resolve() : reject(failure(this.endpoint, e))));
       signal?.addEventListener(
         'abort',
         () => {
@@ -115,7 +145,7 @@ export class ApiClient {
     });
   }
 
-  /** Whether anything answers on the socket. */
+  /** Whether anything answers at the endpoint. */
   async reachable(): Promise<boolean> {
     try {
       await this.request('GET', '/v1/version');

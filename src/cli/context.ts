@@ -1,25 +1,39 @@
-// What every command gets from the global options: the root, the socket, --json, the API client,
-// and the errors that set the exit code.
+// What every command gets from the global options: the root, where the daemon answers (socket or
+// --url), --json, the API client, and the errors that set the exit code.
 import path from 'node:path';
 import type { Command } from 'commander';
 import { defaultSocket } from '../control/control-options.js';
 import { ApiClient } from './api-client.js';
+import { describe, resolveEndpoint, type Endpoint, type EndpointOptions } from './endpoint.js';
+
+export { UsageError } from './usage-error.js';
 
 export interface CliContext {
   root: string;
-  socket: string;
+  endpoint: Endpoint;
+  /** The socket path or URL, for messages. */
+  address: string;
   json: boolean;
   api: ApiClient;
 }
 
-/** A usage mistake the parser could not see (exit code 2). */
-export class UsageError extends Error {}
+/** The global options as commander parsed them. */
+export type GlobalOptions = EndpointOptions & { root?: string; json?: boolean };
+
+export function globalsOf(command: Command): GlobalOptions {
+  return command.optsWithGlobals() as GlobalOptions;
+}
+
+/** --root, else $PLUGD_ROOT, else ./.plugd. */
+export function rootOf(opts: GlobalOptions): string {
+  return path.resolve(opts.root ?? process.env.PLUGD_ROOT ?? '.plugd');
+}
 
 export function contextOf(command: Command): CliContext {
-  const opts = command.optsWithGlobals() as { root?: string; socket?: string; json?: boolean };
-  const root = path.resolve(opts.root ?? process.env.PLUGD_ROOT ?? '.plugd');
-  const socket = path.resolve(opts.socket ?? defaultSocket(root));
-  return { root, socket, json: opts.json === true, api: new ApiClient(socket) };
+  const opts = globalsOf(command);
+  const root = rootOf(opts);
+  const endpoint = resolveEndpoint(opts, defaultSocket(root));
+  return { root, endpoint, address: describe(endpoint), json: opts.json === true, api: new ApiClient(endpoint) };
 }
 
 /** `encodeURIComponent` for a path segment. */

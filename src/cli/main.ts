@@ -4,7 +4,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { PlugdError } from '../errors.js';
 import { plugdVersion } from '../control/version.js';
 import { NoDaemonError, RefusedError } from './api-client.js';
-import { UsageError } from './context.js';
+import { UsageError } from './usage-error.js';
 import { registerCall } from './commands/call.js';
 import { registerDaemon } from './commands/daemon.js';
 import { registerFeeds } from './commands/feeds.js';
@@ -19,14 +19,21 @@ export const EXIT = { done: 0, refused: 1, usage: 2, noDaemon: 3 } as const;
 
 export function program(): Command {
   const cli = new Command('plugd')
-    .description('Operate a plugd supervisor: its plugins, their logs, events and metrics, over its control socket.')
+    .description('Operate a plugd supervisor: its plugins, their logs, events and metrics, over its control socket or loopback TCP.')
     .version(plugdVersion(), '-V, --version')
     .option('--root <dir>', 'the store folder (default: $PLUGD_ROOT, else ./.plugd)')
     .option('--socket <path>', 'the control socket (default: <root>/plugd.sock)')
+    .option('--url <url>', 'reach a daemon on loopback TCP instead, http://127.0.0.1:PORT (default: $PLUGD_URL unless --socket)')
+    .option('--token-file <path>', "a file holding the daemon's bearer token for --url (default: the token in $PLUGD_TOKEN)")
     .option('--json', 'machine-readable output')
     .exitOverride()
     .showHelpAfterError('(run plugd --help for usage)')
-    .addHelpText('after', '\nExit codes: 0 done, 1 refused (code and message on stderr), 2 usage, 3 no daemon reachable.');
+    .addHelpText(
+      'after',
+      '\nEnvironment: PLUGD_ROOT (--root), PLUGD_URL (--url), PLUGD_TOKEN (the token for --url; there is no --token flag,\n' +
+        'which would show in ps). A wrong or missing token is refused with PLUGD_E_PERMISSION (exit 1).\n' +
+        '\nExit codes: 0 done, 1 refused (code and message on stderr), 2 usage, 3 no daemon reachable.',
+    );
   registerDaemon(cli);
   registerLs(cli);
   registerLifecycle(cli);

@@ -1,5 +1,6 @@
 // startInspector(): the web inspector for a plugd control API (and/or outside XState apps).
 import { ApiClient } from '../cli/api-client.js';
+import type { Endpoint } from '../cli/endpoint.js';
 import { ActorStore, type RetentionOptions } from './actor-store.js';
 import { ListenReceiver } from './listen-receiver.js';
 import { PlugdSource } from './plugd-source.js';
@@ -7,8 +8,8 @@ import { newToken } from './request-guard.js';
 import { InspectorServer } from './server.js';
 
 export interface InspectorOptions {
-  /** The control socket of a daemon or control-serving host; null for `--listen` alone. */
-  socket: string | null;
+  /** The control socket of a daemon or control-serving host (or its loopback URL and token); null for `--listen` alone. */
+  socket: string | Endpoint | null;
   /** The page's port on 127.0.0.1; 0 picks a free one. Default 7777. */
   port?: number;
   /** Also accept @statelyai/inspect's createWebSocketInspector on this port. */

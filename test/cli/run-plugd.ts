@@ -18,9 +18,24 @@ function exited(child: ChildProcess): Promise<number | null> {
   });
 }
 
+/** Extra env variables for a plugd process; undefined removes one inherited from the tests. */
+export type Env = Record<string, string | undefined>;
+
+function spawnPlugd(root: string, env: Env, args: string[]): ChildProcess {
+  return spawn(process.execPath, [PLUGD, ...args], {
+    env: { ...process.env, PLUGD_ROOT: root, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
 /** Runs `plugd ...args` with PLUGD_ROOT=root and resolves with its exit code and output. */
-export async function plugd(root: string, ...args: string[]): Promise<Outcome> {
-  const child = spawn(process.execPath, [PLUGD, ...args], { env: { ...process.env, PLUGD_ROOT: root }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function plugd(root: string, ...args: string[]): Promise<Outcome> {
+  return plugdWith({}, root, ...args);
+}
+
+/** `plugd` with extra env variables (PLUGD_URL, PLUGD_TOKEN). */
+export async function plugdWith(env: Env, root: string, ...args: string[]): Promise<Outcome> {
+  const child = spawnPlugd(root, env, args);
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (t: string) => {
@@ -46,7 +61,12 @@ export interface Running {
 }
 
 export function start(root: string, ...args: string[]): Running {
-  const child = spawn(process.execPath, [PLUGD, ...args], { env: { ...process.env, PLUGD_ROOT: root }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return startWith({}, root, ...args);
+}
+
+/** `start` with extra env variables (PLUGD_URL, PLUGD_TOKEN). */
+export function startWith(env: Env, root: string, ...args: string[]): Running {
+  const child = spawnPlugd(root, env, args);
   const out = { stdout: '', stderr: '' };
   const waiters: { text: string | RegExp; stream: 'stdout' | 'stderr'; resolve: () => void }[] = [];
   const matches = (w: (typeof waiters)[number]) =>

@@ -1,7 +1,27 @@
-// `plugd daemon`: a standalone supervisor serving the control socket, like dockerd for plugins.
+// `plugd daemon`: a standalone supervisor serving the control socket (or loopback TCP behind a
+// bearer token), like dockerd for plugins.
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { pino, type Logger } from 'pino';
-import { contextOf } from '../context.js';
+import { resolveControl, type ControlOption } from '../../control/control-options.js';
+import { PlugdError } from '../../errors.js';
+import { writeFileAtomic } from '../../store/atomic-file.js';
+import { globalsOf, rootOf, UsageError } from '../context.js';
+import { readToken, type Token } from '../endpoint.js';
+
+/** The file a daemon writes its generated token to, in its root. */
+export const TOKEN_FILE = 'control.token';
+
+const CONNECTING = `
+Connecting:
+  By default the daemon serves <root>/plugd.sock (mode 0600): \`plugd --root <root> ls\` finds it.
+  With --listen 127.0.0.1:PORT it serves loopback TCP instead, behind a bearer token taken from
+  --token-file or $PLUGD_TOKEN; without either it generates one and writes it to <root>/${TOKEN_FILE}
+  (mode 0600, new at each start). Clients then give the URL and the token (never on the command line):
+    plugd --url http://127.0.0.1:PORT --token-file <root>/${TOKEN_FILE} ls
+    PLUGD_URL=http://127.0.0.1:PORT PLUGD_TOKEN="$(cat <root>/${TOKEN_FILE})" plugd ls`;
 
 async function logger(pretty: boolean): Promise<Logger> {
   if (!pretty) return pino({ name: 'plugd' }, pino.destination({ fd: 2, sync: true }));
@@ -9,24 +29,68 @@ async function logger(pretty: boolean): Promise<Logger> {
   return pino({ name: 'plugd' }, prettyStream({ destination: 2, sync: true }));
 }
 
+interface Listen {
+  host: string;
+  port: number;
+}
+
+/** `127.0.0.1:7070`, `[::1]:7070`, `localhost:0`; whether the host is loopback is the library's check. */
+function parseListen(value: string): Listen {
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
+  if (!match || Number(match[3]) > 65_535)
+    throw new UsageError(`--listen takes HOST:PORT on loopback (127.0.0.1:7070, [::1]:7070; port 0: any free one), got "${value}"`);
+  return { host: match[1] ?? match[2]!, port: Number(match[3]) };
+}
+
+/** The control option the daemon serves, its token, and whether it generated that token. */
+interface Serving {
+  control: ControlOption;
+  token: Token | null;
+  generated: boolean;
+}
+
+function serving(command: Command, listen: Listen | undefined, root: string): Serving {
+  const opts = globalsOf(command);
+  if (opts.url !== undefined) throw new UsageError('--url is for the clients of a daemon; the daemon listens with --listen HOST:PORT');
+  if (listen === undefined) {
+    if (opts.tokenFile !== undefined) throw new UsageError('--token-file goes with --listen: the socket needs no token');
+    return { control: opts.socket === undefined ? true : { socket: path.resolve(opts.socket) }, token: null, generated: false };
+  }
+  if (opts.socket !== undefined) throw new UsageError('--listen and --socket name two places to serve: give one of them');
+  const given = readToken(opts);
+  const token = given ?? { value: randomBytes(32).toString('base64url'), from: path.join(root, TOKEN_FILE) };
+  const control = { ...listen, token: token.value };
+  try {
+    resolveControl(control, root); // checked before the store is opened
+    return { control, token, generated: given === null };
+  } catch (e) {
+    const option = (e as PlugdError).details?.option;
+    if (!(e instanceof PlugdError) || (option !== 'control.host' && option !== 'control.token')) throw e;
+    const message =
+      option === 'control.host'
+        ? `--listen must be a loopback address (127.0.0.1, [::1] or localhost), got "${listen.host}": ` +
+          'the control API is never exposed beyond this machine'
+        : `the token from ${token.from} has ${token.value.length} characters; a bearer token needs at least 16`;
+    throw new PlugdError('PLUGD_E_OPTION', message, { cause: e, details: { option: option === 'control.host' ? '--listen' : token.from } });
+  }
+}
+
 export function registerDaemon(program: Command): void {
   program
     .command('daemon')
-    .description('run a supervisor on --root that serves the control socket; restores enabled plugins; stops them on SIGTERM/SIGINT')
+    .description(
+      'run a supervisor on --root that serves the control socket (or loopback TCP with --listen); restores enabled plugins; ' +
+        'stops them on SIGTERM/SIGINT',
+    )
     .option('--pretty', 'readable logs instead of JSON lines')
-    .action(async (opts: { pretty?: boolean }, command: Command) => {
-      const ctx = contextOf(command);
+    .option('--listen <host:port>', 'serve loopback TCP behind a bearer token instead of the socket (port 0: any free one)', parseListen)
+    .addHelpText('after', CONNECTING)
+    .action(async (opts: { pretty?: boolean; listen?: Listen }, command: Command) => {
+      const root = rootOf(globalsOf(command));
+      const { control, token, generated } = serving(command, opts.listen, root);
       const log = await logger(opts.pretty === true);
-      // Loaded here: the other commands are clients and start faster without the runtime.
-      const { createSupervisor } = await import('../../supervisor.js');
-      const sup = await createSupervisor({ root: ctx.root, logger: log, control: { socket: ctx.socket } });
-      for (const problem of sup.problems) log.warn({ file: problem.file, code: problem.error.code }, 'skipped a record of the store');
-      // Ready once the restored plugins have settled their first activation (running, or failed and logged).
-      const { running, failed } = await sup.restored();
-      if (running.length + failed.length > 0)
-        log.info({ running, failed: failed.map((f) => f.name) }, `restored ${running.length} plugins, ${failed.length} failed`);
-      log.info({ root: sup.root, socket: sup.controlAddress }, 'plugd daemon ready');
-      await new Promise<void>((resolve) => {
+      // Listened for from the start: a signal sent right after the ready line must stop the daemon, not kill it.
+      const stopped = new Promise<void>((resolve) => {
         const stop = (signal: NodeJS.Signals) => {
           log.info({ signal }, 'stopping the plugins');
           resolve();
@@ -34,7 +98,31 @@ export function registerDaemon(program: Command): void {
         process.once('SIGTERM', stop);
         process.once('SIGINT', stop);
       });
+      // Loaded here: the other commands are clients and start faster without the runtime.
+      const { createSupervisor } = await import('../../supervisor.js');
+      const sup = await createSupervisor({ root, logger: log, control });
+      // Written once the store is ours: a second daemon on this root fails above and leaves the first one's token alone.
+      const tokenFile = generated ? path.join(root, TOKEN_FILE) : null;
+      if (tokenFile !== null)
+        await writeFileAtomic(tokenFile, `${token!.value}\n`).catch(async (e: unknown) => {
+          await sup.close();
+          throw e;
+        });
+      for (const problem of sup.problems) log.warn({ file: problem.file, code: problem.error.code }, 'skipped a record of the store');
+      // Ready once the restored plugins have settled their first activation (running, or failed and logged).
+      const { running, failed } = await sup.restored();
+      if (running.length + failed.length > 0)
+        log.info({ running, failed: failed.map((f) => f.name) }, `restored ${running.length} plugins, ${failed.length} failed`);
+      if (opts.listen === undefined) log.info({ root: sup.root, socket: sup.controlAddress }, 'plugd daemon ready');
+      else {
+        const url = `http://${sup.controlAddress}`;
+        const hint = tokenFile !== null ? `--token-file ${tokenFile}` : `the token of ${token!.from}`;
+        log.info({ root: sup.root, url, tokenFile }, `plugd daemon ready: connect with plugd --url ${url} and ${hint}`);
+      }
+      await stopped;
       await sup.close();
+      // A generated token dies with its daemon; the next start makes another.
+      if (tokenFile !== null) await rm(tokenFile, { force: true });
       log.info('plugd daemon stopped');
     });
 }

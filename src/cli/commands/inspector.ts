@@ -1,5 +1,5 @@
 // `plugd inspector`: serves the web inspector on 127.0.0.1 for the daemon (or control-serving host)
-// on --root/--socket, prints its URL with the one-time token, and runs until SIGINT/SIGTERM.
+// on --root/--socket (or --url), prints its URL with the one-time token, and runs until SIGINT/SIGTERM.
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { startInspector, type Inspector } from '../../inspector/index.js';
@@ -43,7 +43,7 @@ export function registerInspector(program: Command): void {
       let inspector: Inspector;
       try {
         inspector = await startInspector({
-          socket: ctx.socket,
+          socket: ctx.endpoint,
           port: opts.port,
           ...(opts.listen === undefined ? {} : { listen: opts.listen }),
         });

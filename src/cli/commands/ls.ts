@@ -1,8 +1,11 @@
 // `plugd ls` and `plugd inspect`: from the daemon, or from the store on disk when none runs.
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import type { Command } from 'commander';
 import type { PluginInfo } from '../../runtime/plugin-info.js';
 import { NoDaemonError, RefusedError } from '../api-client.js';
 import { contextOf, seg, type CliContext } from '../context.js';
+import { TOKEN_FILE } from './daemon.js';
 import { findPlugin, readPlugins, storeExists, type OfflinePlugin } from '../offline-store.js';
 import { cut, duration, note, print, printJson, table } from '../output.js';
 import { stateLabel } from '../../runtime/state-label.js';
@@ -10,7 +13,10 @@ import { stateLabel } from '../../runtime/state-label.js';
 /** The store on disk, when no daemon answers: said on stderr, plugins shown as not running. */
 export async function offline(ctx: CliContext, e: unknown): Promise<OfflinePlugin[]> {
   if (!(e instanceof NoDaemonError) || !(await storeExists(ctx.root))) throw e;
-  note(`no daemon answers on ${ctx.socket}: read from the store at ${ctx.root}; the plugins are not running`);
+  note(`no daemon answers on ${ctx.address}: read from the store at ${ctx.root}; the plugins are not running`);
+  const tokenFile = path.join(ctx.root, TOKEN_FILE);
+  if (ctx.endpoint.kind === 'socket' && (await stat(tokenFile).catch(() => null)))
+    note(`${tokenFile} exists: a daemon may serve this root on TCP; reach it with --url http://127.0.0.1:PORT --token-file ${tokenFile}`);
   return readPlugins(ctx.root);
 }
 
@@ -63,7 +69,7 @@ export function registerLs(program: Command): void {
       let stored: OfflinePlugin[] | null = null;
       for (const name of names) {
         try {
-          if (stored) throw new NoDaemonError(ctx.socket, new Error('offline'));
+          if (stored) throw new NoDaemonError(ctx.address, new Error('offline'));
           found.push(await ctx.api.request('GET', `/v1/plugins/${seg(name)}`));
         } catch (e) {
           if (e instanceof RefusedError) {

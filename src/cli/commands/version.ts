@@ -23,7 +23,7 @@ export function registerVersion(program: Command): void {
       print(
         daemon
           ? `daemon: plugd ${daemon.version} (api ${daemon.api}, node ${daemon.node}, pid ${daemon.pid}, root ${daemon.root})`
-          : `daemon: none on ${ctx.socket}`,
+          : `daemon: none on ${ctx.address}`,
       );
     });
 

@@ -1,0 +1,75 @@
+// Where the CLI reaches the control API: the UNIX socket (the default), or a loopback URL with the
+// bearer token from $PLUGD_TOKEN or --token-file (never a flag's value: it would show in `ps`).
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { UsageError } from './usage-error.js';
+
+/** A UNIX socket path, or a loopback http:// origin and the token to send to it. */
+export type Endpoint = { kind: 'socket'; socket: string } | { kind: 'tcp'; url: URL; token: Token | null };
+
+export interface Token {
+  value: string;
+  /** Where it was read, for messages: `$PLUGD_TOKEN` or `--token-file <path>`. */
+  from: string;
+}
+
+/** The global options and env variables an endpoint is resolved from. */
+export interface EndpointOptions {
+  socket?: string;
+  url?: string;
+  tokenFile?: string;
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+/** How people name an endpoint in messages: the socket path, or the URL's origin. */
+export function describe(endpoint: Endpoint): string {
+  return endpoint.kind === 'socket' ? endpoint.socket : endpoint.url.origin;
+}
+
+/** `--url` beats `$PLUGD_URL`; `--socket` beats `$PLUGD_URL`; `--url` with `--socket` is a usage error. */
+export function resolveEndpoint(opts: EndpointOptions, defaultSocket: string, env: NodeJS.ProcessEnv = process.env): Endpoint {
+  if (opts.url !== undefined && opts.socket !== undefined)
+    throw new UsageError('--url and --socket name two ways to the daemon: give one of them');
+  const url = opts.url ?? (opts.socket === undefined && env.PLUGD_URL ? env.PLUGD_URL : undefined);
+  if (url === undefined) {
+    if (opts.tokenFile !== undefined) throw new UsageError('--token-file goes with --url (or $PLUGD_URL): the socket needs no token');
+    return { kind: 'socket', socket: path.resolve(opts.socket ?? defaultSocket) };
+  }
+  return { kind: 'tcp', url: parseUrl(url, opts.url === undefined ? '$PLUGD_URL' : '--url'), token: readToken(opts, env) };
+}
+
+function parseUrl(text: string, from: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`${from} takes http://127.0.0.1:PORT, got "${text}"`);
+  }
+  if (url.protocol !== 'http:' || (url.pathname !== '/' && url.pathname !== '') || url.search || url.hash || url.username)
+    throw new UsageError(`${from} takes http://127.0.0.1:PORT (an http origin, no path), got "${text}"`);
+  // The token travels in clear: only to this machine, where the daemon listens anyway.
+  if (!LOOPBACK_HOSTS.has(url.hostname))
+    throw new UsageError(
+      `${from} must name a loopback host (127.0.0.1, [::1] or localhost), got "${url.hostname}": plugd listens on nothing else`,
+    );
+  return url;
+}
+
+/** The token of --token-file, else of $PLUGD_TOKEN, else null; an unreadable or empty file is a usage error. */
+export function readToken(opts: { tokenFile?: string }, env: NodeJS.ProcessEnv = process.env): Token | null {
+  if (opts.tokenFile !== undefined) {
+    const file = path.resolve(opts.tokenFile);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new UsageError(`cannot read --token-file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    const value = text.trim();
+    if (value === '') throw new UsageError(`--token-file ${file} is empty`);
+    return { value, from: `--token-file ${file}` };
+  }
+  const value = env.PLUGD_TOKEN?.trim();
+  return value ? { value, from: '$PLUGD_TOKEN' } : null;
+}
