@@ -10,14 +10,15 @@ interface Reply {
 }
 
 /** One GET to the inspector, with the Host and cookie given; SSE answers are read until `until` appears. */
-function get(url: string, headers: Record<string, string> = {}, until?: string): Promise<Reply> {
+/** A GET; with `until`, a stream (the SSE feed) is read until it holds every one of those texts. */
+function get(url: string, headers: Record<string, string> = {}, until?: string[]): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = http.get(url, { headers }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (t: string) => {
         text += t;
-        if (until !== undefined && text.includes(until)) {
+        if (until?.every((piece) => text.includes(piece))) {
           res.destroy();
           resolve({ status: res.statusCode ?? 0, headers: res.headers, text });
         }
@@ -52,7 +53,11 @@ describe('the inspector a host serves with control: { inspector }', () => {
     expect((await get(`${base}/`, { cookie, host: `evil.example:${url.port}` })).status).toBe(403);
     expect((await get(`${base}/`, { cookie, origin: 'http://evil.example' })).status).toBe(403);
 
-    const feed = await get(`${base}/feed`, { cookie }, '"sessionId":"plugd:greeter"');
+    const feed = await get(`${base}/feed`, { cookie }, [
+      '"plugd.plugins"',
+      '"sessionId":"plugd:greeter"',
+      '"sessionId":"plugd:@supervisor"',
+    ]);
     expect(feed.headers['content-type']).toBe('text/event-stream');
     expect(feed.text).toContain('"plugd.plugins"');
     expect(feed.text).toContain('"sessionId":"plugd:greeter"');
@@ -84,12 +89,13 @@ describe('the inspector a host serves with control: { inspector }', () => {
     const base = `http://127.0.0.1:${url.port}`;
     const cookie = String((await get(url.href)).headers['set-cookie']).split(';')[0]!;
 
-    const idle = await get(`${base}/feed`, { cookie }, '"idle":true');
+    // The plugin list and the machine's snapshot are separate feed messages: wait for both.
+    const idle = await get(`${base}/feed`, { cookie }, ['"idle":true', '"value":{"enabled":"idle"}']);
     expect(idle.text).toMatch(/"name":"lazy-greeter"[^}]*"state":"enabled","idle":true/);
     expect(idle.text).toContain('"value":{"enabled":"idle"}');
 
     await (await sup.get('lazy-greeter', 'Greeter')).call('Greeter.Hello', { name: 'x' });
-    const running = await get(`${base}/feed`, { cookie }, '"state":"running","idle":false');
+    const running = await get(`${base}/feed`, { cookie }, ['"state":"running","idle":false']);
     expect(running.text).toMatch(/"name":"lazy-greeter"[^}]*"state":"running","idle":false/);
   });
 
