@@ -6,8 +6,9 @@
 //   node --import tsx bench/peers/idle-threads.ts <host|daemon> [n] [windowMs] [settleMs] [reps]
 // WINDOWS=k reads k windows one after the other in the same process (how the idle CPU decays);
 // BUILD=src runs the sources through tsx (default: the build in dist/, as an installed package);
-// ECHO=1 forwards what plugd writes (e.g. NODE_FLAGS=--trace-gc); NODE_FLAGS adds flags to plugd's node (e.g. --perf-basic-prof); PERF=file records the last window with `perf record -g`; STACKS=1 prints each thread's stack (gdb,
-// which also tells the threads apart: ROLES=0 skips it);
+// NODE_FLAGS adds flags to plugd's node (e.g. --trace-gc, --perf-basic-prof); ECHO=1 forwards what
+// plugd writes; PERF=file records the last window with `perf record -g` (PERF_HZ, default 997);
+// STACKS=1 prints each thread's stack (gdb, which also tells the threads apart: ROLES=0 skips it);
 // PLUGD_OPTIONS (JSON) is passed to createSupervisor by the host shape.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';

@@ -162,7 +162,10 @@ interface IdleReading {
   threads: Map<number, number>;
 }
 
-/** A supervisor daemon's idle figures between two readings: CPU ms (clock ticks), its main thread's and its other threads' apart (schedstat). */
+/**
+ * A supervisor daemon's idle figures between two readings: CPU ms (clock ticks), and its main
+ * thread's and its other threads' apart (schedstat).
+ */
 function idleFigures(pid: number, cpu0: IdleReading, cpu1: IdleReading): SupervisorSide['idleCpuMs'] {
   let main = 0;
   let others = 0;
