@@ -158,3 +158,22 @@ export function processesServing(dir: string): number[] {
   }
   return out;
 }
+
+/** On-CPU time (ns, from schedstat) of each live thread of `pid`, by tid. */
+export function threadCpuNs(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      out.set(Number(tid), Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').split(' ')[0]));
+    } catch {
+      /* ended */
+    }
+  }
+  return out;
+}

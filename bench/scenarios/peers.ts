@@ -9,7 +9,8 @@ import path from 'node:path';
 import { Piscina } from 'piscina';
 import { plugdTree, plugdWithServers, SERVER_SCRIPT } from '../peers/plugd-side.js';
 import { removePm2Home, pm2Version, startPm2 } from '../peers/pm2-side.js';
-import { cpuSeconds, descendants, rssBytes, sumRss, waitForAnswer } from '../peers/proc.js';
+import { startPlugdDaemon } from '../peers/plugd-daemon.js';
+import { cpuSeconds, descendants, rssBytes, sumRss, threadCpuNs, waitForAnswer } from '../peers/proc.js';
 import { median, ratio, round, settledRss, summarize } from '../report.js';
 import { enableAll, sleep, supervisorWithPlugins } from './plugd-fixtures.js';
 
@@ -26,8 +27,17 @@ export interface SupervisorSide {
   rssMb: { total: number; supervisor: number; apps: number; perAppTotal: number; perAppSupervisor: number };
   /** SIGKILL of one server to its replacement answering on the same socket, ms. */
   restartMs: { p50: number; max: number; samples: number[] };
-  /** CPU the supervisor used over the idle window (ms), and the servers (ms), with N running. */
-  idleCpuMs: { supervisor: number; apps: number };
+  /**
+   * CPU the supervisor used over the idle window (ms), and the servers (ms), with N running. The
+   * supervisor: PM2's daemon; plugd's daemon (`plugd daemon`, a process of its own) plus its
+   * wrappers. Each daemon's main thread and other threads apart (schedstat, ms), and its threads.
+   */
+  idleCpuMs: { supervisor: number; apps: number; mainThread?: number; otherThreads?: number; threads?: number };
+  /**
+   * plugd only, the earlier figure: the bench's own process (plugd embedded in it, and the bench
+   * harness that also drives PM2's side) plus the wrappers, over the same idle window.
+   */
+  idleCpuInBenchProcessMs?: { supervisor: number; apps: number };
   /** Not in the goal, for reference: what the bench's own process grew by (plugd's threads; PM2's client). */
   hostRssDeltaMb: number;
   /** plugd only: restarts other than the bench's SIGKILLs (e.g. a plugin judged hung on a loaded machine), by error code. */
@@ -123,6 +133,62 @@ async function plugdSide(n: number, idleMs: number, kills: number): Promise<Supe
   }
 }
 
+/**
+ * plugd's idle CPU as PM2's is read: `plugd daemon` in a process of its own, N plugins enabled over
+ * its control socket once it is up (as PM2's apps are started once its daemon is up), then the
+ * same settle time and window as PM2's side.
+ */
+async function plugdDaemonIdle(n: number, idleMs: number): Promise<SupervisorSide['idleCpuMs']> {
+  const daemon = await startPlugdDaemon(n);
+  try {
+    await daemon.enableAll();
+    await Promise.all(daemon.sockets().map((s) => waitForAnswer(s, null, 60_000, 5)));
+    await sleep(SETTLE_MS);
+    const wrappers = daemon.wrappers();
+    const plugins = wrappers.flatMap((w) => descendants(w));
+    if (plugins.length !== n) throw new Error(`expected ${n} plugin processes under plugd daemon's wrappers, found ${plugins.length}`);
+    const read = () => ({ sup: cpuSeconds([daemon.pid, ...wrappers]), apps: cpuSeconds(plugins), threads: threadCpuNs(daemon.pid) });
+    const cpu0 = read();
+    await sleep(idleMs);
+    return idleFigures(daemon.pid, cpu0, read());
+  } finally {
+    leftAfterClose += (await daemon.stop()).length;
+  }
+}
+
+interface IdleReading {
+  sup: number;
+  apps: number;
+  threads: Map<number, number>;
+}
+
+/**
+ * A supervisor daemon's idle figures between two readings: CPU ms (clock ticks), and its main
+ * thread's and its other threads' apart (schedstat).
+ */
+function idleFigures(pid: number, cpu0: IdleReading, cpu1: IdleReading): SupervisorSide['idleCpuMs'] {
+  let main = 0;
+  let others = 0;
+  for (const [tid, ns] of cpu1.threads) {
+    const ms = (ns - (cpu0.threads.get(tid) ?? 0)) / 1e6;
+    if (tid === pid) main += ms;
+    else others += ms;
+  }
+  return {
+    supervisor: round((cpu1.sup - cpu0.sup) * 1000, 0),
+    apps: round((cpu1.apps - cpu0.apps) * 1000, 0),
+    mainThread: round(main, 1),
+    otherThreads: round(others, 1),
+    threads: cpu1.threads.size,
+  };
+}
+
+/** The in-process side (time to running, RSS, restarts, the earlier idle figure), then the daemon's idle CPU. */
+async function plugdTurn(n: number, idleMs: number, kills: number): Promise<SupervisorSide> {
+  const side = await plugdSide(n, idleMs, kills);
+  return { ...side, idleCpuMs: await plugdDaemonIdle(n, idleMs), idleCpuInBenchProcessMs: side.idleCpuMs };
+}
+
 async function pm2Side(n: number, idleMs: number, kills: number): Promise<SupervisorSide & { daemonStartMs: number }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'plugd-bench-peers-pm2-'));
   const hostBefore = await settledRss();
@@ -144,9 +210,10 @@ async function pm2Side(n: number, idleMs: number, kills: number): Promise<Superv
     const appPids = descendants(daemon.pid);
     const supervisorRss = rssBytes(daemon.pid);
     const appsRss = sumRss(appPids);
-    const cpu0 = { sup: cpuSeconds([daemon.pid]), apps: cpuSeconds(appPids) };
+    const read = () => ({ sup: cpuSeconds([daemon.pid]), apps: cpuSeconds(appPids), threads: threadCpuNs(daemon.pid) });
+    const cpu0 = read();
     await sleep(idleMs);
-    const cpu1 = { sup: cpuSeconds([daemon.pid]), apps: cpuSeconds(appPids) };
+    const cpu1 = read();
     const restartSamples = await restarts(
       apps.map((a) => a.socket),
       kills,
@@ -156,7 +223,7 @@ async function pm2Side(n: number, idleMs: number, kills: number): Promise<Superv
       allRunningMs: round(allRunningMs, 1),
       rssMb: rss(supervisorRss, appsRss, n),
       restartMs: restartSummary(restartSamples),
-      idleCpuMs: { supervisor: round((cpu1.sup - cpu0.sup) * 1000, 0), apps: round((cpu1.apps - cpu0.apps) * 1000, 0) },
+      idleCpuMs: idleFigures(daemon.pid, cpu0, cpu1),
       hostRssDeltaMb,
     };
   } finally {
@@ -261,9 +328,9 @@ export async function peers(
     for (const [i, n] of ns.entries()) {
       // Alternate which side goes first, so neither always meets a warmer machine.
       let plugd: SupervisorSide | undefined;
-      if (i % 2 === 0) plugd = await plugdSide(n, idleMs, kills);
+      if (i % 2 === 0) plugd = await plugdTurn(n, idleMs, kills);
       const pm2 = await pm2Side(n, idleMs, kills);
-      if (i % 2 === 1) plugd = await plugdSide(n, idleMs, kills);
+      if (i % 2 === 1) plugd = await plugdTurn(n, idleMs, kills);
       plugd = plugd!;
       rows.push({
         n,

@@ -14,6 +14,8 @@ const REQUEST = Buffer.from(
   `POST /${ACTIVATE} HTTP/1.1\r\nHost: plugin\r\nAccept: ${ACCEPT}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`,
   'latin1',
 );
+/** Where every probe socket's reads land (see #connect). */
+const READ_BUFFER = Buffer.allocUnsafe(16 * 1024);
 /** Headers longer than this are not an answer worth framing: the socket is closed after it. */
 const MAX_HEAD = 16 * 1024;
 
@@ -108,10 +110,23 @@ export class ProbeSocket {
 
   #connect() {
     const address = this.#address;
+    // Answers are read into one buffer shared by every probe socket (`onread`): each read is
+    // consumed before the callback returns, so no Buffer is made per answer and the readable
+    // stream's machinery is skipped, half of what reading an answer cost the main thread.
+    const onread = {
+      buffer: READ_BUFFER,
+      /** @param {number} bytes */
+      callback: (bytes) => {
+        this.#onData(socket, bytes);
+        return true; // keep reading
+      },
+    };
+    /** @type {net.Socket} */
     const socket =
-      'socketPath' in address ? net.connect({ path: address.socketPath }) : net.connect({ host: address.host, port: address.port });
+      'socketPath' in address
+        ? net.connect({ path: address.socketPath, onread })
+        : net.connect({ host: address.host, port: address.port, onread });
     socket.setNoDelay(true);
-    socket.on('data', (chunk) => this.#onData(socket, chunk));
     const lost = () => this.#onLost(socket);
     socket.on('error', lost);
     socket.on('close', lost);
@@ -119,13 +134,13 @@ export class ProbeSocket {
     return socket;
   }
 
-  /** @param {net.Socket} socket @param {Buffer} chunk */
-  #onData(socket, chunk) {
+  /** @param {net.Socket} socket @param {number} bytes read into READ_BUFFER */
+  #onData(socket, bytes) {
     if (socket !== this.#socket) return;
     if (this.#idle) return this.#drop(); // bytes nobody asked for
-    if (this.#bodyLeft !== null) return this.#consume(chunk.length);
-    if (this.#chunks !== null) return this.#consumeChunks(chunk.toString('latin1'));
-    this.#head += chunk.toString('latin1');
+    if (this.#bodyLeft !== null) return this.#consume(bytes);
+    if (this.#chunks !== null) return this.#consumeChunks(READ_BUFFER.toString('latin1', 0, bytes));
+    this.#head += READ_BUFFER.toString('latin1', 0, bytes);
     if (this.#head.length >= 8 && !this.#head.startsWith('HTTP/1.')) {
       this.#drop();
       return this.#settle(false); // not an HTTP answer: not a plugin's
