@@ -270,8 +270,14 @@ export class PluginMetrics {
       labelNames: ['plugin'],
       registers,
     });
-    // One read of /proc (and of the heap slots) per plugin per scrape feeds all four.
-    const usageMetrics = [cpu, memory, heapUsed, heapTotal];
+    const heapLimit = new Gauge({
+      name: 'plugd_plugin_heap_limit_bytes',
+      help: "What each worker plugin's V8 heap may grow to before its thread ends out of memory: memoryLimitMb plus V8's young generation.",
+      labelNames: ['plugin'],
+      registers,
+    });
+    // One read of /proc (and of the heap slots) per plugin per scrape feeds all five.
+    const usageMetrics = [cpu, memory, heapUsed, heapTotal, heapLimit];
     let usage: Promise<void> | null = null;
     const readUsage = () => {
       usage ??= (async () => {
@@ -286,6 +292,7 @@ export class PluginMetrics {
             if (u.heap) {
               heapUsed.set(plugin, u.heap.usedBytes);
               heapTotal.set(plugin, u.heap.totalBytes);
+              heapLimit.set(plugin, u.heap.limitBytes);
             }
           }),
         );

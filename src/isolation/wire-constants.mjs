@@ -17,11 +17,13 @@ export const CPU_AT_BEAT = 4;
 
 /**
  * The thread's V8 heap, in KiB, as its own `v8.getHeapStatistics()` reports it (`used_heap_size`,
- * `total_heap_size`): the main thread of Node 20 cannot read another thread's heap. Written about
+ * `total_heap_size`, `heap_size_limit`): the main thread of Node 20 cannot read another thread's heap. Written about
  * once a second on the heartbeat; 0 until the first write, and always 0 for instances that are
  * not worker threads. Read as unsigned (`>>> 0`): up to 4 TiB.
  */
 export const HEAP_USED_KIB = 5;
 export const HEAP_TOTAL_KIB = 6;
+/** `heap_size_limit`: what the heap may grow to before the thread ends out of memory. */
+export const HEAP_LIMIT_KIB = 7;
 
-export const SLOT_COUNT = 7;
+export const SLOT_COUNT = 8;

@@ -75,6 +75,15 @@ describe('heap figures of worker plugins', () => {
     expect(perPlugin(parseProm(answer.text), 'plugd_plugin_heap_used_bytes').get('hoarder')).toBeGreaterThan(MiB);
   });
 
+  it("give the heap's limit: memoryLimitMb for the old generation, plus V8's young generation", async () => {
+    const sup = await supervisor({ memoryLimitMb: 96 });
+    await sup.install(await bundle('hoarder'));
+    await sup.enable('hoarder');
+    const limit = await eventually(() => figure(sup, 'plugd_plugin_heap_limit_bytes', 'hoarder'));
+    expect(limit).toBeGreaterThanOrEqual(96 * MiB);
+    expect(limit).toBeLessThanOrEqual((96 + 64) * MiB);
+  });
+
   it('are removed once the plugin stops, and come back with its next instance', async () => {
     const sup = await supervisor();
     await sup.install(await bundle('hoarder'));

@@ -8,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { expose } from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { registerErrorTransfer } from '../error-transfer.mjs';
-import { CPU_AT_BEAT, HEAP_TOTAL_KIB, HEAP_USED_KIB, HEARTBEAT, SLOT_COUNT, THREAD_ID } from '../wire-constants.mjs';
+import { CPU_AT_BEAT, HEAP_LIMIT_KIB, HEAP_TOTAL_KIB, HEAP_USED_KIB, HEARTBEAT, SLOT_COUNT, THREAD_ID } from '../wire-constants.mjs';
 import { codedError } from './plain-error.mjs';
 import { activatePlugin, invokeMethod, loadPlugin, pluginContext, replyWith } from './plugin-definition.mjs';
 import { createPluginOutput } from './plugin-output.mjs';
@@ -74,6 +74,7 @@ function publishHeap(slots) {
   const heap = getHeapStatistics();
   Atomics.store(slots, HEAP_USED_KIB, Math.round(heap.used_heap_size / 1024));
   Atomics.store(slots, HEAP_TOTAL_KIB, Math.round(heap.total_heap_size / 1024));
+  Atomics.store(slots, HEAP_LIMIT_KIB, Math.round(heap.heap_size_limit / 1024));
 }
 
 /** Answers a CallRequest on the call channel with a CallReply. */
