@@ -46,7 +46,7 @@ function parseUrl(text: string, from: string): URL {
   } catch {
     throw new UsageError(`${from} takes http://127.0.0.1:PORT, got "${text}"`);
   }
-  if (url.protocol !== 'http:' || (url.pathname !== '/' && url.pathname !== '') || url.search || url.hash || url.username)
+  if (url.protocol !== 'http:' || (url.pathname !== '/' && url.pathname !== '') || url.search || url.hash || url.username || url.password)
     throw new UsageError(`${from} takes http://127.0.0.1:PORT (an http origin, no path), got "${text}"`);
   // The token travels in clear: only to this machine, where the daemon listens anyway.
   if (!LOOPBACK_HOSTS.has(url.hostname))

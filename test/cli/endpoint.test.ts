@@ -66,4 +66,9 @@ describe('a token the CLI cannot send', () => {
     // Visible ASCII passes, as generated tokens (base64url) and hex ones are.
     expect(resolveEndpoint({ url }, SOCKET, { PLUGD_TOKEN: 'Ab0-_.~+/=!#$%&*' })).toMatchObject({ token: { value: 'Ab0-_.~+/=!#$%&*' } });
   });
+
+  it('is a usage error in a URL too: user:password@ would send credentials beside the bearer token', () => {
+    for (const url of ['http://user@127.0.0.1:7000', 'http://:secret@127.0.0.1:7000'])
+      expect(() => resolveEndpoint({ url }, SOCKET, {}), url).toThrow(UsageError);
+  });
 });
