@@ -197,6 +197,15 @@ describe('control option', () => {
     });
   });
 
+  it('rejects a token no client can send in an Authorization header: spaces, control characters, non-ASCII', async () => {
+    const root = path.join(await tempDir(), 'store');
+    for (const token of ['two words 0123456789', 'tab\there-0123456789', 'é'.repeat(16)])
+      await expect(
+        createSupervisor({ root, logger: silent, control: { host: '127.0.0.1', port: 0, token } }),
+        JSON.stringify(token),
+      ).rejects.toMatchObject({ code: 'PLUGD_E_OPTION', details: { option: 'control.token' } });
+  });
+
   it('serves { socket } at another path, refusing a folder other users can enter', async () => {
     const dir = await tempDir();
     const socket = path.join(dir, 'ctl.sock');
