@@ -113,7 +113,8 @@ export class ApiClient {
 
   /** An NDJSON feed: `onLine` gets each parsed line; resolves when the daemon ends it (or on `signal`). */
   feed(path: string, onLine: (line: Record<string, unknown>) => void, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve, reject) => {
+    let abort: (() => void) | null = null;
+    const settled = new Promise<void>((resolve, reject) => {
       const req = send(this.endpoint, 'GET', path, undefined, (res) => {
         if ((res.statusCode ?? 0) >= 400) {
           readAll(res).then((text) => reject(refused(this.endpoint, res.statusCode ?? 0, text)), reject);
@@ -134,15 +135,18 @@ export class ApiClient {
         res.on('close', () => resolve());
       });
       req.on('error', (e) => (signal?.aborted ? resolve() : reject(failure(this.endpoint, e))));
-      signal?.addEventListener(
-        'abort',
-        () => {
-          req.destroy();
-          resolve();
-        },
-        { once: true },
-      );
+      abort = () => {
+        req.destroy();
+        resolve();
+      };
+      signal?.addEventListener('abort', abort, { once: true });
     });
+    // A caller may keep one signal for many feeds (the inspector's reconnects): each takes its listener off.
+    const done = () => {
+      if (abort) signal?.removeEventListener('abort', abort);
+    };
+    settled.then(done, done);
+    return settled;
   }
 
   /** Whether anything answers at the endpoint. */

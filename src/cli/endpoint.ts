@@ -46,7 +46,7 @@ function parseUrl(text: string, from: string): URL {
   } catch {
     throw new UsageError(`${from} takes http://127.0.0.1:PORT, got "${text}"`);
   }
-  if (url.protocol !== 'http:' || (url.pathname !== '/' && url.pathname !== '') || url.search || url.hash || url.username)
+  if (url.protocol !== 'http:' || (url.pathname !== '/' && url.pathname !== '') || url.search || url.hash || url.username || url.password)
     throw new UsageError(`${from} takes http://127.0.0.1:PORT (an http origin, no path), got "${text}"`);
   // The token travels in clear: only to this machine, where the daemon listens anyway.
   if (!LOOPBACK_HOSTS.has(url.hostname))
@@ -68,8 +68,18 @@ export function readToken(opts: { tokenFile?: string }, env: NodeJS.ProcessEnv =
     }
     const value = text.trim();
     if (value === '') throw new UsageError(`--token-file ${file} is empty`);
-    return { value, from: `--token-file ${file}` };
+    return sendable({ value, from: `--token-file ${file}` });
   }
   const value = env.PLUGD_TOKEN?.trim();
-  return value ? { value, from: '$PLUGD_TOKEN' } : null;
+  return value ? sendable({ value, from: '$PLUGD_TOKEN' }) : null;
+}
+
+/**
+ * A token travels in an HTTP header: a control character there makes Node throw before anything
+ * is sent, and a space or a non-ASCII letter reaches the daemon in other bytes than it compares.
+ */
+function sendable(token: Token): Token {
+  if (!/^[\x21-\x7e]+$/.test(token.value))
+    throw new UsageError(`the token from ${token.from} may hold visible ASCII characters only (no spaces, control characters or accents)`);
+  return token;
 }

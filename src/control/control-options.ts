@@ -60,6 +60,10 @@ export function resolveControl(value: unknown, root: string): ControlListen | nu
   if (typeof o.token !== 'string' || o.token.length < 16) {
     throw bad('option "control.token" must be a bearer token of at least 16 characters (TCP needs one)', 'control.token');
   }
+  // Clients send it in a header, where only visible ASCII arrives as the bytes compared here.
+  if (!/^[\x21-\x7e]+$/.test(o.token)) {
+    throw bad('option "control.token" may hold visible ASCII characters only (no spaces, control characters or accents)', 'control.token');
+  }
   return { kind: 'tcp', host: o.host, port: o.port, token: o.token };
 }
 

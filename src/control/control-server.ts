@@ -106,7 +106,18 @@ export class ControlServer {
   async #start(): Promise<void> {
     const listen = this.#listen;
     if (listen.kind === 'tcp') {
-      await this.#app.listen({ host: listen.host, port: listen.port });
+      await this.#app.listen({ host: listen.host, port: listen.port }).catch((e: NodeJS.ErrnoException) => {
+        // A port taken or not ours to bind is the operator's choice to change, as a taken socket is.
+        if (e.code !== 'EADDRINUSE' && e.code !== 'EACCES' && e.code !== 'EADDRNOTAVAIL') throw e;
+        throw new PlugdError(
+          'PLUGD_E_OPTION',
+          `cannot listen on ${listen.host}:${listen.port} (${e.code}): another server has that port, or it is not this process's to take`,
+          {
+            cause: e,
+            details: { option: 'control.port' },
+          },
+        );
+      });
       const address = this.#app.server.address() as net.AddressInfo;
       this.#address = `${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
       return;

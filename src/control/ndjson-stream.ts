@@ -26,6 +26,8 @@ export class NdjsonStream {
         this.#closed = true;
         resolve();
       };
+      // A client that hung up while the route awaited (the log tail) has had its 'close' already.
+      if (res.destroyed) done();
       res.once('close', done);
       res.once('error', done);
     });

@@ -54,3 +54,21 @@ describe('where the CLI reaches the daemon', () => {
     for (const opts of mistakes) expect(() => resolveEndpoint(opts, SOCKET, {}), JSON.stringify(opts)).toThrow(UsageError);
   });
 });
+
+describe('a token the CLI cannot send', () => {
+  it('is a usage error: a control character, a space or a non-ASCII letter, from $PLUGD_TOKEN or a file', async () => {
+    const file = path.join(await tempDir(), 'token');
+    await writeFile(file, 'tok\u0001en-0123456789\n', { mode: 0o600 });
+    const url = 'http://127.0.0.1:7000';
+    expect(() => resolveEndpoint({ url, tokenFile: file }, SOCKET, {})).toThrow(UsageError);
+    for (const token of ['tok\u0001en-0123456789', 'two words-0123456789', 'héllo-token-0123456789'])
+      expect(() => resolveEndpoint({ url }, SOCKET, { PLUGD_TOKEN: token }), JSON.stringify(token)).toThrow(UsageError);
+    // Visible ASCII passes, as generated tokens (base64url) and hex ones are.
+    expect(resolveEndpoint({ url }, SOCKET, { PLUGD_TOKEN: 'Ab0-_.~+/=!#$%&*' })).toMatchObject({ token: { value: 'Ab0-_.~+/=!#$%&*' } });
+  });
+
+  it('is a usage error in a URL too: user:password@ would send credentials beside the bearer token', () => {
+    for (const url of ['http://user@127.0.0.1:7000', 'http://:secret@127.0.0.1:7000'])
+      expect(() => resolveEndpoint({ url }, SOCKET, {}), url).toThrow(UsageError);
+  });
+});

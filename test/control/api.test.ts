@@ -197,6 +197,30 @@ describe('control option', () => {
     });
   });
 
+  it('refuses a TCP port another server has with PLUGD_E_OPTION, leaving the store free', async () => {
+    const taken = net.createServer();
+    onCleanup(() => new Promise((resolve) => taken.close(resolve)));
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as net.AddressInfo).port;
+    const root = path.join(await tempDir(), 'store');
+    const control = { host: '127.0.0.1', port, token: 'x'.repeat(32) };
+    await expect(createSupervisor({ root, logger: silent, control })).rejects.toMatchObject({
+      code: 'PLUGD_E_OPTION',
+      details: { option: 'control.port' },
+    });
+    // The failed start let go of the store: another supervisor opens it.
+    await (await createSupervisor({ root, logger: silent })).close();
+  });
+
+  it('rejects a token no client can send in an Authorization header: spaces, control characters, non-ASCII', async () => {
+    const root = path.join(await tempDir(), 'store');
+    for (const token of ['two words 0123456789', 'tab\there-0123456789', 'é'.repeat(16)])
+      await expect(
+        createSupervisor({ root, logger: silent, control: { host: '127.0.0.1', port: 0, token } }),
+        JSON.stringify(token),
+      ).rejects.toMatchObject({ code: 'PLUGD_E_OPTION', details: { option: 'control.token' } });
+  });
+
   it('serves { socket } at another path, refusing a folder other users can enter', async () => {
     const dir = await tempDir();
     const socket = path.join(dir, 'ctl.sock');
