@@ -32,7 +32,7 @@ export function rootOf(opts: GlobalOptions): string {
 export function contextOf(command: Command): CliContext {
   const opts = globalsOf(command);
   const root = rootOf(opts);
-  const endpoint = resolveEndpoint(opts, defaultSocket(root));
+  const endpoint = resolveEndpoint(opts, defaultSocket(root), process.env, root);
   return { root, endpoint, address: describe(endpoint), json: opts.json === true, api: new ApiClient(endpoint) };
 }
 

@@ -22,17 +22,44 @@ export interface EndpointOptions {
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
+/** What a daemon on loopback TCP leaves in its root (removed when it stops cleanly): its URL, and a token it generated. */
+export const URL_FILE = 'control.url';
+export const TOKEN_FILE = 'control.token';
+
+/** The URL a TCP daemon wrote in `root`, or null: then the root's socket is the way in. */
+export function advertisedUrl(root: string): string | null {
+  try {
+    return readFileSync(path.join(root, URL_FILE), 'utf8').trim() || null;
+  } catch {
+    return null;
+  }
+}
+
 /** How people name an endpoint in messages: the socket path, or the URL's origin. */
 export function describe(endpoint: Endpoint): string {
   return endpoint.kind === 'socket' ? endpoint.socket : endpoint.url.origin;
 }
 
-/** `--url` beats `$PLUGD_URL`; `--socket` beats `$PLUGD_URL`; `--url` with `--socket` is a usage error. */
-export function resolveEndpoint(opts: EndpointOptions, defaultSocket: string, env: NodeJS.ProcessEnv = process.env): Endpoint {
+/**
+ * `--url` beats `$PLUGD_URL`; `--socket` beats `$PLUGD_URL`; `--url` with `--socket` is a usage error.
+ * With none of them, a root whose daemon listens on TCP (`root` holds its `control.url`) is reached
+ * there, with the token it generated unless one is given; otherwise through the root's socket.
+ */
+export function resolveEndpoint(
+  opts: EndpointOptions,
+  defaultSocket: string,
+  env: NodeJS.ProcessEnv = process.env,
+  root: string | null = null,
+): Endpoint {
   if (opts.url !== undefined && opts.socket !== undefined)
     throw new UsageError('--url and --socket name two ways to the daemon: give one of them');
   const url = opts.url ?? (opts.socket === undefined && env.PLUGD_URL ? env.PLUGD_URL : undefined);
   if (url === undefined) {
+    const advertised = opts.socket === undefined && root !== null ? advertisedUrl(root) : null;
+    if (advertised !== null) {
+      const token = readToken(opts, env) ?? generatedToken(path.join(root!, TOKEN_FILE));
+      return { kind: 'tcp', url: parseUrl(advertised, path.join(root!, URL_FILE)), token };
+    }
     if (opts.tokenFile !== undefined) throw new UsageError('--token-file goes with --url (or $PLUGD_URL): the socket needs no token');
     return { kind: 'socket', socket: path.resolve(opts.socket ?? defaultSocket) };
   }
@@ -72,6 +99,16 @@ export function readToken(opts: { tokenFile?: string }, env: NodeJS.ProcessEnv =
   }
   const value = env.PLUGD_TOKEN?.trim();
   return value ? sendable({ value, from: '$PLUGD_TOKEN' }) : null;
+}
+
+/** The token a daemon generated in its root, if this user may read it (else the daemon says 401). */
+function generatedToken(file: string): Token | null {
+  try {
+    const value = readFileSync(file, 'utf8').trim();
+    return value ? sendable({ value, from: file }) : null;
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -124,11 +124,25 @@ describe('plugd over loopback TCP', () => {
 
       const ls = await plugdWith(CLEAN, dir, '--url', d.url, '--token-file', file, '--json', 'ls');
       expect([ls.code, parse(ls.stdout)]).toEqual([0, []]);
+      // The root says where its daemon listens: no URL or token to give.
+      const urlFile = path.join(dir, 'control.url');
+      expect((await readFile(urlFile, 'utf8')).trim()).toBe(d.url);
+      const found = await plugdWith(CLEAN, dir, 'version');
+      expect([found.code, found.stdout]).toEqual([0, expect.stringMatching(/^daemon: plugd .*root /m)]);
       const help = await plugd(dir, 'daemon', '--help');
       expect(help.stdout).toContain(`plugd --url http://127.0.0.1:PORT --token-file <root>/control.token`);
 
       expect(await d.stop('SIGTERM')).toBe(0);
       expect(existsSync(file)).toBe(false);
+      expect(existsSync(urlFile)).toBe(false);
+
+      // A URL left by a killed TCP daemon does not lead clients away from a daemon on the socket.
+      await writeFile(urlFile, `${d.url}\n`);
+      const onSocket = startWith(CLEAN, dir, 'daemon');
+      await onSocket.waitFor('plugd daemon ready', 'stderr');
+      expect(existsSync(urlFile)).toBe(false);
+      expect((await plugdWith(CLEAN, dir, '--json', 'ls')).code).toBe(0);
+      expect(await onSocket.stop('SIGTERM')).toBe(0);
     },
     E2E.timeout,
   );

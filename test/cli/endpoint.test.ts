@@ -72,3 +72,36 @@ describe('a token the CLI cannot send', () => {
       expect(() => resolveEndpoint({ url }, SOCKET, {}), url).toThrow(UsageError);
   });
 });
+
+describe('a root whose daemon listens on TCP', () => {
+  it("is reached at the URL in its control.url, with the root's generated token unless one is given", async () => {
+    const root = await tempDir();
+    const socket = path.join(root, 'plugd.sock');
+    await writeFile(path.join(root, 'control.url'), 'http://127.0.0.1:7070\n');
+    const tokenFile = path.join(root, 'control.token');
+    await writeFile(tokenFile, 'generated-token-0123456789\n', { mode: 0o600 });
+
+    const found = resolveEndpoint({}, socket, {}, root);
+    expect(found.kind === 'tcp' && [found.url.origin, found.token]).toEqual([
+      'http://127.0.0.1:7070',
+      { value: 'generated-token-0123456789', from: tokenFile },
+    ]);
+    const given = resolveEndpoint({}, socket, { PLUGD_TOKEN: 'given-token-0123456789' }, root);
+    expect(given.kind === 'tcp' && given.token).toEqual({ value: 'given-token-0123456789', from: '$PLUGD_TOKEN' });
+    // What is named beats what the root holds.
+    expect(resolveEndpoint({ socket }, socket, {}, root)).toEqual({ kind: 'socket', socket });
+    const env = resolveEndpoint({}, socket, { PLUGD_URL: 'http://127.0.0.1:7071' }, root);
+    expect(env.kind === 'tcp' && env.url.origin).toBe('http://127.0.0.1:7071');
+  });
+
+  it('goes without a token when the root holds none this user can read, and to the socket when there is no control.url', async () => {
+    const root = await tempDir();
+    const socket = path.join(root, 'plugd.sock');
+    expect(resolveEndpoint({}, socket, {}, root)).toEqual({ kind: 'socket', socket });
+    await writeFile(path.join(root, 'control.url'), 'http://127.0.0.1:7070\n');
+    expect(resolveEndpoint({}, socket, {}, root)).toMatchObject({ kind: 'tcp', token: null });
+    // A URL file that names a host beyond loopback is refused as --url would be.
+    await writeFile(path.join(root, 'control.url'), 'http://192.0.2.1:7070\n');
+    expect(() => resolveEndpoint({}, socket, {}, root)).toThrow(UsageError);
+  });
+});

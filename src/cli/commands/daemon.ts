@@ -9,17 +9,16 @@ import { resolveControl, type ControlOption } from '../../control/control-option
 import { PlugdError } from '../../errors.js';
 import { writeFileAtomic } from '../../store/atomic-file.js';
 import { globalsOf, rootOf, UsageError } from '../context.js';
-import { readToken, type Token } from '../endpoint.js';
-
-/** The file a daemon writes its generated token to, in its root. */
-export const TOKEN_FILE = 'control.token';
+import { readToken, TOKEN_FILE, URL_FILE, type Token } from '../endpoint.js';
 
 const CONNECTING = `
 Connecting:
   By default the daemon serves <root>/plugd.sock (mode 0600): \`plugd --root <root> ls\` finds it.
   With --listen 127.0.0.1:PORT it serves loopback TCP instead, behind a bearer token taken from
   --token-file or $PLUGD_TOKEN; without either it generates one and writes it to <root>/${TOKEN_FILE}
-  (mode 0600, new at each start). Clients then give the URL and the token (never on the command line):
+  (mode 0600, new at each start). It writes its URL to <root>/${URL_FILE}, so \`plugd --root <root> ls\`
+  finds it there, with the generated token if this user can read it. From elsewhere, or with a
+  token of your own, give the URL and the token (never on the command line):
     plugd --url http://127.0.0.1:PORT --token-file <root>/${TOKEN_FILE} ls
     PLUGD_URL=http://127.0.0.1:PORT PLUGD_TOKEN="$(cat <root>/${TOKEN_FILE})" plugd ls`;
 
@@ -101,21 +100,26 @@ export function registerDaemon(program: Command): void {
       // Loaded here: the other commands are clients and start faster without the runtime.
       const { createSupervisor } = await import('../../supervisor.js');
       const sup = await createSupervisor({ root, logger: log, control });
-      // Written once the store is ours: a second daemon on this root fails above and leaves the first one's token alone.
+      // Written once the store is ours: a second daemon on this root fails above and leaves the first one's files alone.
       const tokenFile = generated ? path.join(root, TOKEN_FILE) : null;
-      if (tokenFile !== null)
-        await writeFileAtomic(tokenFile, `${token!.value}\n`).catch(async (e: unknown) => {
-          await sup.close();
-          throw e;
-        });
+      const urlFile = path.join(root, URL_FILE);
+      const url = opts.listen === undefined ? null : `http://${sup.controlAddress}`;
+      try {
+        if (tokenFile !== null) await writeFileAtomic(tokenFile, `${token!.value}\n`);
+        // Clients of this root go where the daemon listens: its URL, or (no file) its socket.
+        if (url !== null) await writeFileAtomic(urlFile, `${url}\n`, 0o644);
+        else await rm(urlFile, { force: true });
+      } catch (e) {
+        await sup.close();
+        throw e;
+      }
       for (const problem of sup.problems) log.warn({ file: problem.file, code: problem.error.code }, 'skipped a record of the store');
       // Ready once the restored plugins have settled their first activation (running, or failed and logged).
       const { running, failed } = await sup.restored();
       if (running.length + failed.length > 0)
         log.info({ running, failed: failed.map((f) => f.name) }, `restored ${running.length} plugins, ${failed.length} failed`);
-      if (opts.listen === undefined) log.info({ root: sup.root, socket: sup.controlAddress }, 'plugd daemon ready');
+      if (url === null) log.info({ root: sup.root, socket: sup.controlAddress }, 'plugd daemon ready');
       else {
-        const url = `http://${sup.controlAddress}`;
         const hint = tokenFile !== null ? `--token-file ${tokenFile}` : `the token of ${token!.from}`;
         log.info({ root: sup.root, url, tokenFile }, `plugd daemon ready: connect with plugd --url ${url} and ${hint}`);
       }
@@ -123,6 +127,7 @@ export function registerDaemon(program: Command): void {
       await sup.close();
       // A generated token dies with its daemon; the next start makes another.
       if (tokenFile !== null) await rm(tokenFile, { force: true });
+      if (url !== null) await rm(urlFile, { force: true });
       log.info('plugd daemon stopped');
     });
 }

@@ -1,11 +1,8 @@
 // `plugd ls` and `plugd inspect`: from the daemon, or from the store on disk when none runs.
-import { stat } from 'node:fs/promises';
-import path from 'node:path';
 import type { Command } from 'commander';
 import type { PluginInfo } from '../../runtime/plugin-info.js';
 import { NoDaemonError, RefusedError } from '../api-client.js';
 import { contextOf, seg, type CliContext } from '../context.js';
-import { TOKEN_FILE } from './daemon.js';
 import { findPlugin, readPlugins, storeExists, type OfflinePlugin } from '../offline-store.js';
 import { cut, duration, note, print, printJson, table } from '../output.js';
 import { stateLabel } from '../../runtime/state-label.js';
@@ -14,9 +11,6 @@ import { stateLabel } from '../../runtime/state-label.js';
 export async function offline(ctx: CliContext, e: unknown): Promise<OfflinePlugin[]> {
   if (!(e instanceof NoDaemonError) || !(await storeExists(ctx.root))) throw e;
   note(`no daemon answers on ${ctx.address}: read from the store at ${ctx.root}; the plugins are not running`);
-  const tokenFile = path.join(ctx.root, TOKEN_FILE);
-  if (ctx.endpoint.kind === 'socket' && (await stat(tokenFile).catch(() => null)))
-    note(`${tokenFile} exists: a daemon may serve this root on TCP; reach it with --url http://127.0.0.1:PORT --token-file ${tokenFile}`);
   return readPlugins(ctx.root);
 }
 
