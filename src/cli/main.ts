@@ -34,7 +34,7 @@ export function program(): Command {
       '\nEnvironment: PLUGD_ROOT (--root), PLUGD_URL (--url), PLUGD_TOKEN (the token for --url; there is no --token flag,\n' +
         'which would show in ps). A wrong or missing token is refused with PLUGD_E_PERMISSION (exit 1).\n' +
         '\nExit codes: 0 done, 1 refused (code and message on stderr), 2 usage, 3 no daemon reachable,\n' +
-          '130 install or upgrade interrupted (Ctrl-C; the daemon cancels it).',
+        '130 install or upgrade interrupted (Ctrl-C; the daemon cancels it).',
     );
   registerDaemon(cli);
   registerLs(cli);

@@ -97,7 +97,7 @@ export class Installs {
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.#track('install', options, (signal) => this.#install(bundleDir, options, signal));
+    return this.#track('install', bundleDir, options, (signal) => this.#install(bundleDir, options, signal));
   }
 
   async #install(bundleDir: string, options: InstallOptions, signal: AbortSignal): Promise<{ id: string; name: string }> {
@@ -131,7 +131,9 @@ export class Installs {
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.#track('upgrade', options, (signal) => this.#upgrade(entry, bundlePath, options, signal));
+    return this.#track('upgrade', `${entry.name} to ${bundlePath ?? entry.record.source?.spec ?? '?'}`, options, (signal) =>
+      this.#upgrade(entry, bundlePath, options, signal),
+    );
   }
 
   async #upgrade(
@@ -240,9 +242,14 @@ export class Installs {
     };
   }
 
-  #track<T>(what: Work, options: InstallOptions, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  /** Runs one install or upgrade of `subject`, known to close() until it ends; a cancel is logged. */
+  #track<T>(what: Work, subject: string, options: InstallOptions, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const step = this.#stepSignal(options.signal, what);
-    const run = work(step.signal);
+    const run = work(step.signal).catch((e: unknown) => {
+      if (e instanceof PlugdError && e.code === 'PLUGD_E_ABORTED')
+        this.#host.log.info({ [what]: subject }, `${what} of ${subject} cancelled`);
+      throw e;
+    });
     const forget = (): void => {
       step.release();
       this.#underWay.delete(ended);

@@ -19,7 +19,7 @@ const bundleArg = (bundle: string): string => (isNpmSpec(bundle) ? bundle : path
 async function interruptible<T>(what: 'install' | 'upgrade', request: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const interrupted = new AbortController();
   const onSigint = (): void =>
-    interrupted.abort(new InterruptedError(`interrupted: the ${what} was cancelled, nothing was recorded`));
+    interrupted.abort(new InterruptedError(`interrupted: the daemon cancels the ${what} (unless it was already being recorded)`));
   process.once('SIGINT', onSigint);
   try {
     return await request(interrupted.signal);
