@@ -126,7 +126,7 @@ describe('InstallOptions.signal during a registry download that stalls', () => {
 });
 
 describe('InstallOptions.signal already aborted', () => {
-  it('rejects at once: nothing under the root changes, the registry is not asked', async () => {
+  it('rejects at once: nothing under the root changes, no download starts', async () => {
     const registry = await startRegistry();
     const sup = await supervisor({ registryTimeoutMs: 60_000 });
     const installed = await sup.install(await bundle('greeter'));
