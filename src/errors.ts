@@ -31,6 +31,7 @@ export const ErrorCodes = {
   PLUGD_E_STORE: 'the store on disk cannot be read or written, or holds a corrupt record',
   PLUGD_E_STORE_LOCKED: 'another live supervisor holds the store (one supervisor per root)',
   PLUGD_E_CLOSED: 'the supervisor is closed',
+  PLUGD_E_ABORTED: 'an install or upgrade was cancelled through its signal',
   PLUGD_E_INTEGRITY: 'a package downloaded from the registry does not match its integrity hash',
   PLUGD_E_REGISTRY: 'the npm registry is unreachable, timed out or refused the request',
   PLUGD_E_REQUEST: 'a control API request is malformed: bad JSON, too large, an unknown route or method',

@@ -96,9 +96,14 @@ export class ApiClient {
     return describe(this.endpoint);
   }
 
-  /** One request; resolves with the parsed JSON (or text) of a 2xx answer, rejects with RefusedError or NoDaemonError. */
-  request<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+  /**
+   * One request; resolves with the parsed JSON (or text) of a 2xx answer, rejects with RefusedError
+   * or NoDaemonError. Once `signal` aborts, the request is ended (its socket closed) and this
+   * rejects with the signal's reason.
+   */
+  request<T = unknown>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
     return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
       const req = send(this.endpoint, method, path, body, (res) => {
         readAll(res).then((text) => {
           const status = res.statusCode ?? 0;
@@ -107,7 +112,14 @@ export class ApiClient {
           resolve((json && text !== '' ? JSON.parse(text) : text) as T);
         }, reject);
       });
-      req.on('error', (e) => reject(failure(this.endpoint, e)));
+      req.on('error', (e) => reject(signal?.aborted ? signal.reason : failure(this.endpoint, e)));
+      if (signal === undefined) return;
+      const end = (): void => {
+        reject(signal.reason);
+        req.destroy();
+      };
+      signal.addEventListener('abort', end, { once: true });
+      req.once('close', () => signal.removeEventListener('abort', end));
     });
   }
 

@@ -1,5 +1,6 @@
 // The `plugd` command: parses the arguments (commander) and maps outcomes to exit codes:
-// 0 done, 1 refused (the error's code and message on stderr), 2 usage, 3 no daemon reachable.
+// 0 done, 1 refused (the error's code and message on stderr), 2 usage, 3 no daemon reachable,
+// 130 an install or upgrade interrupted by Ctrl-C.
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { PlugdError } from '../errors.js';
 import { plugdVersion } from '../control/version.js';
@@ -10,12 +11,12 @@ import { registerDaemon } from './commands/daemon.js';
 import { registerFeeds } from './commands/feeds.js';
 import { registerGraph } from './commands/graph.js';
 import { registerInspector } from './commands/inspector.js';
-import { registerLifecycle } from './commands/lifecycle.js';
+import { InterruptedError, registerLifecycle } from './commands/lifecycle.js';
 import { registerLs } from './commands/ls.js';
 import { registerTop } from './commands/top.js';
 import { registerVersion } from './commands/version.js';
 
-export const EXIT = { done: 0, refused: 1, usage: 2, noDaemon: 3 } as const;
+export const EXIT = { done: 0, refused: 1, usage: 2, noDaemon: 3, interrupted: 130 } as const;
 
 export function program(): Command {
   const cli = new Command('plugd')
@@ -32,7 +33,8 @@ export function program(): Command {
       'after',
       '\nEnvironment: PLUGD_ROOT (--root), PLUGD_URL (--url), PLUGD_TOKEN (the token for --url; there is no --token flag,\n' +
         'which would show in ps). A wrong or missing token is refused with PLUGD_E_PERMISSION (exit 1).\n' +
-        '\nExit codes: 0 done, 1 refused (code and message on stderr), 2 usage, 3 no daemon reachable.',
+        '\nExit codes: 0 done, 1 refused (code and message on stderr), 2 usage, 3 no daemon reachable,\n' +
+        '130 install or upgrade interrupted (Ctrl-C; the daemon cancels it).',
     );
   registerDaemon(cli);
   registerLs(cli);
@@ -59,6 +61,10 @@ export async function run(argv: string[]): Promise<number> {
     if (e instanceof UsageError || e instanceof InvalidArgumentError) {
       process.stderr.write(`plugd: ${e.message}\n`);
       return EXIT.usage;
+    }
+    if (e instanceof InterruptedError) {
+      process.stderr.write(`plugd: ${e.message}\n`);
+      return EXIT.interrupted;
     }
     if (e instanceof NoDaemonError) {
       process.stderr.write(`plugd: ${e.message}\n`);

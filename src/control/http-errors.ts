@@ -29,6 +29,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   PLUGD_E_ACTIVATION_TIMEOUT: 504,
   PLUGD_E_CALL_TIMEOUT: 504,
   PLUGD_E_CLOSED: 503,
+  PLUGD_E_ABORTED: 499, // the client closed the request (nginx's status): no one reads this answer
   PLUGD_E_INTERNAL: 500,
 };
 

@@ -2,6 +2,7 @@
 // work to the supervisor's public methods; errors go through http-errors.ts.
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isNpmSpec } from '../store/registry/npm-spec.js';
 import type { Supervisor } from '../supervisor.js';
 import type { EventHistory } from './event-history.js';
 import { inspectDetails, type PluginFacts } from './inspect-details.js';
@@ -44,6 +45,25 @@ const bundleBody = {
 
 type Params = { name: string };
 
+/** A bundle path as the daemon reads it: `npm:` specs as given, paths resolved. */
+const bundleOf = (given: string): string => (isNpmSpec(given) ? given : path.resolve(given));
+
+/**
+ * Aborted when the client goes away before its answer is sent (the response closes unfinished):
+ * the install or upgrade it asked for is cancelled. Not the request's own 'close', which fires
+ * once its body has been read.
+ */
+function clientGone(reply: FastifyReply): AbortSignal {
+  const gone = new AbortController();
+  const res = reply.raw;
+  const check = (): void => {
+    if (!res.writableEnded) gone.abort(new Error('the control API client disconnected before the answer'));
+  };
+  if (res.destroyed) check();
+  else res.once('close', check);
+  return gone.signal;
+}
+
 /** Registers the routes; returns each one's method and path (to tell a wrong method from an unknown path). */
 export function registerRoutes(app: FastifyInstance, ctx: RouteContext): RouteEntry[] {
   const { sup } = ctx;
@@ -72,7 +92,10 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): RouteEn
 
   route('POST', '/v1/plugins', { body: bundleBody }, async (req, reply) => {
     const body = req.body as { path: string; grantPermissions?: boolean };
-    const installed = await sup.install(path.resolve(body.path), { grantPermissions: body.grantPermissions === true });
+    const installed = await sup.install(bundleOf(body.path), {
+      grantPermissions: body.grantPermissions === true,
+      signal: clientGone(reply),
+    });
     return reply.code(201).send(installed);
   });
 
@@ -118,9 +141,12 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): RouteEn
     },
   );
 
-  route('POST', '/v1/plugins/:name/upgrade', { params: name, body: bundleBody }, async (req) => {
+  route('POST', '/v1/plugins/:name/upgrade', { params: name, body: bundleBody }, async (req, reply) => {
     const body = req.body as { path: string; grantPermissions?: boolean };
-    return sup.upgrade((req.params as Params).name, path.resolve(body.path), { grantPermissions: body.grantPermissions === true });
+    return sup.upgrade((req.params as Params).name, bundleOf(body.path), {
+      grantPermissions: body.grantPermissions === true,
+      signal: clientGone(reply),
+    });
   });
 
   route(

@@ -28,6 +28,37 @@ export interface InstallOptions {
   allowScripts?: boolean;
   /** `npm:` specs only: called at each step (resolve, download with bytes, verify, unpack, dependencies, digest). */
   onProgress?: ProgressListener;
+  /**
+   * Cancels the install or upgrade (as fetch's `signal`): it rejects with PLUGD_E_ABORTED, the
+   * signal's reason as its cause. A registry download or dependency npm ends at once, an unpack is
+   * let finish; the scratch folder is removed and nothing is recorded (an upgrade keeps the
+   * installed version). An already aborted signal rejects before anything is touched. Once the
+   * store write has begun, an abort no longer applies: the install completes.
+   */
+  signal?: AbortSignal;
+}
+
+type Work = 'install' | 'upgrade';
+
+/** The error an install cancelled through its signal rejects with. */
+function abortedBy(signal: AbortSignal, what: Work): PlugdError {
+  return new PlugdError('PLUGD_E_ABORTED', `the ${what} was cancelled through its signal; nothing was recorded`, { cause: signal.reason });
+}
+
+/** Refuses a `signal` option that is not an AbortSignal, and one already aborted. */
+function checkSignal(signal: unknown, what: Work): void {
+  if (signal === undefined) return;
+  if (!(signal instanceof AbortSignal)) {
+    throw new PlugdError('PLUGD_E_OPTION', 'the signal option must be an AbortSignal', { details: { option: 'signal' } });
+  }
+  if (signal.aborted) throw abortedBy(signal, what);
+}
+
+/** The signal an install's steps watch: close()'s and the caller's, each aborting with its own error. */
+interface StepSignal {
+  signal: AbortSignal;
+  /** Stops listening to the caller's signal. */
+  release(): void;
 }
 
 /** What installs need from the supervisor. */
@@ -61,18 +92,24 @@ export class Installs {
 
   /** See Supervisor.install. */
   install(bundleDir: string, options: InstallOptions = {}): Promise<{ id: string; name: string }> {
-    return this.#track(() => this.#install(bundleDir, options));
+    try {
+      checkSignal(options.signal, 'install');
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#track('install', bundleDir, options, (signal) => this.#install(bundleDir, options, signal));
   }
 
-  async #install(bundleDir: string, options: InstallOptions): Promise<{ id: string; name: string }> {
+  async #install(bundleDir: string, options: InstallOptions, signal: AbortSignal): Promise<{ id: string; name: string }> {
     const host = this.#host;
-    const bundle = await prepareFrom(bundleDir, this.#installContext(options));
+    const bundle = await prepareFrom(bundleDir, this.#installContext(options, signal));
     try {
       const { manifest, id } = bundle;
       const grantedEnv = checkPermissions(manifest, options.grantPermissions === true);
       return await this.exclusive(async () => {
         host.assertOpen();
         checkInstallable(host.entries, manifest, id);
+        signal.throwIfAborted(); // the last point an abort applies: the store write begins
         const record = await host.store.add(id, manifest, bundle.dir, { enabled: false, env: [], grantedEnv }, undefined, bundle.source);
         host.admit(host.entries.add(record, 'installed'));
         host.log.info({ plugin: manifest.name, id }, `installed ${manifest.name}@${manifest.version}`);
@@ -89,13 +126,21 @@ export class Installs {
     bundlePath: string | undefined,
     options: InstallOptions = {},
   ): Promise<{ id: string; name: string; previous: string }> {
-    return this.#track(() => this.#upgrade(entry, bundlePath, options));
+    try {
+      checkSignal(options.signal, 'upgrade');
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#track('upgrade', `${entry.name} to ${bundlePath ?? entry.record.source?.spec ?? '?'}`, options, (signal) =>
+      this.#upgrade(entry, bundlePath, options, signal),
+    );
   }
 
   async #upgrade(
     entry: PluginEntry,
     bundlePath: string | undefined,
     options: InstallOptions,
+    signal: AbortSignal,
   ): Promise<{ id: string; name: string; previous: string }> {
     const name = entry.name;
     const from = bundlePath ?? entry.record.source?.spec;
@@ -105,21 +150,27 @@ export class Installs {
       });
     }
     return entry.exclusive('upgraded', async () => {
-      const bundle = await prepareFrom(from, this.#installContext(options));
+      signal.throwIfAborted();
+      const bundle = await prepareFrom(from, this.#installContext(options, signal));
       try {
         if (bundle.manifest.name !== name) {
           throw new PlugdError('PLUGD_E_MANIFEST', `the bundle holds plugin "${bundle.manifest.name}", not "${name}"`, {
             details: { field: 'name' },
           });
         }
-        return await this.exclusive(() => this.#replace(entry, bundle, options.grantPermissions === true));
+        return await this.exclusive(() => this.#replace(entry, bundle, options.grantPermissions === true, signal));
       } finally {
         await bundle.dispose();
       }
     });
   }
 
-  async #replace(entry: PluginEntry, bundle: PreparedBundle, granted: boolean): Promise<{ id: string; name: string; previous: string }> {
+  async #replace(
+    entry: PluginEntry,
+    bundle: PreparedBundle,
+    granted: boolean,
+    signal: AbortSignal,
+  ): Promise<{ id: string; name: string; previous: string }> {
     const host = this.#host;
     host.assertOpen();
     const { name, record: old } = entry;
@@ -132,6 +183,7 @@ export class Installs {
     checkInstallable(host.entries, bundle.manifest, bundle.id, old);
     const { settings, dropped } = carrySettings(old, bundle.manifest, granted);
     await host.settings.settle(entry);
+    signal.throwIfAborted(); // the last point an abort applies: the store write begins
     const record = await host.store.add(bundle.id, bundle.manifest, bundle.dir, settings, old.id, bundle.source);
     await host.actors.remove(name);
     host.retire(entry);
@@ -143,7 +195,7 @@ export class Installs {
     return { id: record.id, name, previous: old.id };
   }
 
-  #installContext(options: InstallOptions): InstallContext {
+  #installContext(options: InstallOptions, signal: AbortSignal): InstallContext {
     const host = this.#host;
     return {
       tasks: host.tasks,
@@ -152,7 +204,7 @@ export class Installs {
       registryTimeoutMs: host.options.registryTimeoutMs,
       allowScripts: options.allowScripts,
       onProgress: options.onProgress,
-      signal: this.#closing.signal,
+      signal,
     };
   }
 
@@ -178,9 +230,28 @@ export class Installs {
     await this.settle();
   }
 
-  #track<T>(work: () => Promise<T>): Promise<T> {
-    const run = work();
+  /** The signal one install watches: aborted by close() (PLUGD_E_CLOSED) or by `options.signal` (PLUGD_E_ABORTED). */
+  #stepSignal(caller: AbortSignal | undefined, what: Work): StepSignal {
+    if (caller === undefined) return { signal: this.#closing.signal, release: () => {} };
+    const cancelled = new AbortController();
+    const onAbort = (): void => cancelled.abort(abortedBy(caller, what));
+    caller.addEventListener('abort', onAbort, { once: true });
+    return {
+      signal: AbortSignal.any([this.#closing.signal, cancelled.signal]),
+      release: () => caller.removeEventListener('abort', onAbort),
+    };
+  }
+
+  /** Runs one install or upgrade of `subject`, known to close() until it ends; a cancel is logged. */
+  #track<T>(what: Work, subject: string, options: InstallOptions, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const step = this.#stepSignal(options.signal, what);
+    const run = work(step.signal).catch((e: unknown) => {
+      if (e instanceof PlugdError && e.code === 'PLUGD_E_ABORTED')
+        this.#host.log.info({ [what]: subject }, `${what} of ${subject} cancelled`);
+      throw e;
+    });
     const forget = (): void => {
+      step.release();
       this.#underWay.delete(ended);
     };
     const ended: Promise<void> = run.then(forget, forget);

@@ -2,8 +2,31 @@
 // They need a daemon (or a host serving control); without one they exit with code 3.
 import path from 'node:path';
 import type { Command } from 'commander';
+import { isNpmSpec } from '../../store/registry/npm-spec.js';
 import { contextOf, seg, UsageError, type CliContext } from '../context.js';
 import { print, printJson } from '../output.js';
+
+/** Ctrl-C during install or upgrade: the request was ended, so the daemon cancels; exit code 130. */
+export class InterruptedError extends Error {}
+
+/** A bundle as the daemon is to read it: `npm:` specs as given, paths made absolute here. */
+const bundleArg = (bundle: string): string => (isNpmSpec(bundle) ? bundle : path.resolve(bundle));
+
+/**
+ * Runs one install or upgrade request; SIGINT ends it (its socket closes, and the daemon cancels
+ * the install: no record, no scratch folder) and rejects with InterruptedError.
+ */
+async function interruptible<T>(what: 'install' | 'upgrade', request: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const interrupted = new AbortController();
+  const onSigint = (): void =>
+    interrupted.abort(new InterruptedError(`interrupted: the daemon cancels the ${what} (unless it was already being recorded)`));
+  process.once('SIGINT', onSigint);
+  try {
+    return await request(interrupted.signal);
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+}
 
 async function report(ctx: CliContext, result: unknown, text: string): Promise<void> {
   if (ctx.json) printJson(result ?? null);
@@ -13,16 +36,20 @@ async function report(ctx: CliContext, result: unknown, text: string): Promise<v
 export function registerLifecycle(program: Command): void {
   program
     .command('install')
-    .description('install a bundle (a folder with plugin.json, or a .tgz); it starts disabled unless --enable')
-    .argument('<path>', 'the bundle')
+    .description('install a bundle (a folder with plugin.json, a .tgz, or npm:name@range); it starts disabled unless --enable')
+    .argument('<path>', 'the bundle (Ctrl-C cancels the install: nothing is recorded, exit code 130)')
     .option('--grant-all-permissions', 'grant the host env variables the plugin asks for')
     .option('--enable', 'enable it once installed')
     .action(async (bundle: string, opts: { grantAllPermissions?: boolean; enable?: boolean }, command: Command) => {
       const ctx = contextOf(command);
-      const installed = await ctx.api.request<{ id: string; name: string }>('POST', '/v1/plugins', {
-        path: path.resolve(bundle),
-        grantPermissions: opts.grantAllPermissions === true,
-      });
+      const installed = await interruptible('install', (signal) =>
+        ctx.api.request<{ id: string; name: string }>(
+          'POST',
+          '/v1/plugins',
+          { path: bundleArg(bundle), grantPermissions: opts.grantAllPermissions === true },
+          signal,
+        ),
+      );
       const enabled = opts.enable ? await ctx.api.request('POST', `/v1/plugins/${seg(installed.name)}/enable`) : null;
       await report(ctx, enabled ?? installed, `${installed.name} ${installed.id}`);
     });
@@ -83,14 +110,18 @@ export function registerLifecycle(program: Command): void {
     .command('upgrade')
     .description('replace a disabled plugin with another version of its bundle')
     .argument('<name>')
-    .argument('<path>', 'the new bundle')
+    .argument('<path>', 'the new bundle, or npm:name@range (Ctrl-C cancels: the installed version stays, exit code 130)')
     .option('--grant-all-permissions', 'grant the host env variables the new version asks for')
     .action(async (name: string, bundle: string, opts: { grantAllPermissions?: boolean }, command: Command) => {
       const ctx = contextOf(command);
-      const upgraded = await ctx.api.request<{ id: string; name: string; previous: string }>('POST', `/v1/plugins/${seg(name)}/upgrade`, {
-        path: path.resolve(bundle),
-        grantPermissions: opts.grantAllPermissions === true,
-      });
+      const upgraded = await interruptible('upgrade', (signal) =>
+        ctx.api.request<{ id: string; name: string; previous: string }>(
+          'POST',
+          `/v1/plugins/${seg(name)}/upgrade`,
+          { path: bundleArg(bundle), grantPermissions: opts.grantAllPermissions === true },
+          signal,
+        ),
+      );
       await report(ctx, upgraded, `${upgraded.name} ${upgraded.id}`);
     });
 }
