@@ -2,41 +2,22 @@
 // client go and cancels the install (its registry download is cut off), and the CLI exits 130,
 // saying so once on stderr. The daemon keeps no record and no scratch folder.
 import { existsSync } from 'node:fs';
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { onCleanup, tempDir } from '../helpers.js';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers.js';
 import { greetPackage, type StallingRegistry, stallingRegistry } from '../registry/stalling-registry.js';
+import { emptyNpmConfigPerTest, useRegistry } from '../registry/npm-env.js';
 import { daemon, plugd, start } from './run-plugd.js';
 
-const savedEnv: Record<string, string | undefined> = {};
-
-/** npm settings the daemon inherits: an empty userconfig, and the test's registry once it starts. */
-beforeEach(async () => {
-  for (const key of Object.keys(process.env).filter((k) => /^npm_config_/i.test(k))) {
-    savedEnv[key] = process.env[key];
-    delete process.env[key];
-  }
-  const npmrc = path.join(await tempDir('plugd-npmrc-'), 'npmrc');
-  await writeFile(npmrc, '');
-  process.env.npm_config_userconfig = npmrc;
-});
-
-afterEach(() => {
-  for (const key of Object.keys(process.env).filter((k) => /^npm_config_/i.test(k))) delete process.env[key];
-  for (const [key, value] of Object.entries(savedEnv)) {
-    if (value !== undefined) process.env[key] = value;
-    delete savedEnv[key];
-  }
-});
+emptyNpmConfigPerTest();
 
 /** `stalling` 1.0.0 installs; 2.0.0 stalls mid-tarball. */
 async function startRegistry(): Promise<StallingRegistry> {
   const registry = await stallingRegistry({
     stalling: { '1.0.0': { packageJson: await greetPackage('stalling', '1.0.0') }, '2.0.0': { stall: true } },
   });
-  process.env.npm_config_registry = registry.url;
-  onCleanup(() => delete process.env.npm_config_registry);
+  useRegistry(registry.url);
   return registry;
 }
 

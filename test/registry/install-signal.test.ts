@@ -3,42 +3,23 @@
 // rejects with PLUGD_E_ABORTED, its scratch folder gone and nothing recorded. An abort after the
 // store write has begun no longer applies.
 import { existsSync, readdirSync } from 'node:fs';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PlugdError, type InstallProgress, type Supervisor } from '../../src/index.js';
-import { bundle, FIXTURES, onCleanup, supervisor, tempDir } from '../helpers.js';
+import { bundle, FIXTURES, supervisor, tempDir } from '../helpers.js';
 import { type TarEntry, writeTgz } from '../store/tar-builder.js';
 import { greetPackage, type StallingRegistry, stallingRegistry } from './stalling-registry.js';
+import { emptyNpmConfigPerTest, useRegistry } from './npm-env.js';
 
-const savedEnv: Record<string, string | undefined> = {};
-
-/** This process's npm settings: an empty userconfig, and the test's registry once it starts. */
-beforeEach(async () => {
-  for (const key of Object.keys(process.env).filter((k) => /^npm_config_/i.test(k))) {
-    savedEnv[key] = process.env[key];
-    delete process.env[key];
-  }
-  const npmrc = path.join(await tempDir('plugd-npmrc-'), 'npmrc');
-  await writeFile(npmrc, '');
-  process.env.npm_config_userconfig = npmrc;
-});
-
-afterEach(() => {
-  for (const key of Object.keys(process.env).filter((k) => /^npm_config_/i.test(k))) delete process.env[key];
-  for (const [key, value] of Object.entries(savedEnv)) {
-    if (value !== undefined) process.env[key] = value;
-    delete savedEnv[key];
-  }
-});
+emptyNpmConfigPerTest();
 
 /** `stalling` 1.0.0 installs; 2.0.0 stalls mid-tarball. */
 async function startRegistry(): Promise<StallingRegistry> {
   const registry = await stallingRegistry({
     stalling: { '1.0.0': { packageJson: await greetPackage('stalling', '1.0.0') }, '2.0.0': { stall: true } },
   });
-  process.env.npm_config_registry = registry.url;
-  onCleanup(() => delete process.env.npm_config_registry);
+  useRegistry(registry.url);
   return registry;
 }
 

@@ -6,24 +6,15 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSupervisor, type InstallProgress, type Supervisor } from '../../src/index.js';
 import { EXAMPLES, onCleanup, silent, supervisor } from '../helpers.js';
+import { isolateNpmConfig } from './npm-env.js';
 import { startRegistry, type Registry } from './verdaccio.js';
 
 let registry: Registry;
-const savedEnv: Record<string, string | undefined> = {};
-
-/** Points this process's npm settings at the test registry's userconfig, and only there. */
-function useRegistryConfig(npmrc: string): void {
-  for (const key of Object.keys(process.env).filter((k) => /^npm_config_/i.test(k))) {
-    savedEnv[key] = process.env[key];
-    delete process.env[key];
-  }
-  savedEnv.npm_config_userconfig = undefined;
-  process.env.npm_config_userconfig = npmrc;
-}
+let restoreNpmConfig: (() => void) | undefined;
 
 beforeAll(async () => {
   registry = await startRegistry();
-  useRegistryConfig(registry.npmrc);
+  restoreNpmConfig = isolateNpmConfig(registry.npmrc);
   await Promise.all([
     registry.publish(
       { fixture: 'npm-lib' },
@@ -40,10 +31,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  for (const [key, value] of Object.entries(savedEnv)) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
+  restoreNpmConfig?.();
   await registry?.remove();
 });
 

@@ -1,33 +1,15 @@
 // A registry download that stalls: the server sends the packument, then the tarball's headers and
 // part of its bytes, then nothing. close() ends it at once (the socket is closed, not left to time
 // out), and without close() it ends after registryTimeoutMs; either way nothing stays in the store.
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { InstallProgress, Supervisor } from '../../src/index.js';
-import { onCleanup, supervisor, tempDir } from '../helpers.js';
+import { supervisor } from '../helpers.js';
 import { greetPackage, type StallingRegistry, stallingRegistry } from './stalling-registry.js';
+import { emptyNpmConfigPerTest, useRegistry } from './npm-env.js';
 
-const savedEnv: Record<string, string | undefined> = {};
-
-/** This process's npm settings: an empty userconfig, and the test's registry once it starts. */
-beforeEach(async () => {
-  for (const key of Object.keys(process.env).filter((k) => /^npm_config_/i.test(k))) {
-    savedEnv[key] = process.env[key];
-    delete process.env[key];
-  }
-  const npmrc = path.join(await tempDir('plugd-npmrc-'), 'npmrc');
-  await writeFile(npmrc, '');
-  process.env.npm_config_userconfig = npmrc;
-});
-
-afterEach(() => {
-  for (const key of Object.keys(process.env).filter((k) => /^npm_config_/i.test(k))) delete process.env[key];
-  for (const [key, value] of Object.entries(savedEnv)) {
-    if (value !== undefined) process.env[key] = value;
-    delete savedEnv[key];
-  }
-});
+emptyNpmConfigPerTest();
 
 /**
  * `stalling` 1.0.0 installs; 2.0.0 stalls. `hosting` installs, but its dependency is `stalling`
@@ -39,8 +21,7 @@ async function startRegistry(): Promise<StallingRegistry> {
     hosting: { '1.0.0': { packageJson: await greetPackage('hosting', '1.0.0', { dependencies: { stalling: '2.0.0' } }) } },
     hanging: 'hang',
   });
-  process.env.npm_config_registry = registry.url;
-  onCleanup(() => delete process.env.npm_config_registry);
+  useRegistry(registry.url);
   return registry;
 }
 
