@@ -3,6 +3,7 @@
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isNpmSpec } from '../store/registry/npm-spec.js';
+import type { InstallOptions } from '../runtime/installs.js';
 import type { Supervisor } from '../supervisor.js';
 import type { EventHistory } from './event-history.js';
 import { inspectDetails, type PluginFacts } from './inspect-details.js';
@@ -40,8 +41,18 @@ const bundleBody = {
   type: 'object',
   required: ['path'],
   additionalProperties: false,
-  properties: { path: { type: 'string', minLength: 1, maxLength: 4096 }, grantPermissions: { type: 'boolean' } },
+  properties: {
+    path: { type: 'string', minLength: 1, maxLength: 4096 },
+    grantPermissions: { type: 'boolean' },
+    allowScripts: { type: 'boolean' },
+  },
 } as const;
+type BundleBody = { path: string; grantPermissions?: boolean; allowScripts?: boolean };
+
+/** What an install or upgrade request asks for; the client hanging up before the answer cancels it. */
+function installOptions(body: BundleBody, reply: FastifyReply): InstallOptions {
+  return { grantPermissions: body.grantPermissions === true, allowScripts: body.allowScripts === true, signal: clientGone(reply) };
+}
 
 type Params = { name: string };
 
@@ -91,11 +102,8 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): RouteEn
   });
 
   route('POST', '/v1/plugins', { body: bundleBody }, async (req, reply) => {
-    const body = req.body as { path: string; grantPermissions?: boolean };
-    const installed = await sup.install(bundleOf(body.path), {
-      grantPermissions: body.grantPermissions === true,
-      signal: clientGone(reply),
-    });
+    const body = req.body as BundleBody;
+    const installed = await sup.install(bundleOf(body.path), installOptions(body, reply));
     return reply.code(201).send(installed);
   });
 
@@ -142,11 +150,7 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): RouteEn
   );
 
   route('POST', '/v1/plugins/:name/upgrade', { params: name, body: bundleBody }, async (req, reply) => {
-    const body = req.body as { path: string; grantPermissions?: boolean };
-    return sup.upgrade((req.params as Params).name, bundleOf(body.path), {
-      grantPermissions: body.grantPermissions === true,
-      signal: clientGone(reply),
-    });
+    return sup.upgrade((req.params as Params).name, bundleOf((req.body as BundleBody).path), installOptions(req.body as BundleBody, reply));
   });
 
   route(

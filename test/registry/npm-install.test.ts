@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSupervisor, type InstallProgress, type Supervisor } from '../../src/index.js';
 import { EXAMPLES, onCleanup, silent, supervisor } from '../helpers.js';
+import { plugd } from '../cli/run-plugd.js';
 import { isolateNpmConfig } from './npm-env.js';
 import { startRegistry, type Registry } from './verdaccio.js';
 
@@ -91,6 +92,20 @@ describe('install from the registry', () => {
     await sup.remove(name, { force: true });
     const again = await sup.install('npm:@plugd-test/with-dep', { allowScripts: true });
     await expect(access(bundleFile(sup, again.id, 'node_modules', '@plugd-test', 'lib', 'install-script-ran'))).resolves.toBeUndefined();
+  });
+
+  it("runs the dependencies' install scripts through the CLI and the control API only with --allow-scripts", async () => {
+    const sup = await supervisor({ control: true });
+    const installed = async (...flags: string[]) => {
+      const out = await plugd(sup.root, '--json', 'install', 'npm:@plugd-test/with-dep', ...flags);
+      expect([out.code, out.stderr]).toEqual([0, '']);
+      return JSON.parse(out.stdout) as { id: string; name: string };
+    };
+    const plain = await installed();
+    await expect(access(bundleFile(sup, plain.id, 'node_modules', '@plugd-test', 'lib', 'install-script-ran'))).rejects.toThrow();
+    await sup.remove(plain.name, { force: true });
+    const allowed = await installed('--allow-scripts');
+    await expect(access(bundleFile(sup, allowed.id, 'node_modules', '@plugd-test', 'lib', 'install-script-ran'))).resolves.toBeUndefined();
   });
 
   it('installs the example package as its README shows', async () => {

@@ -33,22 +33,28 @@ async function report(ctx: CliContext, result: unknown, text: string): Promise<v
   else print(text);
 }
 
+interface BundleFlags {
+  grantAllPermissions?: boolean;
+  allowScripts?: boolean;
+}
+
+/** The body of an install or upgrade request. */
+function bundleBody(bundle: string, opts: BundleFlags): { path: string; grantPermissions: boolean; allowScripts: boolean } {
+  return { path: bundleArg(bundle), grantPermissions: opts.grantAllPermissions === true, allowScripts: opts.allowScripts === true };
+}
+
 export function registerLifecycle(program: Command): void {
   program
     .command('install')
     .description('install a bundle (a folder with plugin.json, a .tgz, or npm:name@range); it starts disabled unless --enable')
     .argument('<path>', 'the bundle (Ctrl-C cancels the install: nothing is recorded, exit code 130)')
     .option('--grant-all-permissions', 'grant the host env variables the plugin asks for')
+    .option('--allow-scripts', "npm: specs: run the install scripts of the package's dependencies (not run by default)")
     .option('--enable', 'enable it once installed')
-    .action(async (bundle: string, opts: { grantAllPermissions?: boolean; enable?: boolean }, command: Command) => {
+    .action(async (bundle: string, opts: BundleFlags & { enable?: boolean }, command: Command) => {
       const ctx = contextOf(command);
       const installed = await interruptible('install', (signal) =>
-        ctx.api.request<{ id: string; name: string }>(
-          'POST',
-          '/v1/plugins',
-          { path: bundleArg(bundle), grantPermissions: opts.grantAllPermissions === true },
-          signal,
-        ),
+        ctx.api.request<{ id: string; name: string }>('POST', '/v1/plugins', bundleBody(bundle, opts), signal),
       );
       const enabled = opts.enable ? await ctx.api.request('POST', `/v1/plugins/${seg(installed.name)}/enable`) : null;
       await report(ctx, enabled ?? installed, `${installed.name} ${installed.id}`);
@@ -112,13 +118,14 @@ export function registerLifecycle(program: Command): void {
     .argument('<name>')
     .argument('<path>', 'the new bundle, or npm:name@range (Ctrl-C cancels: the installed version stays, exit code 130)')
     .option('--grant-all-permissions', 'grant the host env variables the new version asks for')
-    .action(async (name: string, bundle: string, opts: { grantAllPermissions?: boolean }, command: Command) => {
+    .option('--allow-scripts', "npm: specs: run the install scripts of the package's dependencies (not run by default)")
+    .action(async (name: string, bundle: string, opts: BundleFlags, command: Command) => {
       const ctx = contextOf(command);
       const upgraded = await interruptible('upgrade', (signal) =>
         ctx.api.request<{ id: string; name: string; previous: string }>(
           'POST',
           `/v1/plugins/${seg(name)}/upgrade`,
-          { path: bundleArg(bundle), grantPermissions: opts.grantAllPermissions === true },
+          bundleBody(bundle, opts),
           signal,
         ),
       );
