@@ -64,6 +64,12 @@ interface IndexRead {
   lost: 'missing' | 'corrupt' | null;
 }
 
+/**
+ * Files written atomically at the top of a root, by whoever holds its lock: the index, and the URL
+ * and generated token of a daemon on TCP. A temp file of one of them is a crash's debris on open.
+ */
+const ROOT_ATOMIC_FILES = ['plugins.json', 'control.url', 'control.token'];
+
 export class Store {
   readonly root: string;
   readonly #records = new Map<string, PluginRecord>();
@@ -258,12 +264,12 @@ export class Store {
 
   /**
    * Removes what a crash or a finished plugin left: temp files of atomic writes (of the index, of
-   * settings), temp files of lock attempts that died, and run folders (no plugin runs yet).
+   * settings, of a daemon's control files), temp files of lock attempts that died, and run folders (no plugin runs yet).
    */
   async #sweep(): Promise<void> {
     for (const name of await readdir(this.root)) {
       const file = path.join(this.root, name);
-      if (isAtomicTemp(name, 'plugins.json')) await rm(file, { force: true });
+      if (ROOT_ATOMIC_FILES.some((written) => isAtomicTemp(name, written))) await rm(file, { force: true });
       else if (isAtomicTemp(name, LOCK_FILE)) {
         const info = await stat(file).catch(() => null);
         if (info && Date.now() - info.mtimeMs > STALE_LOCK_TEMP_MS) await rm(file, { force: true });

@@ -25,6 +25,9 @@ describe('opening the store', () => {
       path.join(first.root, '.plugins.json.0123456789ab.tmp'),
       path.join(first.root, 'plugins', id, '.settings.json.0123456789ab.tmp'),
       path.join(first.root, '.plugd.lock.0123456789ab.tmp'),
+      // A daemon on TCP killed while it wrote its control files.
+      path.join(first.root, '.control.url.0123456789ab.tmp'),
+      path.join(first.root, '.control.token.0123456789ab.tmp'),
     ];
     for (const file of debris) await writeFile(file, '{"half": ');
     const hourAgo = new Date(Date.now() - 3_600_000);
