@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bundle, tempDir } from '../helpers.js';
@@ -173,6 +173,17 @@ describe('plugd refuses ways to the daemon that cannot be meant', () => {
         const refused = await plugdWith(CLEAN, dir, 'daemon', '--listen', listen);
         expect([refused.code, refused.stderr]).toEqual([1, expect.stringMatching(/^PLUGD_E_OPTION: --listen must be a loopback address/)]);
       }
+      expect(existsSync(dir)).toBe(false);
+
+      // A token every user can read guards nothing.
+      const open = path.join(await tempDir(), 'token');
+      await writeFile(open, `${randomBytes(24).toString('hex')}\n`, { mode: 0o644 });
+      await chmod(open, 0o644); // whatever the umask
+      const readable = await plugdWith(CLEAN, dir, 'daemon', '--listen', '127.0.0.1:0', '--token-file', open);
+      expect([readable.code, readable.stderr]).toEqual([
+        1,
+        expect.stringMatching(/^PLUGD_E_OPTION: the token file .* is readable by every user \(mode 0644\)/),
+      ]);
       expect(existsSync(dir)).toBe(false);
     },
     E2E.timeout,

@@ -1,6 +1,7 @@
 // `plugd daemon`: a standalone supervisor serving the control socket (or loopback TCP behind a
 // bearer token), like dockerd for plugins.
 import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -57,6 +58,7 @@ function serving(command: Command, listen: Listen | undefined, root: string): Se
   }
   if (opts.socket !== undefined) throw new UsageError('--listen and --socket name two places to serve: give one of them');
   const given = readToken(opts);
+  if (opts.tokenFile !== undefined) refuseReadableByAll(path.resolve(opts.tokenFile));
   const token = given ?? { value: randomBytes(32).toString('base64url'), from: path.join(root, TOKEN_FILE) };
   const control = { ...listen, token: token.value };
   try {
@@ -72,6 +74,17 @@ function serving(command: Command, listen: Listen | undefined, root: string): Se
         : `the token from ${token.from} has ${token.value.length} characters; a bearer token needs at least 16`;
     throw new PlugdError('PLUGD_E_OPTION', message, { cause: e, details: { option: option === 'control.host' ? '--listen' : token.from } });
   }
+}
+
+/** A token every user of the machine can read guards nothing: refused, as ssh refuses such a key. */
+function refuseReadableByAll(file: string): void {
+  const mode = statSync(file).mode & 0o777;
+  if ((mode & 0o004) === 0) return;
+  throw new PlugdError(
+    'PLUGD_E_OPTION',
+    `the token file ${file} is readable by every user (mode ${mode.toString(8).padStart(4, '0')}): chmod o-r it, or 0600`,
+    { details: { option: '--token-file' } },
+  );
 }
 
 export function registerDaemon(program: Command): void {
