@@ -70,6 +70,13 @@ interface IndexRead {
  */
 const ROOT_ATOMIC_FILES = ['plugins.json', 'control.url', 'control.token'];
 
+/**
+ * The URL a daemon on TCP advertises to the CLI. Whoever held the root before this lock is gone:
+ * a URL left by one that was killed names a dead port (or someone else's), so it goes; a daemon
+ * that listens writes its own once the store is open.
+ */
+const CONTROL_URL_FILE = 'control.url';
+
 export class Store {
   readonly root: string;
   readonly #records = new Map<string, PluginRecord>();
@@ -264,12 +271,13 @@ export class Store {
 
   /**
    * Removes what a crash or a finished plugin left: temp files of atomic writes (of the index, of
-   * settings, of a daemon's control files), temp files of lock attempts that died, and run folders (no plugin runs yet).
+   * settings, of a daemon's control files), the control.url of a daemon that held the root before,
+   * temp files of lock attempts that died, and run folders (no plugin runs yet).
    */
   async #sweep(): Promise<void> {
     for (const name of await readdir(this.root)) {
       const file = path.join(this.root, name);
-      if (ROOT_ATOMIC_FILES.some((written) => isAtomicTemp(name, written))) await rm(file, { force: true });
+      if (name === CONTROL_URL_FILE || ROOT_ATOMIC_FILES.some((written) => isAtomicTemp(name, written))) await rm(file, { force: true });
       else if (isAtomicTemp(name, LOCK_FILE)) {
         const info = await stat(file).catch(() => null);
         if (info && Date.now() - info.mtimeMs > STALE_LOCK_TEMP_MS) await rm(file, { force: true });

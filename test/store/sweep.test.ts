@@ -41,6 +41,15 @@ describe('opening the store', () => {
     expect((await readdir(path.join(first.root, 'plugins', id))).sort()).toEqual(['bundle', 'plugin.json', 'settings.json']);
   });
 
+  it('removes the control.url a killed TCP daemon left: clients would go to its dead port, not to the new holder', async () => {
+    const first = await supervisor();
+    await first.close();
+    const url = path.join(first.root, 'control.url');
+    await writeFile(url, 'http://127.0.0.1:9\n');
+    await supervisor({ root: first.root });
+    expect(await exists(url)).toBe(false);
+  });
+
   it('sweeps run folders with stale sockets: no plugin runs before the store is open', async () => {
     const first = await supervisor();
     await first.close();
