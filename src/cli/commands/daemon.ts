@@ -119,9 +119,8 @@ export function registerDaemon(program: Command): void {
       const url = opts.listen === undefined ? null : `http://${sup.controlAddress}`;
       try {
         if (tokenFile !== null) await writeFileAtomic(tokenFile, `${token!.value}\n`);
-        // Clients of this root go where the daemon listens: its URL, or (no file) its socket.
+        // Clients of this root go where the daemon listens: its URL, or (no file: opening the store removed any) its socket.
         if (url !== null) await writeFileAtomic(urlFile, `${url}\n`, 0o644);
-        else await rm(urlFile, { force: true });
       } catch (e) {
         await sup.close();
         throw e;
