@@ -4,7 +4,7 @@
 // lock whose owner is gone is stale and taken over, so a host killed with SIGKILL starts again.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { link, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { link, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { PlugdError } from '../errors.js';
@@ -76,6 +76,22 @@ function lockedError(file: string, holder: LockOwner | null): PlugdError {
     details: { file, owner: holder },
   });
 }
+
+/**
+ * Whether the temp file of a lock attempt was left by a process that has ended (killed between
+ * writing it and removing it): it names its writer, as the lock does. One cut short in the middle
+ * of its write names nobody, and is judged by its age: a live writer holds it for milliseconds.
+ */
+export async function isLeftByDeadAttempt(temp: string, now = Date.now()): Promise<boolean> {
+  const writer = await readOwner(temp).catch(() => 'gone' as const);
+  if (writer === 'gone') return false;
+  if (writer !== 'unreadable') return !isAlive(writer);
+  const info = await stat(temp).catch(() => null);
+  return info !== null && now - info.mtimeMs > TORN_ATTEMPT_MS;
+}
+
+/** How old a lock attempt's temp file with no readable writer must be to be swept. */
+const TORN_ATTEMPT_MS = 5_000;
 
 async function readOwner(file: string): Promise<LockOwner | 'gone' | 'unreadable'> {
   let text: string;

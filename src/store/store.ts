@@ -3,7 +3,7 @@
 // the middle of one is marked in progress (in-progress.ts): on open, the index decides whether a
 // marked folder stays or is swept. Record folders describe themselves (manifest + settings), so
 // an unmarked one the index does not name (a lost or overwritten index) is recovered, not swept.
-import { cp, mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { isAtomicTemp, syncDir, syncTree, writeJsonAtomic } from './atomic-file.js';
 import { PlugdError } from '../errors.js';
@@ -11,7 +11,7 @@ import { clearInProgress, IN_PROGRESS_MARKER, markInProgress, readInProgress } f
 import { readManifestFile, type Manifest } from './manifest.js';
 import { NotPlainFile, readPlainFile } from './plain-file.js';
 import { findPlugin, resolvePlugin, type Registry } from './plugin-lookup.js';
-import { LOCK_FILE, StoreLock } from './store-lock.js';
+import { isLeftByDeadAttempt, LOCK_FILE, StoreLock } from './store-lock.js';
 import { readSource, writeSource, type PluginSource } from './registry/plugin-source.js';
 
 export { IN_PROGRESS_MARKER };
@@ -55,8 +55,6 @@ const RUN_DIR_PATTERN = /^[0-9a-f]{12}$/;
 const MAX_INDEX_BYTES = 256 * 1024 * 1024;
 /** A settings.json bigger than this is not one plugd wrote. */
 const MAX_SETTINGS_BYTES = 1024 * 1024;
-/** A lock attempt's temp file this old belongs to a process that died in StoreLock.acquire. */
-const STALE_LOCK_TEMP_MS = 60_000;
 
 /** What the index told: the IDs it names, or null if it is missing or corrupt. */
 interface IndexRead {
@@ -278,10 +276,7 @@ export class Store {
     for (const name of await readdir(this.root)) {
       const file = path.join(this.root, name);
       if (name === CONTROL_URL_FILE || ROOT_ATOMIC_FILES.some((written) => isAtomicTemp(name, written))) await rm(file, { force: true });
-      else if (isAtomicTemp(name, LOCK_FILE)) {
-        const info = await stat(file).catch(() => null);
-        if (info && Date.now() - info.mtimeMs > STALE_LOCK_TEMP_MS) await rm(file, { force: true });
-      }
+      else if (isAtomicTemp(name, LOCK_FILE) && (await isLeftByDeadAttempt(file))) await rm(file, { force: true });
     }
     for (const record of this.#records.values()) {
       const dir = this.recordDir(record.id);

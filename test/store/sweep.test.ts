@@ -1,7 +1,8 @@
 // What a crash or a finished plugin leaves behind is swept: temp files of atomic writes when the
 // store opens, run folders (sockets) when the store opens and when a plugin is removed or upgraded.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { access, mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -48,6 +49,20 @@ describe('opening the store', () => {
     await writeFile(url, 'http://127.0.0.1:9\n');
     await supervisor({ root: first.root });
     expect(await exists(url)).toBe(false);
+  });
+
+  it("sweeps a lock attempt's temp file once its writer has ended, however fresh, and keeps a live writer's", async () => {
+    const first = await supervisor();
+    await first.close();
+    const owner = (pid: number) => `${JSON.stringify({ pid, startTime: null, host: hostname(), since: new Date().toISOString() })}\n`;
+    const ended = spawnSync(process.execPath, ['-e', '']).pid; // a host killed between writing its attempt and removing it
+    const dead = path.join(first.root, '.plugd.lock.0123456789ab.tmp');
+    const live = path.join(first.root, '.plugd.lock.ba9876543210.tmp');
+    await writeFile(dead, owner(ended));
+    await writeFile(live, owner(process.pid)); // a contender still in StoreLock.acquire
+    await supervisor({ root: first.root });
+    expect(await exists(dead)).toBe(false);
+    expect(await exists(live)).toBe(true);
   });
 
   it('sweeps run folders with stale sockets: no plugin runs before the store is open', async () => {
