@@ -20,7 +20,7 @@ import { pino } from 'pino';
 import { createSupervisor } from '../../src/index.js';
 import { installCopies } from '../scenarios/plugd-fixtures.js';
 import { SERVER_BUNDLE } from './plugd-side.js';
-import { childrenOf, cpuSeconds, processTable, waitForAnswer } from './proc.js';
+import { childrenOf, cpuSeconds, processTable, tidsOf, waitForAnswer } from './proc.js';
 
 const shape = process.argv[2] === 'daemon' ? 'daemon' : 'host';
 const n = Number(process.argv[3] ?? 10);
@@ -43,13 +43,7 @@ interface ThreadSample {
 /** Every thread of `pid`: name, CPU ticks and context switches, by tid. */
 export function threadsOf(pid: number): Map<number, ThreadSample> {
   const out = new Map<number, ThreadSample>();
-  let tids: string[];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return out;
-  }
-  for (const tid of tids) {
+  for (const tid of tidsOf(pid)) {
     try {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1');
       const schedstat = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1');

@@ -159,16 +159,19 @@ export function processesServing(dir: string): number[] {
   return out;
 }
 
+/** The thread ids of `pid` (none once it has ended). */
+export function tidsOf(pid: number): string[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+}
+
 /** On-CPU time (ns, from schedstat) of each live thread of `pid`, by tid. */
 export function threadCpuNs(pid: number): Map<number, number> {
   const out = new Map<number, number>();
-  let tids: string[];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return out;
-  }
-  for (const tid of tids) {
+  for (const tid of tidsOf(pid)) {
     try {
       out.set(Number(tid), Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').split(' ')[0]));
     } catch {

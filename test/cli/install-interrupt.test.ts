@@ -6,20 +6,11 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers.js';
-import { greetPackage, type StallingRegistry, stallingRegistry } from '../registry/stalling-registry.js';
-import { emptyNpmConfigPerTest, useRegistry } from '../registry/npm-env.js';
+import { useStallingRegistry } from '../registry/stalling-registry.js';
+import { emptyNpmConfigPerTest } from '../registry/npm-env.js';
 import { daemon, plugd, start } from './run-plugd.js';
 
 emptyNpmConfigPerTest();
-
-/** `stalling` 1.0.0 installs; 2.0.0 stalls mid-tarball. */
-async function startRegistry(): Promise<StallingRegistry> {
-  const registry = await stallingRegistry({
-    stalling: { '1.0.0': { packageJson: await greetPackage('stalling', '1.0.0') }, '2.0.0': { stall: true } },
-  });
-  useRegistry(registry.url);
-  return registry;
-}
 
 const parse = (text: string): unknown => JSON.parse(text);
 
@@ -31,7 +22,7 @@ async function pluginFolders(root: string): Promise<string[]> {
 
 describe('Ctrl-C on plugd install / upgrade', () => {
   it('install npm:…: exit 130, said once; the daemon cancels the download and records nothing', async () => {
-    const registry = await startRegistry();
+    const registry = await useStallingRegistry();
     const root = path.join(await tempDir('plugd-cli-'), 'root');
     const d = await daemon(root);
     const install = start(root, 'install', 'npm:stalling@^2');
@@ -53,7 +44,7 @@ describe('Ctrl-C on plugd install / upgrade', () => {
   }, 25_000);
 
   it('upgrade to npm:…: exit 130; the installed version stays', async () => {
-    const registry = await startRegistry();
+    const registry = await useStallingRegistry();
     const root = path.join(await tempDir('plugd-cli-'), 'root');
     const d = await daemon(root);
     const installed = await plugd(root, '--json', 'install', 'npm:stalling@1.0.0');

@@ -6,22 +6,13 @@ import { existsSync, readdirSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PlugdError, type InstallProgress, type Supervisor } from '../../src/index.js';
+import { PlugdError } from '../../src/index.js';
 import { bundle, FIXTURES, supervisor, tempDir } from '../helpers.js';
 import { type TarEntry, writeTgz } from '../store/tar-builder.js';
-import { greetPackage, type StallingRegistry, stallingRegistry } from './stalling-registry.js';
-import { emptyNpmConfigPerTest, useRegistry } from './npm-env.js';
+import { downloading, expectPluginFolders, useStallingRegistry } from './stalling-registry.js';
+import { emptyNpmConfigPerTest } from './npm-env.js';
 
 emptyNpmConfigPerTest();
-
-/** `stalling` 1.0.0 installs; 2.0.0 stalls mid-tarball. */
-async function startRegistry(): Promise<StallingRegistry> {
-  const registry = await stallingRegistry({
-    stalling: { '1.0.0': { packageJson: await greetPackage('stalling', '1.0.0') }, '2.0.0': { stall: true } },
-  });
-  useRegistry(registry.url);
-  return registry;
-}
 
 /** The error an install or upgrade ends with ('done' if it succeeds). */
 function failureOf(work: Promise<unknown>): Promise<PlugdError | 'done'> {
@@ -29,23 +20,6 @@ function failureOf(work: Promise<unknown>): Promise<PlugdError | 'done'> {
     () => 'done' as const,
     (e: PlugdError) => e,
   );
-}
-
-/** Resolves once part of a tarball has reached the install. */
-function downloading(): { onProgress: (e: InstallProgress) => void; arrived: Promise<void> } {
-  let arrive!: () => void;
-  const arrived = new Promise<void>((resolve) => (arrive = resolve));
-  return {
-    onProgress: (e) => {
-      if (e.step === 'download' && e.bytes > 0) arrive();
-    },
-    arrived,
-  };
-}
-
-/** Nothing under plugins/ but the folders of `ids`: no scratch folder is left. */
-async function expectPluginFolders(sup: Supervisor, ids: string[] = []): Promise<void> {
-  expect((await readdir(path.join(sup.root, 'plugins'))).sort()).toEqual([...ids].sort());
 }
 
 /** Every path under `root` with its size and mtime: what any change to the store would show in. */
@@ -62,7 +36,7 @@ async function tree(root: string): Promise<string[]> {
 
 describe('InstallOptions.signal during a registry download that stalls', () => {
   it('ends the install at once: the socket closes, PLUGD_E_ABORTED with the reason as cause, nothing stays', async () => {
-    const registry = await startRegistry();
+    const registry = await useStallingRegistry();
     const sup = await supervisor({ registryTimeoutMs: 60_000 });
     const { onProgress, arrived } = downloading();
     const controller = new AbortController();
@@ -82,7 +56,7 @@ describe('InstallOptions.signal during a registry download that stalls', () => {
   }, 20_000);
 
   it('ends an upgrade: 1.0.0 stays installed, its folder intact, and runs', async () => {
-    const registry = await startRegistry();
+    const registry = await useStallingRegistry();
     const sup = await supervisor({ registryTimeoutMs: 60_000 });
     const { id, name } = await sup.install('npm:stalling@1.0.0');
     const before = await tree(path.join(sup.root, 'plugins', id));
@@ -108,7 +82,7 @@ describe('InstallOptions.signal during a registry download that stalls', () => {
 
 describe('InstallOptions.signal already aborted', () => {
   it('rejects at once: nothing under the root changes, no download starts', async () => {
-    const registry = await startRegistry();
+    const registry = await useStallingRegistry();
     const sup = await supervisor({ registryTimeoutMs: 60_000 });
     const installed = await sup.install(await bundle('greeter'));
     const before = await tree(sup.root);

@@ -3,13 +3,16 @@
 // given its package.json, and for a `stall` version sends the headers and part of the bytes, then
 // nothing. It never closes a socket itself until cleanup.
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { Socket } from 'node:net';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { expect } from 'vitest';
+import type { InstallProgress, Supervisor } from '../../src/index.js';
 import { onCleanup } from '../helpers.js';
 import { tarEntry } from '../store/tar-builder.js';
+import { useRegistry } from './npm-env.js';
 import { NPM_FIXTURES } from './verdaccio.js';
 
 /** What a stalled tarball announces, and how much of it is sent. */
@@ -132,4 +135,34 @@ export async function stallingRegistry(packages: Record<string, Record<string, V
       }),
   );
   return { url: `http://127.0.0.1:${port}/`, stalled, stalledSocketClosed, closedByServer: () => serverClosing };
+}
+
+/**
+ * A stalling registry that npm (and a daemon this process starts) uses for the rest of the test:
+ * `stalling` 1.0.0 installs and 2.0.0 stalls mid-tarball, beside the `more` packages given.
+ */
+export async function useStallingRegistry(more: Record<string, Record<string, Version> | 'hang'> = {}): Promise<StallingRegistry> {
+  const registry = await stallingRegistry({
+    stalling: { '1.0.0': { packageJson: await greetPackage('stalling', '1.0.0') }, '2.0.0': { stall: true } },
+    ...more,
+  });
+  useRegistry(registry.url);
+  return registry;
+}
+
+/** An `onProgress` that resolves `arrived` once part of a tarball has reached the install. */
+export function downloading(): { onProgress: (e: InstallProgress) => void; arrived: Promise<void> } {
+  let arrive!: () => void;
+  const arrived = new Promise<void>((resolve) => (arrive = resolve));
+  return {
+    onProgress: (e) => {
+      if (e.step === 'download' && e.bytes > 0) arrive();
+    },
+    arrived,
+  };
+}
+
+/** Nothing under plugins/ but the folders of `ids`: no scratch folder is left. */
+export async function expectPluginFolders(sup: Supervisor, ids: string[] = []): Promise<void> {
+  expect((await readdir(path.join(sup.root, 'plugins'))).sort()).toEqual([...ids].sort());
 }
